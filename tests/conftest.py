@@ -1,0 +1,29 @@
+"""Test configuration.
+
+Hypothesis runs deterministically by default (derandomize, no deadline), so
+CI is reproducible.  Set SPECTRA_HYPOTHESIS_PROFILE=random for a randomised
+run with more examples (e.g. nightly): failures it finds print a seed and a
+@reproduce_failure blob.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", derandomize=True, deadline=None, max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "random", derandomize=False, deadline=None, max_examples=300,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("SPECTRA_HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def rng():
+    """A fixed-seed generator, fresh for each test."""
+    return np.random.default_rng(20261121)
