@@ -18,6 +18,13 @@ from ._errors import ConvergenceError, NumericalError
 from ._jacobians import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
 from ._trajectory import Trajectory
 
+# products and spectra (issue 3)
+from . import linalg
+from ._lyapunov import LyapunovResult, lyapunov_spectrum
+from ._products import NormProfile, gradient_norm_profile, product_log_singular_values
+from .linalg import (condition_number, spectral_norm, spectral_radius, step_condition_numbers,
+                     step_eigenvalues, step_singular_values, top_singular_values)
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -38,6 +45,20 @@ __all__ = [
     "as_jacobian_sequence",
     "NumericalError",
     "ConvergenceError",
+    # products and spectra (issue 3)
+    "linalg",
+    "product_log_singular_values",
+    "gradient_norm_profile",
+    "NormProfile",
+    "lyapunov_spectrum",
+    "LyapunovResult",
+    "spectral_norm",
+    "spectral_radius",
+    "condition_number",
+    "step_eigenvalues",
+    "step_singular_values",
+    "step_condition_numbers",
+    "top_singular_values",
 ]
 
 

@@ -11,6 +11,11 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
+
+# The matrices in the tests are small: on a 2-core machine multi-threaded BLAS is
+# several times slower for them (and collapses when another process holds a core).
+threadpool_limits(1)
 
 settings.register_profile(
     "default", derandomize=True, deadline=None, max_examples=40,

@@ -1,0 +1,69 @@
+"""Shared timing utilities for the benchmarks.
+
+Rules: every contender runs in the same process, on the same number of BLAS
+threads (one by default: on small shared machines multi-threaded BLAS is
+slower for these sizes and collapses when another process holds a core),
+and results are reported as ratios of medians measured in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def pin_threads(n=1):
+    """Limit BLAS/OpenMP threads for the rest of the process (threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n)
+
+
+def median_time(fn, repeats=3, warmup=1):
+    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def matmul_bound(n, T, rng, repeats=3):
+    """Median time of T plain n x n matrix products P <- J_t P (the bound)."""
+    Js = rng.standard_normal((8, n, n)) / np.sqrt(n)
+
+    def run():
+        P = np.eye(n)
+        for t in range(T):
+            P = Js[t % 8] @ P
+            if t % 16 == 15:
+                P /= np.max(np.abs(P))
+        return P
+
+    return median_time(run, repeats)
+
+
+def machine():
+    from threadpoolctl import threadpool_info
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "blas": [{k: d.get(k) for k in ("internal_api", "version", "num_threads")}
+                     for d in threadpool_info()]}
+
+
+def write_json(name, payload):
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    return path

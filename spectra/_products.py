@@ -1,0 +1,303 @@
+"""Products of step Jacobians: stable log singular values and lag profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
+from ._jacobians import as_jacobian_sequence
+from ._validation import as_array, check_choice, describe
+
+__all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
+
+
+def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
+    """All log singular values of ``dh_t/dh_k = J_t ... J_{k+1}``, sorted descending.
+
+    Accurate where the product itself overflows or underflows float64: the
+    product is never formed.
+
+    Parameters
+    ----------
+    J : Trajectory, JacobianSequence, (T, n, n) or (B, T, n, n) array_like, or sequence of matrices
+        The step Jacobians J_1..J_T (numerator layout).
+    t, k : int, optional
+        The span, ``0 <= k <= t <= T``; defaults t = T, k = 0.
+
+    Returns
+    -------
+    (min(n_t, n_k),) or (B, min(n_t, n_k)) ndarray
+        Natural logs of the singular values, largest first; ``-inf`` for an
+        exactly zero singular value (e.g. a rank drop through a narrow layer).
+
+    Notes
+    -----
+    The product is accumulated as ``U diag(e^l) T`` (orthonormal U, log
+    scales l, T with unit rows), re-factored at every step with a
+    pre-pivoted Householder QR, as in the stratification methods of
+    determinant quantum Monte Carlo (Loh et al. 1992; Bai et al. 2011).  The
+    singular values of ``diag(e^l) T`` are then obtained by a graded QR
+    iteration and LAPACK's preconditioned Jacobi SVD, which is accurate to
+    high relative precision for graded matrices (Drmač & Veselić 2008).  Cost
+    O((t-k) n^3), about three to four times the plain product; memory O(n^2).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> W = np.diag([3.0, 0.5])
+    >>> J = np.broadcast_to(W, (1000, 2, 2))       # 3^1000 overflows float64
+    >>> spectra.product_log_singular_values(J) / 1000
+    array([ 1.09861229, -0.69314718])
+    """
+    seq = as_jacobian_sequence(J)
+    t, k = seq.check_span(t, k)
+    n_t, n_k = seq.state_size(t), seq.state_size(k)
+    batch = seq.batch_shape
+    count = min(n_t, n_k)
+    if t == k:
+        return np.zeros(batch + (count,))
+    dtype = np.float64
+    U = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
+    l = np.zeros(batch + (n_k,))
+    T = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
+    with np.errstate(under="ignore"):
+        for s in range(k + 1, t + 1):
+            A = np.asarray(seq.matmat(s, U), dtype=dtype)
+            U, l, Rt, perm = graded_qr(A, l)
+            T = Rt @ np.take_along_axis(T, perm[..., :, None], axis=-2)
+            T, l = normalise_rows(T, l)
+        # a narrow layer inside the span leaves fewer than min(n_t, n_k) non-zero values
+        out = np.full(batch + (count,), -np.inf)
+        for b in np.ndindex(*batch):
+            vals = log_singular_values_graded(l[b], T[b])
+            out[b][:vals.size] = vals
+        return out
+
+
+@dataclass(frozen=True)
+class NormProfile:
+    """Log norms of the gradient carried back over every lag.
+
+    Attributes
+    ----------
+    lags : (t,) int ndarray
+        1, 2, ..., t.
+    log_norms : (t,) or (B, t) ndarray
+        ``log ||dh_t/dh_{t-lag}||`` (or ``log ||v^T dh_t/dh_{t-lag}||`` for
+        a profile of one gradient vector); ``-inf`` where the product is
+        exactly zero.
+    t : int
+        The time the gradient is carried back from.
+    ord : {2, "fro"}
+        Spectral or Frobenius norm.
+    vector : bool
+        True for the profile of one gradient vector.
+    """
+
+    lags: np.ndarray
+    log_norms: np.ndarray
+    t: int
+    ord: object = 2
+    vector: bool = False
+
+    @property
+    def log10_norms(self) -> np.ndarray:
+        """``log_norms`` in base 10 (for tables)."""
+        return self.log_norms / np.log(10.0)
+
+    def to_dict(self) -> dict:
+        """Plain Python values (lists of floats; -inf stays a float)."""
+        return {"lags": self.lags.tolist(), "log_norms": self.log_norms.tolist(),
+                "t": self.t, "ord": self.ord, "vector": self.vector}
+
+
+def _check_ord(ord):
+    if ord == 2 and not isinstance(ord, bool):
+        return 2
+    if isinstance(ord, str) and ord.lower() in ("fro", "f"):
+        return "fro"
+    raise ValueError(f"`ord` must be 2 (spectral norm) or 'fro' (Frobenius); got {ord!r}")
+
+
+def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0) -> NormProfile:
+    """``log ||dh_t/dh_{t-lag}||`` for every lag 1..t, in one backward sweep.
+
+    Parameters
+    ----------
+    J : Trajectory, JacobianSequence, (T, n, n) or (B, T, n, n) array_like, or sequence of matrices
+        The step Jacobians.
+    t : int, optional
+        The time the gradient starts from (default T).
+    ord : {2, "fro"}
+        Spectral norm (default) or Frobenius norm.
+    vector : (n_t,) or (B, n_t) array_like, optional
+        A gradient dE/dh_t.  Then the profile is ``log ||v^T dh_t/dh_k||``
+        for k = t-1, ..., 0: the norm of that one gradient carried back,
+        which is what training sees.  Cost O(t n^2).
+    rng : int, Generator or None
+        Seeds the random probe of the spectral-norm iteration (the result
+        does not depend on it beyond rounding).
+
+    Returns
+    -------
+    NormProfile
+
+    Notes
+    -----
+    The sweep keeps ``P_lag = J_t ... J_{t-lag+1}``, multiplying one step
+    Jacobian in on the right per lag and renormalising by an exact power of
+    two (the exponent is carried separately), so it never overflows,
+    underflows or meets subnormal numbers.  The spectral norm of each P_lag
+    comes from a block power iteration on ``P P^T`` warm-started from the
+    previous lag's dominant left singular vectors (which converge as the lag
+    grows, Oseledets 1968) plus one random probe, stopped when the Ritz
+    value's a-posteriori error bound ``||r||^2 / gap`` is below 1e-13 of it;
+    a dense SVD is used for any lag where that has not happened within a
+    few iterations.  Cost O(t n^3) in all.
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> J = np.broadcast_to(np.diag([0.5, 0.25]), (4, 2, 2))
+    >>> prof = spectra.gradient_norm_profile(J)
+    >>> np.exp(prof.log_norms)
+    array([0.5   , 0.25  , 0.125 , 0.0625])
+    """
+    seq = as_jacobian_sequence(J)
+    t, _ = seq.check_span(t, 0)
+    ord = _check_ord(ord)
+    lags = np.arange(1, t + 1)
+    if vector is not None:
+        v = _check_vector(vector, seq, t)
+        return NormProfile(lags, _vector_profile(seq, t, v), t, ord, True)
+    if t == 0:
+        return NormProfile(lags, np.zeros(seq.batch_shape + (0,)), t, ord)
+    from ._validation import as_generator
+
+    gen = as_generator(rng)
+    return NormProfile(lags, _matrix_profile(seq, t, ord, gen), t, ord)
+
+
+def _check_vector(vector, seq, t):
+    v = as_array(vector, "vector", ndim=(1, 2))
+    n_t = seq.state_size(t)
+    if v.shape[-1] != n_t:
+        raise ValueError(f"`vector` must have length {n_t} (the size of h_{t}); got shape {v.shape}")
+    if v.ndim == 2 and v.shape[:1] != seq.batch_shape:
+        raise ValueError(f"`vector` of shape {v.shape} does not match the batch shape "
+                         f"{seq.batch_shape} of `J`")
+    return v
+
+
+def _normalise(x, axes):
+    """x = y * 2^e with max|y| in [0.5, 1) over ``axes``; zero stays zero (e = 0).
+
+    Entries of y below the smallest normal number are flushed to zero.
+    """
+    m = np.max(np.abs(x), axis=axes, keepdims=True)
+    e = np.frexp(m)[1]
+    y = flush_subnormals(np.ldexp(x, -e))
+    return y, np.squeeze(e, axis=axes)
+
+
+_LN2 = np.log(2.0)
+
+
+def _vector_profile(seq, t, v):
+    batch = seq.batch_shape
+    g = np.broadcast_to(v, batch + v.shape[-1:]).astype(np.float64)
+    out = np.empty(batch + (t,))
+    g, e = _normalise(g, (-1,))
+    with np.errstate(under="ignore", divide="ignore"):
+        for lag in range(1, t + 1):
+            g = seq.rmatvec(t - lag + 1, g)
+            g, de = _normalise(g, (-1,))
+            e = e + de
+            nrm = np.linalg.norm(g, axis=-1)
+            out[..., lag - 1] = np.where(nrm > 0, np.log(np.where(nrm > 0, nrm, 1.0)) + e * _LN2, -np.inf)
+    return out
+
+
+def _lmatmat(seq, s, P):
+    """P @ J_s via the transpose map: (J_s^T P^T)^T."""
+    return np.swapaxes(seq.rmatmat(s, np.swapaxes(P, -1, -2)), -1, -2)
+
+
+def _matrix_profile(seq, t, ord, gen):
+    batch = seq.batch_shape
+    out = np.empty(batch + (t,))
+    P = None
+    e = None
+    V = None  # warm-start block for the spectral norm: (..., n_t, b)
+    with np.errstate(under="ignore", divide="ignore"):
+        for lag in range(1, t + 1):
+            s = t - lag + 1
+            P = np.array(seq.matrix(s), dtype=np.float64) if P is None else _lmatmat(seq, s, P)
+            P, de = _normalise(P, (-2, -1))
+            e = de if e is None else e + de
+            if ord == "fro":
+                nrm = np.linalg.norm(P, axis=(-2, -1))
+                lognrm = np.log(np.where(nrm > 0, nrm, 1.0))
+            else:
+                lognrm, nrm, V = _spectral_log_norm(P, V, gen)
+            out[..., lag - 1] = np.where(nrm > 0, lognrm + e * _LN2, -np.inf)
+    return out
+
+
+_BLOCK = 8          # warm-started directions kept from lag to lag
+_MAX_ITER = 30      # power iterations per lag before falling back to a dense SVD
+_REL_TOL = 1e-11    # a-posteriori bound on the relative error of sigma_max^2 (1e-10 promised)
+
+
+def _spectral_log_norm(P, V, gen):
+    """log sigma_max(P) per batch member, with a warm-started block power iteration.
+
+    Returns (log_norm, norm_scale, V_next); norm_scale is 0 for P == 0.
+    """
+    n_out, n_in = P.shape[-2:]
+    batch = P.shape[:-2]
+    small = min(n_out, n_in)
+    if small <= 2 * _BLOCK:  # a dense SVD is as cheap as the iteration
+        sv = np.linalg.svd(P, compute_uv=False)[..., 0]
+        return np.log(np.where(sv > 0, sv, 1.0)), sv, None
+    b = min(_BLOCK, small - 1)
+    probe = gen.standard_normal(batch + (n_out, 1))
+    X = probe if V is None else np.concatenate([V, probe], axis=-1)
+    PT = np.swapaxes(P, -1, -2)
+    done = np.zeros(batch, dtype=bool)
+    theta1 = np.zeros(batch)
+    for _ in range(_MAX_ITER):
+        X, _ = np.linalg.qr(X)                      # orthonormal block in the output space
+        Y = PT @ X                                  # P^T X
+        H = np.swapaxes(Y, -1, -2) @ Y              # X^T P P^T X (Rayleigh quotient)
+        w, S = np.linalg.eigh(H)                    # ascending Ritz values
+        Z = P @ (Y @ S)                             # P P^T X S
+        XS = X @ S
+        th1 = w[..., -1]
+        r = Z[..., -1] - th1[..., None] * XS[..., -1]
+        rnorm = np.linalg.norm(r, axis=-1)
+        gap = th1 - (w[..., -2] if w.shape[-1] > 1 else 0.0)
+        ok = (th1 > 0) & (rnorm * rnorm <= _REL_TOL * th1 * np.maximum(gap, 1e-300)) \
+            & (rnorm <= 1e-6 * th1)
+        theta1 = np.where(done, theta1, th1)
+        done |= ok
+        if np.all(done) or np.all(th1 == 0):
+            break
+        X = Z[..., ::-1]                            # next block, strongest direction first
+    V_next = XS[..., ::-1][..., :b]
+    nrm = np.sqrt(np.maximum(theta1, 0.0))
+    if not np.all(done | (theta1 == 0)):
+        # fall back to a dense SVD where the iteration has not certified its answer
+        idx = np.nonzero(~(done | (theta1 == 0)).reshape(-1))[0]
+        flatP = P.reshape((-1,) + P.shape[-2:])
+        flat_nrm = nrm.reshape(-1)
+        flatV = V_next.reshape((-1,) + V_next.shape[-2:])
+        for i in idx:
+            u, sv, _ = np.linalg.svd(flatP[i], full_matrices=False)
+            flat_nrm[i] = sv[0]
+            flatV[i] = u[:, :flatV.shape[-1]]
+        nrm = flat_nrm.reshape(batch)
+        V_next = flatV.reshape(V_next.shape)
+    return np.log(np.where(nrm > 0, nrm, 1.0)), nrm, V_next

@@ -1,0 +1,132 @@
+"""Lyapunov exponents: identities, closed forms, and calibrated standard errors."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import digamma
+
+import spectra
+from spectra import init
+
+from _helpers import make_instrumented
+
+
+def test_sum_of_exponents_is_mean_log_det(rng):
+    cell = spectra.ElmanRNN(init.gaussian(8, gain=1.6, rng=rng), init.gaussian(8, 2, rng=rng))
+    traj = cell.run(rng.standard_normal((300, 2)), h0=rng.standard_normal(8))
+    for warmup in (0, 37):
+        res = spectra.lyapunov_spectrum(traj, warmup=warmup)
+        logdet = np.linalg.slogdet(traj.jacobians())[1][warmup:]
+        assert abs(res.exponents.sum() - logdet.mean()) < 1e-10
+        assert res.steps == 300 - warmup
+
+
+def test_linear_rnn_gives_log_moduli_of_eigenvalues():
+    # W with a complex pair and real eigenvalues: |0.6 +- 0.9i|, 1.2, 0.3
+    S = init.gaussian(4, rng=5)
+    Lam = np.zeros((4, 4))
+    Lam[:2, :2] = [[0.6, 0.9], [-0.9, 0.6]]
+    Lam[2, 2], Lam[3, 3] = 1.2, 0.3
+    W = S @ Lam @ np.linalg.inv(S)
+    T = 20000
+    traj = spectra.ElmanRNN(W, activation="identity").run(steps=T)
+    res = spectra.lyapunov_spectrum(traj, warmup=200)
+    expected = np.sort(np.log(np.abs(np.linalg.eigvals(W))))[::-1]
+    # the finite-time bias is O(log cond(S) / T)
+    tol = 10 * math.log(np.linalg.cond(S)) / res.steps
+    np.testing.assert_allclose(res.exponents, expected, atol=tol)
+
+
+def test_orthogonal_identity_network_has_zero_exponents():
+    traj = spectra.ElmanRNN(init.orthogonal(10, rng=3), activation="identity").run(steps=500)
+    res = spectra.lyapunov_spectrum(traj)
+    np.testing.assert_allclose(res.exponents, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,gain", [(4, 1.0), (6, 2.5)])
+def test_gaussian_products_match_newman_closed_form(n, gain):
+    """i.i.d. N(0, s^2) entries: lambda_i = log s + (log 2 + psi((n - i + 1)/2)) / 2 (Newman 1986).
+
+    Each exponent must lie within 5 of its own standard errors of the closed form.
+    """
+    s = gain / math.sqrt(n)
+    J = s * np.random.default_rng(11).standard_normal((20000, n, n))
+    res = spectra.lyapunov_spectrum(J, warmup=50)
+    exact = math.log(s) + 0.5 * (math.log(2) + digamma((n - np.arange(1, n + 1) + 1) / 2))
+    z = (res.exponents - exact) / res.stderr
+    assert np.all(np.abs(z) < 5), z
+    # the standard errors are honest: they scale like 1/sqrt(T)
+    half = spectra.lyapunov_spectrum(J[:5000], warmup=50)
+    ratio = half.stderr / res.stderr
+    assert np.all((ratio > 1.2) & (ratio < 3.5)), ratio   # sqrt(4) = 2 expected
+
+
+def test_agrees_with_log_singular_values_over_T(rng):
+    J = 1.5 * rng.standard_normal((3000, 5, 5)) / math.sqrt(5)
+    lyap = spectra.lyapunov_spectrum(J)
+    sv = spectra.product_log_singular_values(J) / 3000
+    # the two differ by O(1/T): frame alignment at both ends
+    assert np.max(np.abs(lyap.exponents - sv)) < 20 / 3000
+
+
+def test_partial_spectrum_is_matrix_free_and_matches(rng):
+    n, T, k = 120, 300, 3
+    cell = spectra.ElmanRNN(init.gaussian(n, gain=1.5, rng=rng))
+    traj = cell.run(steps=T, h0=rng.standard_normal(n))
+    seq = make_instrumented(traj)
+    part = spectra.lyapunov_spectrum(seq, k=k, warmup=100, rng=1)
+    assert seq.calls["matrix"] == 0 and seq.calls["matrices"] == 0
+    assert seq.calls["matmat"] == T and part.exponents.shape == (k,)
+    full = spectra.lyapunov_spectrum(traj.jacobians(), warmup=100)
+    # the top-k estimates converge to the same values; finite-T difference within a few SE
+    se = np.hypot(part.stderr, full.stderr[:k])
+    assert np.all(np.abs(part.exponents - full.exponents[:k]) < 5 * se + 5.0 / T)
+
+
+def test_reorth_every_and_no_subnormals():
+    rng = np.random.default_rng(4)
+    Q = np.stack([init.orthogonal(6, rng=rng) for _ in range(400)])
+    J = Q * np.exp(np.linspace(0.2, -0.2, 6))[None, :, None]   # well conditioned steps
+    a = spectra.lyapunov_spectrum(J, reorth_every=1)
+    b = spectra.lyapunov_spectrum(J, reorth_every=5)
+    np.testing.assert_allclose(a.exponents, b.exponents, atol=1e-8)
+    assert b.running.shape == (80, 6) and b.running_steps[-1] == 400
+    # a vanishing sigmoid network over many steps
+    cell = spectra.ElmanRNN(init.orthogonal(12, gain=0.4, rng=0), activation="sigmoid")
+    seq = make_instrumented(cell.run(steps=3000, h0=np.zeros(12)))
+    res = spectra.lyapunov_spectrum(seq, reorth_every=3)
+    assert np.all(np.isfinite(res.exponents)) and res.exponents[0] < math.log(0.25 * 0.4) + 1e-9
+    assert seq.subnormal_operands == 0
+
+
+def test_running_estimates_and_batches(rng):
+    J = rng.standard_normal((3, 500, 4, 4))
+    res = spectra.lyapunov_spectrum(J, reorth_every=2)
+    assert res.exponents.shape == (3, 4) and res.running.shape == (3, 250, 4)
+    for b in range(3):
+        one = spectra.lyapunov_spectrum(J[b], reorth_every=2)
+        np.testing.assert_allclose(res.exponents[b], one.exponents, atol=1e-12)
+        np.testing.assert_allclose(res.running[b], one.running, atol=1e-12)
+    np.testing.assert_allclose(res.running[:, -1, :], res.exponents)
+    d = res.to_dict()
+    assert len(d["exponents"]) == 3 and d["steps"] == 500
+
+
+def test_singular_steps_give_minus_infinity():
+    J = np.broadcast_to(np.diag([2.0, 0.0]), (10, 2, 2))
+    res = spectra.lyapunov_spectrum(J)
+    assert res.exponents[0] == pytest.approx(math.log(2.0))
+    assert res.exponents[1] == -np.inf and res.stderr[1] == 0.0
+
+
+def test_kaplan_yorke():
+    J = np.broadcast_to(np.diag(np.exp([0.5, 0.1, -0.3, -1.0])), (50, 4, 4))
+    res = spectra.lyapunov_spectrum(J)
+    # partial sums 0.5, 0.6, 0.3, -0.7: j = 3, D = 3 + 0.3 / 1.0
+    assert res.kaplan_yorke_dimension == pytest.approx(3.3)
+
+
+def test_rectangular_steps_are_refused():
+    with pytest.raises(ValueError, match="needs square step Jacobians"):
+        spectra.lyapunov_spectrum([np.ones((3, 2)), np.ones((2, 3))])
