@@ -18,6 +18,11 @@ from ._errors import ConvergenceError, NumericalError
 from ._jacobians import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
 from ._trajectory import Trajectory
 
+# issue 5: gated and feedforward cells
+from ._gated import GRU, LSTM, GRUJacobians, LSTMJacobians
+from ._layer_trajectory import LayerTrajectory
+from ._mlp import MLP, LayerJacobians
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -38,6 +43,14 @@ __all__ = [
     "as_jacobian_sequence",
     "NumericalError",
     "ConvergenceError",
+    # issue 5: gated and feedforward cells
+    "LSTM",
+    "GRU",
+    "MLP",
+    "LSTMJacobians",
+    "GRUJacobians",
+    "LayerJacobians",
+    "LayerTrajectory",
 ]
 
 

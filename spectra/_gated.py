@@ -240,7 +240,50 @@ class _GatedCell(Cell):
     @classmethod
     def from_torch(cls, module_or_state_dict, layer=0, *, reverse=False, prefix=None,
                    dtype=np.float64):
-        """The cell of one layer of a PyTorch module, from the module, its state dict or a file.
+        """The cell of one layer of a PyTorch module (see the subclasses' docstrings)."""
+        from ._state_dict import recurrent_weights
+
+        w = recurrent_weights(module_or_state_dict, cls._torch_kind, layer=layer,
+                              reverse=reverse, prefix=prefix)
+        return cls(w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, dtype=dtype)
+
+    @classmethod
+    def random(cls, hidden_size, *, input_size=0, gain=1.0, bias=True, rng=None,
+               dtype=np.float64):
+        """A cell with PyTorch's default initialisation, every parameter U(-k, k).
+
+        ``k = gain / sqrt(hidden_size)`` (``gain=1`` is PyTorch's default).
+
+        Parameters
+        ----------
+        hidden_size : int
+        input_size : int
+            d (0: no input weights, an autonomous cell).
+        gain : float
+        bias : bool
+            Whether to draw ``bias_ih`` and ``bias_hh`` (else None).
+        rng : int, Generator or None
+        dtype : float32 or float64
+        """
+        n = check_int(hidden_size, "hidden_size", minimum=1)
+        d = check_int(input_size, "input_size", minimum=0)
+        gain = check_real(gain, "gain", low=0.0)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"`bias` must be True or False; got {describe(bias)}")
+        gen = as_generator(rng)
+        k = gain / np.sqrt(n)
+        G = cls._gates
+
+        def draw(*shape):
+            return gen.uniform(-k, k, shape)
+
+        W_ih = draw(G * n, d) if d else None
+        W_hh = draw(G * n, n)
+        b_ih, b_hh = (draw(G * n), draw(G * n)) if bias else (None, None)
+        return cls(W_ih, W_hh, b_ih, b_hh, dtype=dtype)
+
+
+_FROM_TORCH_DOC = """The cell of one layer of a PyTorch module, from the module, its state dict or a file.
 
         Parameters
         ----------
@@ -291,58 +334,19 @@ class _GatedCell(Cell):
         >>> spectra.{kind}.from_torch(state)
         {kind}(hidden_size=2, input_size=3)
         """
-        from ._state_dict import recurrent_weights
-
-        w = recurrent_weights(module_or_state_dict, cls._torch_kind, layer=layer,
-                              reverse=reverse, prefix=prefix)
-        return cls(w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, dtype=dtype)
-
-    @classmethod
-    def random(cls, hidden_size, *, input_size=0, gain=1.0, bias=True, rng=None,
-               dtype=np.float64):
-        """A cell with PyTorch's default initialisation, every parameter U(-k, k).
-
-        ``k = gain / sqrt(hidden_size)`` (``gain=1`` is PyTorch's default).
-
-        Parameters
-        ----------
-        hidden_size : int
-        input_size : int
-            d (0: no input weights, an autonomous cell).
-        gain : float
-        bias : bool
-            Whether to draw ``bias_ih`` and ``bias_hh`` (else None).
-        rng : int, Generator or None
-        dtype : float32 or float64
-        """
-        n = check_int(hidden_size, "hidden_size", minimum=1)
-        d = check_int(input_size, "input_size", minimum=0)
-        gain = check_real(gain, "gain", low=0.0)
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"`bias` must be True or False; got {describe(bias)}")
-        gen = as_generator(rng)
-        k = gain / np.sqrt(n)
-        G = cls._gates
-
-        def draw(*shape):
-            return gen.uniform(-k, k, shape)
-
-        W_ih = draw(G * n, d) if d else None
-        W_hh = draw(G * n, n)
-        b_ih, b_hh = (draw(G * n), draw(G * n)) if bias else (None, None)
-        return cls(W_ih, W_hh, b_ih, b_hh, dtype=dtype)
 
 
-def _fill_kind(method, kind, gates):
-    """A copy of a classmethod with ``{kind}`` and ``{gates}`` filled in its docstring."""
-    fn = method.__func__
+def _from_torch_for(kind, gates):
+    """``_GatedCell.from_torch`` with its docstring written for ``kind``."""
+    fn = _GatedCell.from_torch.__func__
 
     @functools.wraps(fn)
-    def wrapper(cls, *args, **kwargs):
-        return fn(cls, *args, **kwargs)
+    def from_torch(cls, module_or_state_dict, layer=0, *, reverse=False, prefix=None,
+                   dtype=np.float64):
+        return fn(cls, module_or_state_dict, layer, reverse=reverse, prefix=prefix, dtype=dtype)
 
-    wrapper.__doc__ = fn.__doc__.format(kind=kind, gates=gates)
-    return classmethod(wrapper)
+    from_torch.__doc__ = _FROM_TORCH_DOC.format(kind=kind, gates=gates)
+    return classmethod(from_torch)
 
 
 class LSTM(_GatedCell):
@@ -401,7 +405,7 @@ class LSTM(_GatedCell):
     _gates = 4
     _gate_order = "i, f, g, o"
     _torch_kind = "LSTM"
-    from_torch = _fill_kind(_GatedCell.from_torch, "LSTM", 4)
+    from_torch = _from_torch_for("LSTM", 4)
 
     def __init__(self, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, dtype=np.float64):
         super().__init__(weight_ih, weight_hh, bias_ih, bias_hh, dtype=dtype)
@@ -502,7 +506,7 @@ class GRU(_GatedCell):
     _gates = 3
     _gate_order = "r, z, n"
     _torch_kind = "GRU"
-    from_torch = _fill_kind(_GatedCell.from_torch, "GRU", 3)
+    from_torch = _from_torch_for("GRU", 3)
 
     def __init__(self, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, dtype=np.float64):
         super().__init__(weight_ih, weight_hh, bias_ih, bias_hh, dtype=dtype)
