@@ -31,6 +31,13 @@ def _frozen(a):
     return a
 
 
+def _state_vector(v, name, n, dtype):
+    v = as_array(v, name, dtype=dtype, ndim=(1, 2))
+    if v.shape[-1] != n:
+        raise ValueError(f"`{name}` must have length {n} (shape ({n},) or (B, {n})); got shape {v.shape}")
+    return v
+
+
 class Cell:
     """Base class of step maps h_t = F(h_{t-1}, x_t).
 
@@ -82,12 +89,12 @@ class Cell:
     def jvp(self, h_prev, v, x=None) -> np.ndarray:
         """``(dh_t/dh_{t-1}) v`` without forming the Jacobian."""
         seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.matvec(1, as_array(v, "v", dtype=self.dtype, ndim=(1, 2)))
+        return seq.matvec(1, _state_vector(v, "v", self.n, self.dtype))
 
     def vjp(self, h_prev, u, x=None) -> np.ndarray:
         """``(dh_t/dh_{t-1})^T u`` without forming the Jacobian (one backprop step)."""
         seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.rmatvec(1, as_array(u, "u", dtype=self.dtype, ndim=(1, 2)))
+        return seq.rmatvec(1, _state_vector(u, "u", self.n, self.dtype))
 
     def _one_step(self, h_prev, x):
         if h_prev is None:
