@@ -20,6 +20,7 @@ import numpy as np
 from ._activations import Activation, activation as _activation
 from ._cells import _INITS, Cell, _frozen
 from ._errors import NumericalError
+from ._gated import _flush_subnormals
 from ._jacobians import LAYOUTS, JacobianSequence, _is_tensor
 from ._validation import (as_array, as_generator, as_matrix, as_vector, check_choice, check_dtype,
                           check_int, check_real, describe)
@@ -37,7 +38,7 @@ class LayerJacobians(JacobianSequence):
     weights : tuple of (n_l, n_{l-1}) arrays
         The layers' weight matrices, kept by reference.
     rows : tuple of (*batch, n_l) arrays
-        f_l'(a_l) for each layer.
+        f_l'(a_l) for each layer (subnormal values are stored as zeros).
     residual : bool
         Add the identity (square layers only).
 
@@ -50,7 +51,7 @@ class LayerJacobians(JacobianSequence):
 
     def __init__(self, weights, rows, residual=False):
         self.weights = tuple(weights)
-        self.rows = tuple(rows)
+        self.rows = tuple(_flush_subnormals(r) for r in rows)
         self.residual = bool(residual)
         if self.residual and any(W.shape[0] != W.shape[1] for W in self.weights):
             raise ValueError("residual layers must be square")

@@ -484,3 +484,14 @@ BAD = [
 def test_bad_arguments_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_subnormal_factors_are_stored_as_zeros():
+    # sigma(-720) ~ 1e-313 is subnormal: BLAS would crawl over it, and it is 0 to working precision
+    cell = spectra.LSTM(None, np.zeros((4, 1)), np.array([0.0, -720.0, 0.0, 0.0]))
+    seq = cell.run(steps=2, h0=np.array([0.0, 1.0])).jacobian_sequence
+    tiny = np.finfo(np.float64).tiny
+    for v in seq.factors:
+        assert not np.any((v != 0) & (np.abs(v) < tiny))
+    assert seq.matrix(1)[1, 1] == 0.0
+    assert seq.logabsdet(1) == -np.inf
