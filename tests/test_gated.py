@@ -495,3 +495,26 @@ def test_subnormal_factors_are_stored_as_zeros():
         assert not np.any((v != 0) & (np.abs(v) < tiny))
     assert seq.matrix(1)[1, 1] == 0.0
     assert seq.logabsdet(1) == -np.inf
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("form_from", [1, 10**9])
+def test_factored_and_formed_products_agree(rng, cls, form_from, monkeypatch):
+    """matmat/rmatmat switch to formed blocks for many right-hand sides; both paths are exact."""
+    from spectra import _gated
+
+    monkeypatch.setattr(_gated, "_FORM_FROM", form_from)
+    batch = random_run(cls, rng, n=3, d=2, T=5, B=3)
+    seq, J = batch.jacobian_sequence, batch.jacobians()
+    N = batch.n
+    for m in (1, 4):
+        X, Xb = rng.standard_normal((N, m)), rng.standard_normal((3, N, m))
+        for t in (1, 5):
+            np.testing.assert_allclose(seq.matmat(t, X), J[:, t - 1] @ X, rtol=1e-13, atol=1e-14)
+            np.testing.assert_allclose(seq.matmat(t, Xb), J[:, t - 1] @ Xb, rtol=1e-13, atol=1e-14)
+            Jt = np.swapaxes(J[:, t - 1], 1, 2)
+            np.testing.assert_allclose(seq.rmatmat(t, X), Jt @ X, rtol=1e-13, atol=1e-14)
+            np.testing.assert_allclose(seq.rmatmat(t, Xb), Jt @ Xb, rtol=1e-13, atol=1e-14)
+            one = seq.select(1)
+            np.testing.assert_allclose(one.matmat(t, X), J[1, t - 1] @ X, rtol=1e-13, atol=1e-14)
+            np.testing.assert_allclose(one.rmatmat(t, X), J[1, t - 1].T @ X, rtol=1e-13, atol=1e-14)
