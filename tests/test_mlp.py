@@ -244,3 +244,11 @@ BAD = [
 def test_bad_arguments_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_float32_mlp(rng):
+    Ws = [rng.standard_normal((4, 3)), rng.standard_normal((2, 4))]
+    t32 = spectra.MLP(Ws, activation="relu", dtype=np.float32).run(rng.standard_normal(3))
+    assert t32.layers[-1].dtype == np.float32 and t32.product().dtype == np.float32
+    t64 = spectra.MLP(Ws, activation="relu").run(t32.layers[0].astype(np.float64))
+    np.testing.assert_allclose(t32.product(), t64.product(), rtol=1e-5, atol=1e-6)
