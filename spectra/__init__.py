@@ -24,6 +24,10 @@ from ._lyapunov import LyapunovResult, lyapunov_spectrum
 from ._products import NormProfile, gradient_norm_profile, product_log_singular_values
 from .linalg import (condition_number, spectral_norm, spectral_radius, step_condition_numbers,
                      step_eigenvalues, step_singular_values, top_singular_values)
+# issue 5: gated and feedforward cells
+from ._gated import GRU, LSTM, GRUJacobians, LSTMJacobians
+from ._layer_trajectory import LayerTrajectory
+from ._mlp import MLP, LayerJacobians
 
 __version__ = "0.1.0"
 
@@ -59,6 +63,14 @@ __all__ = [
     "step_singular_values",
     "step_condition_numbers",
     "top_singular_values",
+    # issue 5: gated and feedforward cells
+    "LSTM",
+    "GRU",
+    "MLP",
+    "LSTMJacobians",
+    "GRUJacobians",
+    "LayerJacobians",
+    "LayerTrajectory",
 ]
 
 

@@ -31,6 +31,13 @@ def _frozen(a):
     return a
 
 
+def _state_vector(v, name, n, dtype):
+    v = as_array(v, name, dtype=dtype, ndim=(1, 2))
+    if v.shape[-1] != n:
+        raise ValueError(f"`{name}` must have length {n} (shape ({n},) or (B, {n})); got shape {v.shape}")
+    return v
+
+
 class Cell:
     """Base class of step maps h_t = F(h_{t-1}, x_t).
 
@@ -82,12 +89,12 @@ class Cell:
     def jvp(self, h_prev, v, x=None) -> np.ndarray:
         """``(dh_t/dh_{t-1}) v`` without forming the Jacobian."""
         seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.matvec(1, as_array(v, "v", dtype=self.dtype, ndim=(1, 2)))
+        return seq.matvec(1, _state_vector(v, "v", self.n, self.dtype))
 
     def vjp(self, h_prev, u, x=None) -> np.ndarray:
         """``(dh_t/dh_{t-1})^T u`` without forming the Jacobian (one backprop step)."""
         seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.rmatvec(1, as_array(u, "u", dtype=self.dtype, ndim=(1, 2)))
+        return seq.rmatvec(1, _state_vector(u, "u", self.n, self.dtype))
 
     def _one_step(self, h_prev, x):
         if h_prev is None:
@@ -254,6 +261,62 @@ class ElmanRNN(_SimpleRNN):
     def _advance(self, h, u):
         a = h @ self._W.T + u
         return self.activation.f(a), a
+
+    @classmethod
+    def from_torch(cls, module_or_state_dict, layer=0, *, activation=None, reverse=False,
+                   prefix=None, dtype=np.float64):
+        """The Elman cell of one layer of a ``torch.nn.RNN`` (or ``nn.RNNCell``).
+
+        ``W_hh = weight_hh_l{layer}``, ``W_hx = weight_ih_l{layer}`` and
+        ``b = bias_ih_l{layer} + bias_hh_l{layer}`` (the two biases only
+        ever appear summed).
+
+        Parameters
+        ----------
+        module_or_state_dict : torch module, mapping, str or os.PathLike
+            An ``nn.RNN``/``nn.RNNCell`` (or a model containing exactly one),
+            its state dict (tensors or numpy arrays; prefixed or nested
+            keys are found), or an ``.npz``/``.pt``/``.pth`` file of one.
+        layer : int
+            Which layer of a multi-layer module; layer k is driven by the
+            hidden states of layer k-1.
+        activation : str or Activation, optional
+            The nonlinearity.  A module says which it uses
+            (``nonlinearity``, "tanh" or "relu") and is read; a state dict
+            does not, so it defaults to **tanh** (PyTorch's default): pass
+            ``activation="relu"`` for a relu network.
+        reverse : bool
+            The reverse direction of a bidirectional module.
+        prefix : str, optional
+            Key prefix of the RNN inside a larger state dict.
+        dtype : float32 or float64
+
+        Examples
+        --------
+        >>> import numpy as np, spectra
+        >>> state = {"weight_ih_l0": np.ones((2, 1)), "weight_hh_l0": np.eye(2),
+        ...          "bias_ih_l0": np.ones(2), "bias_hh_l0": np.ones(2)}
+        >>> cell = spectra.ElmanRNN.from_torch(state, activation="relu")
+        >>> cell, cell.b
+        (ElmanRNN(n=2, input_size=1, activation=Activation('relu')), array([2., 2.]))
+        """
+        from ._state_dict import recurrent_weights
+
+        w = recurrent_weights(module_or_state_dict, "RNN", layer=layer, reverse=reverse,
+                              prefix=prefix)
+        if activation is not None and not isinstance(activation, (str, Activation)):
+            raise TypeError(f"`activation` must be a name or an Activation; got {describe(activation)}")
+        if w.nonlinearity is not None:
+            if activation is not None and _activation(activation).name != w.nonlinearity:
+                raise ValueError(f"`activation` {activation!r} contradicts the module's "
+                                 f"nonlinearity {w.nonlinearity!r}")
+            activation = w.nonlinearity
+        b = None
+        for v in (w.bias_ih, w.bias_hh):
+            if v is not None:
+                b = v if b is None else b + v
+        return cls(w.weight_hh, w.weight_ih, b,
+                   activation="tanh" if activation is None else activation, dtype=dtype)
 
     def _jacobians(self, states, A):
         if A is None:  # zero steps

@@ -396,8 +396,8 @@ class ScaledJacobians(JacobianSequence):
 
     def __init__(self, W, *, steps=None, row=None, col=None, shift=None):
         self.W = W
-        self.row = _without_subnormals(row)
-        self.col = _without_subnormals(col)
+        self.row = without_subnormals(row)
+        self.col = without_subnormals(col)
         self.shift = None if shift is None else np.asarray(shift, dtype=W.dtype)
         self.dtype = W.dtype
         ref = row if row is not None else col
@@ -491,9 +491,13 @@ class ScaledJacobians(JacobianSequence):
                                shift=self.shift)
 
 
-def _without_subnormals(v):
-    """Derivative factors below the normal float64 range (tanh' beyond |x| ~ 354) become 0,
-    so that no BLAS call ever sees a subnormal operand (they run ~200x slower)."""
+def without_subnormals(v):
+    """Factors below the normal range (tanh' beyond |x| ~ 354, a saturated gate) become 0.
+
+    Returns ``v`` itself when nothing changes, else a copy: no BLAS call then
+    sees a subnormal operand (they run ~200x slower), and such a factor is zero
+    to working precision anyway.
+    """
     if v is None:
         return None
     tiny = np.finfo(v.dtype).tiny
