@@ -29,11 +29,25 @@ from ._gated import GRU, LSTM, GRUJacobians, LSTMJacobians
 from ._layer_trajectory import LayerTrajectory
 from ._mlp import MLP, LayerJacobians
 
+# bounds (issue 4)
+from ._bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
+                      pascanu_bound, regime)
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
 
 __all__ = [
+    # bounds (issue 4)
+    "gamma_W",
+    "gamma_h",
+    "pascanu_bound",
+    "leaky_bound",
+    "horizon",
+    "regime",
+    "Regime",
+    "bound_report",
+    "BoundReport",
     "Activation",
     "activation",
     "available_activations",

@@ -42,12 +42,12 @@ def test_console_script_bound_table():
     out = _run(_console_script() + ["bound", "--size", "8", "--steps", "12", "--seed", "3"])
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln and not ln.startswith("#")]
-    assert lines[0].split()[0] == "lag"
+    assert lines[0].split() == ["lag", "exact", "classic", "trajectory", "lower"]
     rows = [ln.split() for ln in lines[1:]]
     assert [int(r[0]) for r in rows] == list(range(1, 13))
     for r in rows:
-        exact, bound = float(r[1]), float(r[2])
-        assert exact <= bound * (1 + 1e-12)
+        lower, exact, traj, classic = float(r[4]), float(r[1]), float(r[3]), float(r[2])
+        assert lower <= exact * (1 + 1e-3) and exact <= traj * (1 + 1e-3) and traj <= classic * (1 + 1e-3)
 
 
 def test_console_script_json_is_consistent():
@@ -56,8 +56,8 @@ def test_console_script_json_is_consistent():
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["gamma_h"] == 0.25
-    assert len(data["log_norm"]) == 5
-    assert all(a <= b + 1e-12 for a, b in zip(data["log_norm"], data["log_classic_bound"]))
+    assert data["lags"] == [1, 2, 3, 4, 5]
+    assert all(a <= b + 1e-12 for a, b in zip(data["exact"], data["classic"]))
 
 
 @pytest.mark.parametrize("args,needle", [
