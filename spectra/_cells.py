@@ -146,6 +146,15 @@ class _SimpleRNN(Cell):
     def hidden_size(self) -> int:
         return self.n
 
+    @property
+    def b(self):
+        """The bias (None if the cell has none)."""
+        return self._b
+
+    def _preactivations_or_empty(self, states, A):
+        """The pre-activations of a run, or an empty (..., 0, n) array for a run of 0 steps."""
+        return np.empty(states.shape[:-2] + (0, self.n), dtype=self.dtype) if A is None else A
+
     def _input_drive(self, X, steps, batch_shape):
         bias = np.zeros(self.n, dtype=self.dtype) if self._b is None else self._b
         if X is None:
@@ -209,7 +218,21 @@ _INITS = ("gaussian", "orthogonal", "xavier_normal", "xavier_uniform", "he_norma
           "he_uniform", "identity", "echo_state")
 
 
-class ElmanRNN(_SimpleRNN):
+class _HiddenInputNames:
+    """The Elman naming of the weights: W_hh (recurrent) and W_hx (input)."""
+
+    @property
+    def W_hh(self):
+        """The recurrent matrix."""
+        return self._W
+
+    @property
+    def W_hx(self):
+        """The input matrix (None if the cell has none)."""
+        return self._W_in
+
+
+class ElmanRNN(_HiddenInputNames, _SimpleRNN):
     """Elman network h_t = f(a_t), a_t = W_hx x_t + W_hh h_{t-1} + b.
 
     Parameters
@@ -246,17 +269,6 @@ class ElmanRNN(_SimpleRNN):
     def __init__(self, W_hh, W_hx=None, b=None, *, activation="tanh", dtype=np.float64):
         super().__init__(W_hh, W_hx, b, activation=activation, dtype=dtype)
 
-    @property
-    def W_hh(self):
-        return self._W
-
-    @property
-    def W_hx(self):
-        return self._W_in
-
-    @property
-    def b(self):
-        return self._b
 
     def _advance(self, h, u):
         a = h @ self._W.T + u
@@ -319,8 +331,7 @@ class ElmanRNN(_SimpleRNN):
                    activation="tanh" if activation is None else activation, dtype=dtype)
 
     def _jacobians(self, states, A):
-        if A is None:  # zero steps
-            A = np.empty(states.shape[:-2] + (0, self.n), dtype=self.dtype)
+        A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=self.activation.df(A))
 
 
@@ -373,15 +384,13 @@ class RecurrentFirstRNN(_SimpleRNN):
 
     @property
     def W(self):
+        """The recurrent matrix."""
         return self._W
 
     @property
     def W_in(self):
+        """The input matrix (None if the cell has none)."""
         return self._W_in
-
-    @property
-    def b(self):
-        return self._b
 
     def _advance(self, h, u):
         return self.activation.f(h) @ self._W.T + u, None
@@ -402,7 +411,7 @@ class RecurrentFirstRNN(_SimpleRNN):
         return self._W.T * self.activation.df(h_prev)[..., None, :]
 
 
-class LeakyRNN(_SimpleRNN):
+class LeakyRNN(_HiddenInputNames, _SimpleRNN):
     """Leaky-integrator units: h_t = alpha h_{t-1} + (1 - alpha) f(a_t).
 
     a_t = W_hx x_t + W_hh h_{t-1} + b, as in the Elman cell (seed text eq. 14;
@@ -441,24 +450,12 @@ class LeakyRNN(_SimpleRNN):
     def alpha(self):
         return self._alpha
 
-    @property
-    def W_hh(self):
-        return self._W
-
-    @property
-    def W_hx(self):
-        return self._W_in
-
-    @property
-    def b(self):
-        return self._b
 
     def _advance(self, h, u):
         a = h @ self._W.T + u
         return self._alpha * h + (1.0 - self._alpha) * self.activation.f(a), a
 
     def _jacobians(self, states, A):
-        if A is None:
-            A = np.empty(states.shape[:-2] + (0, self.n), dtype=self.dtype)
+        A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=(1.0 - self._alpha) * self.activation.df(A),
                                shift=self._alpha)
