@@ -52,6 +52,8 @@ class LayerJacobians(JacobianSequence):
     ``log|det W_l|`` is cached).
     """
 
+    _step_word = "layer"
+
     def __init__(self, weights, rows, residual=False):
         self.weights = tuple(weights)
         self.rows = tuple(without_subnormals(r) for r in rows)
@@ -71,16 +73,6 @@ class LayerJacobians(JacobianSequence):
         if self.residual:
             J = J + np.eye(J.shape[-1], dtype=self.dtype)
         return J
-
-    def matrices(self, start=1, stop=None):
-        stop = self.steps if stop is None else stop
-        shapes = sorted({self.step_shape(t) for t in range(start, stop + 1)})
-        if len(shapes) > 1:
-            raise ValueError(f"a dense stack of layer Jacobians needs layers of one shape; these "
-                             f"have shapes {shapes}: use jacobian(t) layer by layer, or product(t, k)")
-        if not shapes:
-            return np.zeros(self.batch_shape + (0,) + self.step_shape(1), dtype=self.dtype)
-        return np.stack([self.matrix(t) for t in range(start, stop + 1)], axis=len(self.batch_shape))
 
     def matmat(self, t, X):
         Y = self.rows[t - 1][..., :, None] * (self.weights[t - 1] @ X)

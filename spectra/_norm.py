@@ -49,6 +49,17 @@ def _param(value, name, n, dtype, default):
     return arr
 
 
+def _standardise(a, axis, eps, zero_variance_message):
+    """``(x_hat, 1/sigma)`` along ``axis`` (biased variance; 1/sigma keeps the reduced axis)."""
+    d = a - np.mean(a, axis=axis, keepdims=True)
+    var = np.mean(d * d, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / np.sqrt(var + eps)
+    if not np.all(np.isfinite(inv)):
+        raise ValueError(zero_variance_message)
+    return d * inv, inv
+
+
 class _Norm:
     """Shared parts of the two normalisation layers."""
 
@@ -195,17 +206,9 @@ class LayerNorm(_Norm):
         return f"LayerNorm({self.n}, eps={self.eps:g})"
 
     def _forward(self, a):
-        mu = np.mean(a, axis=-1, keepdims=True)
-        d = a - mu
-        var = np.mean(d * d, axis=-1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            inv = 1.0 / np.sqrt(var + self.eps)
-        if not np.all(np.isfinite(inv)):
-            raise ValueError("layer norm with eps=0 met an example whose features are all equal "
-                             "(zero variance); use eps > 0")
-        xhat = d * inv
-        y = xhat * self.gamma + self.beta
-        return y, _NormFactors("layer", xhat, inv, self.gamma)
+        xhat, inv = _standardise(a, -1, self.eps, "layer norm with eps=0 met an example whose "
+                                 "features are all equal (zero variance); use eps > 0")
+        return xhat * self.gamma + self.beta, _NormFactors("layer", xhat, inv, self.gamma)
 
     def jacobian(self, x) -> np.ndarray:
         """dy/dx per example, shape ``(..., n, n)`` (symmetric up to the row scaling by gamma)."""
@@ -331,17 +334,9 @@ class BatchNorm(_Norm):
             inv = 1.0 / np.sqrt(self.running_var + self.eps)
             y = (a - self.running_mean) * (inv * self.gamma) + self.beta
             return y, _NormFactors("affine", None, inv, self.gamma)
-        mu = np.mean(a, axis=0)
-        d = a - mu
-        var = np.mean(d * d, axis=0)
-        with np.errstate(divide="ignore"):
-            inv = 1.0 / np.sqrt(var + self.eps)
-        if not np.all(np.isfinite(inv)):
-            raise ValueError("batch norm with eps=0 met a feature that is constant over the batch "
-                             "(zero variance); use eps > 0")
-        xhat = d * inv
-        y = xhat * self.gamma + self.beta
-        return y, _NormFactors("batch", xhat, inv, self.gamma)
+        xhat, inv = _standardise(a, 0, self.eps, "batch norm with eps=0 met a feature that is "
+                                 "constant over the batch (zero variance); use eps > 0")
+        return xhat * self.gamma + self.beta, _NormFactors("batch", xhat, inv[0], self.gamma)
 
     def jacobian(self, x) -> np.ndarray:
         """Dense dy/dx: ``(B n, B n)`` over the flattened batch in training mode, else ``(..., n, n)``."""
@@ -448,6 +443,8 @@ class NormLayerJacobians(JacobianSequence):
     matrices are formed only by ``matrix``/``matrices``/``product``.
     """
 
+    _step_word = "layer"
+
     def __init__(self, weights, rows, norms, residual=False, *, coupled=False, examples=None):
         self.weights = tuple(weights)
         self.rows = tuple(without_subnormals(r) for r in rows)
@@ -504,16 +501,6 @@ class NormLayerJacobians(JacobianSequence):
     def matrix(self, t):
         n_in = self.step_shape(t)[1]
         return self.matmat(t, np.eye(n_in, dtype=self.dtype))
-
-    def matrices(self, start=1, stop=None):
-        stop = self.steps if stop is None else stop
-        shapes = sorted({self.step_shape(t) for t in range(start, stop + 1)})
-        if len(shapes) > 1:
-            raise ValueError(f"a dense stack of layer Jacobians needs layers of one shape; these "
-                             f"have shapes {shapes}: use jacobian(t) layer by layer, or product(t, k)")
-        if not shapes:
-            return np.zeros(self.batch_shape + (0,) + self.step_shape(1), dtype=self.dtype)
-        return np.stack([self.matrix(t) for t in range(start, stop + 1)], axis=len(self.batch_shape))
 
     def logabsdet(self, t):
         t = self._check_time(t, "t", minimum=1)

@@ -186,6 +186,22 @@ def test_residual_connections_keep_a_path_with_gain_near_one():
     assert np.all(smax_plain < -15.0)                          # the plain stack's largest is < e^-15
 
 
+def test_batch_norm_relu_explosion_rate_approaches_the_large_batch_limit():
+    # Yang et al. (2019): with ReLU, He initialisation and batch statistics, the mean-square gradient
+    # grows by pi/(pi-1) per layer for large batches (1/sigma^2 with sigma^2 = 2 Var relu(z) =
+    # 1 - 1/pi; the factor 2 of He and 1/2 of relu' cancel).  Finite batches add O(1/B): the batch
+    # projection and the sampling error of sigma; allowance 2/B.
+    limit = np.log(np.pi / (np.pi - 1))
+    excess = []
+    for B in (32, 128):
+        runs = ensemble("relu", "he_normal", n=48, L=12, S=8, norm="batch", batch_size=B)
+        fit = spectra.depth_profile(runs, quantity="vector", rng=0).fit_slope("log_mean_square",
+                                                                              lags=(2, 11))
+        assert abs(fit.slope - limit) < Z * fit.stderr + 2.0 / B, (B, fit.slope, limit)
+        excess.append(fit.slope - limit)
+    assert excess[1] < excess[0]
+
+
 def test_batch_norm_at_initialisation_makes_gradients_explode():
     # the exact coupled Jacobian shows the explosion of Yang et al. (2019): without residual
     # connections, batch-normalised stacks amplify gradients geometrically with depth

@@ -49,27 +49,35 @@ def monitor_history(monitor, ax=None, *, names=None):
     Notes
     -----
     Explosion events are marked with upward triangles, vanishing events with
-    downward ones; a step with non-finite gradients gets a dashed vertical
-    line (its values cannot be drawn on a log axis).
+    downward ones; a step with non-finite gradients gets a dotted vertical
+    line, and an exactly zero gradient a cross on the bottom edge (neither
+    can be drawn on a log axis).
     """
     mon = _check_monitor(monitor)
     names = mon.names if names is None else list(names)
     layers = [n for n in names if n != "total"]
     cols = dict(zip(layers, _series_colors(len(layers))))
+    cols["total"] = color("black")
     fig, ax = figure_and_axes(ax)
     with paper_style():
+        zeros = []
         for name in names:
             steps, vals = mon.series(name)
             ok = np.isfinite(vals) & (vals > 0)
-            if name == "total":
-                ax.plot(steps[ok], vals[ok], color=color("black"), linestyle="--", label="total")
-            else:
-                ax.plot(steps[ok], vals[ok], color=cols[name], label=name)
+            ax.plot(steps[ok], vals[ok], color=cols[name], label=name,
+                    linestyle="--" if name == "total" else "-")
+            zeros += steps[vals == 0].tolist()
+        if zeros:  # an exactly zero gradient has no place on a log axis: mark it on the bottom edge
+            _at_bottom(ax, sorted(set(zeros)), marker="x", color=color("black"), label="exactly 0")
         for kind, (marker, c) in _EVENT_STYLE.items():
             ev = [e for e in mon.events if e.kind == kind and e.name in names]
-            if ev:
-                ax.scatter([e.step for e in ev], [e.value for e in ev], marker=marker, color=color(c),
-                           zorder=5, label=kind)
+            pos = [e for e in ev if e.value > 0]
+            if pos:
+                ax.scatter([e.step for e in pos], [e.value for e in pos], marker=marker,
+                           color=color(c), zorder=5, label=kind)
+            if len(pos) < len(ev):
+                _at_bottom(ax, [e.step for e in ev if not e.value > 0], marker=marker, color=color(c),
+                           label=None if pos else kind, offset=0.06)
         bad = sorted({e.step for e in mon.events if e.kind == "nonfinite"})
         for i, s in enumerate(bad):
             ax.axvline(s, color=color("black"), linestyle=":", linewidth=0.8,
@@ -79,6 +87,12 @@ def monitor_history(monitor, ax=None, *, names=None):
         ax.set_ylabel("gradient norm")
         ax.legend(ncols=2 if len(names) > 4 else 1)
     return fig
+
+
+def _at_bottom(ax, xs, *, offset=0.0, **kw):
+    """Markers at data x on the bottom edge of the axes (for values a log axis cannot show)."""
+    trans = ax.get_xaxis_transform()              # x in data, y in axes coordinates
+    ax.scatter(xs, np.full(len(xs), offset), transform=trans, clip_on=False, zorder=6, **kw)
 
 
 def _pick_steps(mon, steps, count=5):
@@ -120,8 +134,11 @@ def monitor_layers(monitor, ax=None, *, steps=None):
         for c, s in zip(cols, steps):
             norms = by_step[s].grad_norms
             y = np.array([norms.get(n, np.nan) for n in layers], dtype=float)
+            zero = y == 0
             y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
             ax.plot(x, y, marker="o", color=c, label=f"step {s}")
+            if np.any(zero):  # exactly zero: marked on the bottom edge
+                _at_bottom(ax, x[zero], marker="x", color=c)
         ax.set_xticks(x)
         ax.set_xticklabels(layers, rotation=45 if len(layers) > 6 else 0)
         ax.set_yscale("log")
