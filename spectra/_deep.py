@@ -325,9 +325,11 @@ def depth_profile(J, *, quantity="spectral", vector=None, rng=0) -> DepthProfile
 
     Parameters
     ----------
-    J : LayerTrajectory, Trajectory, JacobianSequence, array, or a list of them
-        One network run (a batched run counts each example as a sample) or
-        an ensemble, e.g. from :func:`mlp_ensemble`; all of one depth L.
+    J : LayerTrajectory, Trajectory, JacobianSequence or array; or a list of trajectories/sequences
+        One network run (each example of a batched run, or each sequence of
+        a (B, L, n, n) array, is a sample) or an ensemble, e.g. from
+        :func:`mlp_ensemble`; all of one depth L.  (A list of plain matrices
+        is one sequence of steps, as everywhere in spectra.)
     quantity : {"spectral", "fro", "vector"}
         ``spectral``: ||dh_L/dh_l||_2; ``fro``: the Frobenius norm;
         ``vector``: ||v^T dh_L/dh_l|| for a unit vector v, the norm of one
@@ -484,7 +486,7 @@ def depth_spectra(J, *, depths=None) -> DepthSpectra:
 
     Parameters
     ----------
-    J : LayerTrajectory, Trajectory, JacobianSequence, array, or a list of them
+    J : LayerTrajectory, Trajectory, JacobianSequence or array; or a list of trajectories/sequences
         As for :func:`depth_profile`.
     depths : sequence of int, optional
         Depths d in 1..L (default all).

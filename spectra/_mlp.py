@@ -9,9 +9,10 @@ with a_l = W_l h_{l-1} + b_l.  A normalisation layer N_l (layer norm, or batch
 norm over a batch of examples; ``norm=``) sits between the affine map and the
 nonlinearity: h_l = f_l(N_l(a_l)), J_l = diag(f_l'(y_l)) N_l'(a_l) W_l with
 y_l = N_l(a_l); batch statistics couple the examples (see :mod:`spectra._norm`).
-The input-output Jacobian of the network is the product dh_L/dh_0 = J_L ... J_1, so the products, singular values and
-norm profiles of recurrent networks apply unchanged; eigenvalues,
-determinants and Lyapunov exponents need square layers of one width.
+The input-output Jacobian of the network is the product
+dh_L/dh_0 = J_L ... J_1, so the products, singular values and norm profiles
+of recurrent networks apply unchanged; eigenvalues, determinants and
+Lyapunov exponents need square layers of one width.
 """
 
 from __future__ import annotations
@@ -298,7 +299,8 @@ class MLP(Cell):
     def _sequence(self, weights, rows, factors, examples):
         if all(f is None for f in factors):
             return LayerJacobians(weights, rows, self.residual)
-        return NormLayerJacobians(weights, rows, factors, self.residual, coupled=self.coupled,
+        coupled = any(f is not None and f.kind == "batch" for f in factors)
+        return NormLayerJacobians(weights, rows, factors, self.residual, coupled=coupled,
                                   examples=examples)
 
     def _check_input(self, x, name, width):

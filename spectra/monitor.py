@@ -5,7 +5,7 @@ per-layer gradient norms while training; a steady geometric decay towards
 the first layers means vanishing gradients, a sudden jump or a NaN means an
 explosion.  :class:`GradientMonitor` does that bookkeeping:
 
-* at chosen steps (every k steps, or an explicit list) it records the norm of
+* at chosen steps (every k steps, or a list ``at_steps``) it records the norm of
   every gradient you hand it (numpy arrays, or a torch module whose
   parameters carry ``.grad``: read by duck typing, torch is never imported),
   and the global norm;
@@ -229,8 +229,8 @@ class GradientMonitor:
     ----------
     every : int
         Record at steps divisible by ``every`` (default 1: every step).
-        Ignored when ``steps`` is given.
-    steps : iterable of int, optional
+        Ignored when ``at_steps`` is given.
+    at_steps : iterable of int, optional
         Record exactly at these steps.
     explode_factor : float or None
         Flag ``explode`` when a gradient norm is more than this factor above
@@ -270,14 +270,14 @@ class GradientMonitor:
     True
     """
 
-    def __init__(self, *, every=1, steps=None, explode_factor=10.0, vanish_factor=None, top_k=3,
+    def __init__(self, *, every=1, at_steps=None, explode_factor=10.0, vanish_factor=None, top_k=3,
                  raise_on=(), tol=1e-8):
         self.every = check_int(every, "every", minimum=1)
-        if steps is not None:
-            if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
-                raise TypeError(f"`steps` must be an iterable of integers; got {describe(steps)}")
-            steps = frozenset(check_int(s, "steps", minimum=0) for s in steps)
-        self._chosen = steps
+        if at_steps is not None:
+            if isinstance(at_steps, (str, bytes)) or not hasattr(at_steps, "__iter__"):
+                raise TypeError(f"`at_steps` must be an iterable of integers; got {describe(at_steps)}")
+            at_steps = frozenset(check_int(s, "at_steps", minimum=0) for s in at_steps)
+        self._chosen = at_steps
         self.explode_factor = check_real(explode_factor, "explode_factor", low=1.0, low_open=True,
                                          allow_none=True)
         self.vanish_factor = check_real(vanish_factor, "vanish_factor", low=1.0, low_open=True,
@@ -306,7 +306,7 @@ class GradientMonitor:
         return step % self.every == 0
 
     def __repr__(self) -> str:
-        when = f"steps={sorted(self._chosen)}" if self._chosen is not None else f"every={self.every}"
+        when = f"at_steps={sorted(self._chosen)}" if self._chosen is not None else f"every={self.every}"
         return f"GradientMonitor({when}, recorded={len(self._history)}, events={len(self.events)})"
 
     # -- recording ---------------------------------------------------------------------
@@ -554,7 +554,7 @@ class GradientMonitor:
     def to_dict(self) -> dict:
         """The configuration, the tidy records and the events (JSON-friendly)."""
         return {"config": {"every": self.every,
-                           "steps": None if self._chosen is None else sorted(self._chosen),
+                           "at_steps": None if self._chosen is None else sorted(self._chosen),
                            "explode_factor": self.explode_factor, "vanish_factor": self.vanish_factor,
                            "top_k": self.top_k, "raise_on": list(self.raise_on)},
                 "records": self.records, "events": [e.to_dict() for e in self.events]}

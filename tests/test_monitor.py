@@ -50,7 +50,7 @@ def test_records_only_at_chosen_steps():
     assert mon.steps == [0, 3, 6, 9]
     assert [r is None for r in recs] == [s % 3 != 0 for s in range(10)]
     assert mon.due(6) and not mon.due(7)
-    explicit = GradientMonitor(steps=[2, 5])
+    explicit = GradientMonitor(at_steps=[2, 5])
     for s in range(8):
         explicit.record(s, {"a": np.ones(1)})
     assert explicit.steps == [2, 5] and not explicit.due(0)
@@ -224,8 +224,8 @@ def test_monitor_reads_real_torch_modules():
 
 @pytest.mark.parametrize("make,exc,needle", [
     (lambda: GradientMonitor(every=0), ValueError, "`every` must be >= 1"),
-    (lambda: GradientMonitor(steps=5), TypeError, "`steps` must be an iterable"),
-    (lambda: GradientMonitor(steps=[-1]), ValueError, "`steps` must be >= 0"),
+    (lambda: GradientMonitor(at_steps=5), TypeError, "`at_steps` must be an iterable"),
+    (lambda: GradientMonitor(at_steps=[-1]), ValueError, "`at_steps` must be >= 0"),
     (lambda: GradientMonitor(explode_factor=1.0), ValueError, "`explode_factor` must be in"),
     (lambda: GradientMonitor(vanish_factor=0.5), ValueError, "`vanish_factor` must be in"),
     (lambda: GradientMonitor(top_k=-1), ValueError, "`top_k` must be >= 0"),

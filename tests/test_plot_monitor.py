@@ -41,7 +41,7 @@ def test_history_figure(mon):
 
 
 def test_layers_and_summary_figures(mon):
-    fig = spectra.plot.monitor_layers(mon, steps=[0, 3])
+    fig = spectra.plot.monitor_layers(mon, at_steps=[0, 3])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["W1", "W2", "W3"]
     lines = ax.get_lines()
@@ -69,7 +69,7 @@ def test_lags_figure(rng):
 
 @pytest.mark.parametrize("call,exc,needle", [
     (lambda m: spectra.plot.monitor_history("m"), TypeError, "must be a spectra.monitor.GradientMonitor"),
-    (lambda m: spectra.plot.monitor_layers(m, steps=[99]), ValueError, "were not recorded"),
+    (lambda m: spectra.plot.monitor_layers(m, at_steps=[99]), ValueError, "must be recorded steps"),
     (lambda m: spectra.plot.monitor_lags(m), ValueError, "recorded no trajectory"),
     (lambda m: m.plot("pie"), ValueError, "`kind` must be one of"),
     (lambda m: m.plot(ax=spectra.plot.figure_and_axes()[1]), ValueError, "two panels"),
@@ -79,12 +79,16 @@ def test_bad_arguments(mon, call, exc, needle):
         call(mon)
 
 
-def test_toy_training_flags_the_planted_learning_rate_mistake():
+def test_toy_training_flags_the_planted_learning_rate_mistake(monkeypatch):
     m = _monitor.toy_training(0, steps=230)
     assert m.steps == list(range(0, 230, 10))
     s, total = m.series("total")
     assert np.all(np.isfinite(total)) and total[s < 200].max() < 10
     first = [e for e in m.events if e.kind == "explode" and e.step >= 200]
     assert first and first[0].step == 210                   # caught at the first recording after
+    vanished = {e.name for e in m.events if e.kind == "vanish" and e.step == 220}
+    assert vanished == {"W1", "W2", "W3", "W4"}             # saturated tanh units: exactly 0
+    monkeypatch.setattr(_monitor, "toy_training", lambda rng: m)
     figs = _monitor.figure_set(0)
     assert list(figs) == ["gradient_monitor"] and isinstance(figs["gradient_monitor"], Figure)
+    assert len(figs["gradient_monitor"].axes) == 2

@@ -95,21 +95,21 @@ def _at_bottom(ax, xs, *, offset=0.0, **kw):
     ax.scatter(xs, np.full(len(xs), offset), transform=trans, clip_on=False, zorder=6, **kw)
 
 
-def _pick_steps(mon, steps, count=5):
-    recorded = mon.steps
+def _pick_steps(recorded, steps, what, count=5):
+    """The steps to draw: the given ones (checked against ``recorded``) or up to ``count`` spread."""
     if steps is None:
         if len(recorded) <= count:
-            return recorded
+            return list(recorded)
         idx = np.unique(np.linspace(0, len(recorded) - 1, count).round().astype(int))
         return [recorded[i] for i in idx]
     steps = list(steps)
     missing = [s for s in steps if s not in recorded]
     if missing:
-        raise ValueError(f"`steps` must be recorded steps; {missing} were not recorded")
+        raise ValueError(f"`at_steps` must be {what}; {missing} are not")
     return steps
 
 
-def monitor_layers(monitor, ax=None, *, steps=None):
+def monitor_layers(monitor, ax=None, *, at_steps=None):
     """Gradient norm across the layers (in recording order) at a few recorded steps.
 
     A steady geometric decay towards the first layers is the signature of
@@ -119,15 +119,14 @@ def monitor_layers(monitor, ax=None, *, steps=None):
     ----------
     monitor : GradientMonitor
     ax : matplotlib Axes, optional
-    steps : sequence of int, optional
+    at_steps : sequence of int, optional
         Recorded steps to draw (default up to five, evenly spaced).
     """
     mon = _check_monitor(monitor)
     layers = [n for n in mon.names if n != "total"]
-    steps = _pick_steps(mon, steps)
+    steps = _pick_steps(mon.steps, at_steps, "recorded steps")
     by_step = {r.step: r for r in mon.history}
-    cols = _series_colors(max(len(steps), 8))[:len(steps)] if len(steps) > 7 else \
-        [color(i) for i in range(len(steps))]
+    cols = _series_colors(len(steps))
     fig, ax = figure_and_axes(ax)
     with paper_style():
         x = np.arange(1, len(layers) + 1)
@@ -148,21 +147,16 @@ def monitor_layers(monitor, ax=None, *, steps=None):
     return fig
 
 
-def monitor_lags(monitor, ax=None, *, steps=None):
-    """The recorded per-lag profile log10 ||dh_T/dh_{T-lag}|| at a few recorded steps."""
+def monitor_lags(monitor, ax=None, *, at_steps=None):
+    """The recorded per-lag profile log10 ||dh_T/dh_{T-lag}|| at a few recorded steps.
+
+    ``at_steps``: recorded steps with a trajectory (default up to five, evenly spaced).
+    """
     mon = _check_monitor(monitor)
     have = [r for r in mon.history if r.lag_log_norms is not None]
     if not have:
         raise ValueError("`monitor` recorded no trajectory; pass trajectory= to record()")
-    recorded = [r.step for r in have]
-    if steps is None:
-        idx = np.unique(np.linspace(0, len(recorded) - 1, min(5, len(recorded))).round().astype(int))
-        steps = [recorded[i] for i in idx]
-    else:
-        steps = list(steps)
-        missing = [s for s in steps if s not in recorded]
-        if missing:
-            raise ValueError(f"`steps` must be steps with a recorded trajectory; {missing} have none")
+    steps = _pick_steps([r.step for r in have], at_steps, "steps with a recorded trajectory")
     by_step = {r.step: r for r in have}
     fig, ax = figure_and_axes(ax)
     with paper_style():
