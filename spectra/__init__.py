@@ -28,6 +28,11 @@ from .linalg import (condition_number, spectral_norm, spectral_radius, step_cond
 from ._gated import GRU, LSTM, GRUJacobians, LSTMJacobians
 from ._layer_trajectory import LayerTrajectory
 from ._mlp import MLP, LayerJacobians
+# issue 10: deep feedforward nets, normalisation layers, gradient monitor
+from . import monitor
+from ._deep import (DepthProfile, DepthSpectra, MeanField, SlopeFit, depth_profile, depth_spectra,
+                    linear_gaussian_spread, mean_field, mlp_ensemble)
+from ._norm import BatchNorm, LayerNorm, NormLayerJacobians
 
 # bounds (issue 4)
 from ._bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
@@ -85,6 +90,20 @@ __all__ = [
     "GRUJacobians",
     "LayerJacobians",
     "LayerTrajectory",
+    # issue 10: deep feedforward nets, normalisation layers, gradient monitor
+    "monitor",
+    "LayerNorm",
+    "BatchNorm",
+    "NormLayerJacobians",
+    "mlp_ensemble",
+    "depth_profile",
+    "DepthProfile",
+    "depth_spectra",
+    "DepthSpectra",
+    "SlopeFit",
+    "mean_field",
+    "MeanField",
+    "linear_gaussian_spread",
 ]
 
 

@@ -55,6 +55,7 @@ class JacobianSequence:
     steps: int
     batch_shape: tuple = ()
     dtype = np.dtype(np.float64)
+    _step_word = "step"   # what error messages call a step ("layer" for feedforward stacks)
 
     def step_shape(self, t: int) -> tuple:
         """``(n_out, n_in)`` of ``J_t``."""
@@ -116,13 +117,20 @@ class JacobianSequence:
                              + ("" if self.steps < 2 else f" and J_2 of shape {self.step_shape(2)}"))
 
     def matrices(self, start: int = 1, stop: int | None = None) -> np.ndarray:
-        """Dense stack of ``J_start .. J_stop`` (inclusive), shape ``(*batch, L, n, n)``."""
+        """Dense stack of ``J_start .. J_stop`` (inclusive), shape ``(*batch, L, n_out, n_in)``.
+
+        The steps must share one shape (a ValueError says so otherwise).
+        """
         stop = self.steps if stop is None else stop
-        mats = [self.matrix(t) for t in range(start, stop + 1)]
-        if not mats:
-            n = self.n if self.steps else 0
-            return np.zeros(self.batch_shape + (0, n, n), dtype=self.dtype)
-        return np.stack(mats, axis=len(self.batch_shape))
+        shapes = sorted({tuple(self.step_shape(t)) for t in range(start, stop + 1)})
+        if len(shapes) > 1:
+            w = self._step_word
+            raise ValueError(f"a dense stack of {w} Jacobians needs {w}s of one shape; these "
+                             f"have shapes {shapes}: use jacobian(t) {w} by {w}, or product(t, k)")
+        if not shapes:
+            shape = tuple(self.step_shape(1)) if self.steps else (0, 0)
+            return np.zeros(self.batch_shape + (0,) + shape, dtype=self.dtype)
+        return np.stack([self.matrix(t) for t in range(start, stop + 1)], axis=len(self.batch_shape))
 
     def matvec(self, t: int, x: np.ndarray) -> np.ndarray:
         """``J_t @ x`` for ``x`` of shape ``(*batch, n_in)``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._trajectory import Trajectory, _readonly
 
 __all__ = ["LayerTrajectory"]
@@ -18,9 +20,18 @@ class LayerTrajectory(Trajectory):
         a_1..a_L (``layer_preactivations[l-1]`` is a_l).
     widths : tuple of int
         (n_0, ..., n_L).
+    layer_normalized : tuple of ndarray or None
+        y_l = N_l(a_l), the normalised pre-activations, for a network with
+        normalisation layers (None for layers without one); None otherwise.
+    coupled : bool
+        True when the examples of the batch are coupled (batch statistics):
+        the state is then the flattened batch, ``layers[l].reshape(-1)``
+        (row-major, index b n + i), ``batch_shape`` is ``()`` and
+        ``jacobian(l)`` is (B n_l) x (B n_{l-1}).
     states : (L+1, n) or (B, L+1, n) ndarray
         The layers stacked, when every width is n (a ValueError names
-        ``layers`` otherwise); ``preactivations`` likewise.
+        ``layers`` otherwise); ``preactivations`` likewise.  For a coupled
+        batch, (L+1, B n): the flattened batch at each layer.
     jacobian_sequence : LayerJacobians
         ``jacobian(l) = dh_l/dh_{l-1}``; ``product(t, k)``, ``operator(t, k)``
         work for any widths, ``jacobians()`` when all layers have one shape.
@@ -35,12 +46,19 @@ class LayerTrajectory(Trajectory):
     """
 
     def __init__(self, cell, layers, layer_preactivations, jacobian_sequence, *, states=None,
-                 preactivations=None):
+                 preactivations=None, normalized=None, coupled=False):
         self.cell = cell
         self.layers = tuple(_readonly(h) for h in layers)
         self.layer_preactivations = tuple(_readonly(a) for a in layer_preactivations)
+        self.layer_normalized = None if normalized is None else tuple(_readonly(y) for y in normalized)
+        self.coupled = bool(coupled)
         self.inputs = None
         self.jacobian_sequence = jacobian_sequence
+        if self.coupled:
+            # the state is the flattened batch: (B, L+1, n) -> (L+1, B n)
+            flat = (lambda a: None if a is None else
+                    np.ascontiguousarray(np.swapaxes(a, 0, 1)).reshape(a.shape[1], -1))
+            states, preactivations = flat(states), flat(preactivations)
         self._states = _readonly(states)
         self._preactivations = _readonly(preactivations)
 
@@ -71,6 +89,8 @@ class LayerTrajectory(Trajectory):
 
     @property
     def n(self) -> int:
+        if self.coupled:
+            return self.jacobian_sequence.n
         widths = self.widths
         if len(set(widths)) != 1:
             raise ValueError(f"this network has layers of different widths {widths}; it has no "
@@ -79,16 +99,19 @@ class LayerTrajectory(Trajectory):
 
     @property
     def batch_shape(self) -> tuple:
-        return self.layers[0].shape[:-1]
+        return () if self.coupled else self.layers[0].shape[:-1]
 
     def select(self, b: int) -> "LayerTrajectory":
         seq = self.jacobian_sequence.select(b)
+        pick = (lambda a: None if a is None else a[b])
         return LayerTrajectory(self.cell, [h[b] for h in self.layers],
                                [a[b] for a in self.layer_preactivations], seq,
-                               states=None if self._states is None else self._states[b],
-                               preactivations=(None if self._preactivations is None
-                                               else self._preactivations[b]))
+                               states=pick(self._states), preactivations=pick(self._preactivations),
+                               normalized=(None if self.layer_normalized is None else
+                                           [pick(y) for y in self.layer_normalized]))
 
     def __repr__(self) -> str:
         batch = f", batch_shape={self.batch_shape}" if self.batch_shape else ""
+        if self.coupled:
+            batch = f", coupled batch of {self.layers[0].shape[0]}"
         return f"LayerTrajectory(depth={self.steps}, widths={self.widths}{batch})"

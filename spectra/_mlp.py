@@ -5,10 +5,14 @@ Layer l maps h_{l-1} (width n_{l-1}) to h_l (width n_l):
 * plain:    h_l = f_l(a_l),            J_l = diag(f_l'(a_l)) W_l          (n_l x n_{l-1});
 * residual: h_l = h_{l-1} + f_l(a_l),  J_l = I + diag(f_l'(a_l)) W_l      (square layers);
 
-with a_l = W_l h_{l-1} + b_l.  The input-output Jacobian of the network is
-the product dh_L/dh_0 = J_L ... J_1, so the products, singular values and
-norm profiles of recurrent networks apply unchanged; eigenvalues,
-determinants and Lyapunov exponents need square layers of one width.
+with a_l = W_l h_{l-1} + b_l.  A normalisation layer N_l (layer norm, or batch
+norm over a batch of examples; ``norm=``) sits between the affine map and the
+nonlinearity: h_l = f_l(N_l(a_l)), J_l = diag(f_l'(y_l)) N_l'(a_l) W_l with
+y_l = N_l(a_l); batch statistics couple the examples (see :mod:`spectra._norm`).
+The input-output Jacobian of the network is the product
+dh_L/dh_0 = J_L ... J_1, so the products, singular values and norm profiles
+of recurrent networks apply unchanged; eigenvalues, determinants and
+Lyapunov exponents need square layers of one width.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ._activations import Activation, activation as _activation
 from ._cells import _INITS, Cell, _frozen
 from ._errors import NumericalError
 from ._jacobians import LAYOUTS, JacobianSequence, _is_tensor, without_subnormals
+from ._norm import NormLayerJacobians, norm_list
 from ._validation import (as_array, as_generator, as_matrix, as_vector, check_choice, check_dtype,
                           check_int, check_real, describe)
 
@@ -48,6 +53,8 @@ class LayerJacobians(JacobianSequence):
     ``log|det W_l|`` is cached).
     """
 
+    _step_word = "layer"
+
     def __init__(self, weights, rows, residual=False):
         self.weights = tuple(weights)
         self.rows = tuple(without_subnormals(r) for r in rows)
@@ -67,16 +74,6 @@ class LayerJacobians(JacobianSequence):
         if self.residual:
             J = J + np.eye(J.shape[-1], dtype=self.dtype)
         return J
-
-    def matrices(self, start=1, stop=None):
-        stop = self.steps if stop is None else stop
-        shapes = sorted({self.step_shape(t) for t in range(start, stop + 1)})
-        if len(shapes) > 1:
-            raise ValueError(f"a dense stack of layer Jacobians needs layers of one shape; these "
-                             f"have shapes {shapes}: use jacobian(t) layer by layer, or product(t, k)")
-        if not shapes:
-            return np.zeros(self.batch_shape + (0,) + self.step_shape(1), dtype=self.dtype)
-        return np.stack([self.matrix(t) for t in range(start, stop + 1)], axis=len(self.batch_shape))
 
     def matmat(self, t, X):
         Y = self.rows[t - 1][..., :, None] * (self.weights[t - 1] @ X)
@@ -133,6 +130,16 @@ class MLP(Cell):
         h_l = h_{l-1} + f_l(a_l) instead of h_l = f_l(a_l); needs square
         layers.
     dtype : float32 or float64
+    norm : None, "layer", "batch", LayerNorm, BatchNorm, or a sequence of L of them
+        A normalisation layer after each affine map, before the
+        nonlinearity: h_l = f_l(N_l(W_l h_{l-1} + b_l)) (plus h_{l-1} when
+        residual).  ``"layer"``/``"batch"`` build default layers (gamma = 1,
+        beta = 0, eps = 1e-5; batch norm in training mode); pass
+        :class:`spectra.LayerNorm`/:class:`spectra.BatchNorm` objects for
+        other parameters, or a list with one entry (or None) per layer.
+        Batch statistics couple the examples of a batch: ``run`` then needs
+        a batch ``(B, n_0)`` with B >= 2, and its trajectory has one state,
+        the flattened batch (see Notes).
 
     Attributes
     ----------
@@ -140,6 +147,10 @@ class MLP(Cell):
         (n_0, ..., n_L).
     depth : int
         L, the number of layers (the "steps" of a run).
+    norms : tuple
+        The normalisation layer of each layer (None where there is none).
+    coupled : bool
+        True when some layer uses batch statistics.
 
     Notes
     -----
@@ -150,6 +161,14 @@ class MLP(Cell):
     products, operators and singular values work for any widths; routines
     about eigenvalues, determinants or Lyapunov exponents need square layers
     of one width and raise a ValueError saying so otherwise.
+
+    With batch statistics (``norm="batch"``, training mode) the output of
+    each example depends on the whole batch, so a run over B examples is
+    one step map on the flattened batch (row-major: index b n + i) and
+    ``jacobian(l)`` is the (B n_l) x (B n_{l-1}) matrix
+    d vec(H_l) / d vec(H_{l-1}) with its cross-example blocks; it is kept
+    factored (:class:`spectra._norm.NormLayerJacobians`) and every analysis
+    routine works on it unchanged.
 
     Examples
     --------
@@ -163,7 +182,7 @@ class MLP(Cell):
     """
 
     def __init__(self, weights, biases=None, *, activation="tanh", residual=False,
-                 dtype=np.float64):
+                 dtype=np.float64, norm=None):
         dtype = check_dtype(dtype)
         if isinstance(weights, np.ndarray) or _is_tensor(weights):
             arr = as_array(weights, "weights", dtype=dtype)
@@ -209,6 +228,7 @@ class MLP(Cell):
         self.residual = bool(residual)
         self.depth = L
         self.widths = (Ws[0].shape[1],) + tuple(W.shape[0] for W in Ws)
+        self.norms = norm_list(norm, self.widths, dtype)
         self.activations = tuple(acts)
         self.input_size = 0
         self._weights = tuple(_frozen(W) for W in Ws)
@@ -239,21 +259,49 @@ class MLP(Cell):
                              "`activations`")
         return self.activations[0]
 
+    @property
+    def coupled(self) -> bool:
+        """True when some layer normalises with batch statistics (examples are coupled)."""
+        return any(nm is not None and nm.coupled for nm in self.norms)
+
     def __repr__(self) -> str:
         acts = self.activations
         act = acts[0] if len(set(acts)) == 1 else list(acts)
         res = ", residual=True" if self.residual else ""
-        return f"MLP(widths={self.widths}, activation={act!r}{res})"
+        kinds = [None if nm is None else nm.kind for nm in self.norms]
+        if all(k is None for k in kinds):
+            nrm = ""
+        elif len(set(kinds)) == 1:
+            nrm = f", norm={kinds[0]!r}"
+        else:
+            nrm = f", norm={kinds!r}"
+        return f"MLP(widths={self.widths}, activation={act!r}{res}{nrm})"
 
     # -- running -----------------------------------------------------------------------
     def _layer(self, l, h):
-        """h_l and a_l from h_{l-1} (l is 1-based)."""
+        """h_l, a_l, y_l = N_l(a_l) and the normalisation factors from h_{l-1} (l is 1-based)."""
         W, b = self._weights[l - 1], self._biases[l - 1]
         a = h @ W.T
         if b is not None:
             a = a + b
-        out = self.activations[l - 1].f(a)
-        return (h + out if self.residual else out), a
+        nm = self.norms[l - 1]
+        y, factors = (a, None) if nm is None else nm._forward(a)
+        out = self.activations[l - 1].f(y)
+        return (h + out if self.residual else out), a, y, factors
+
+    def _check_batch(self, x, name):
+        if self.coupled and (x.ndim != 2 or x.shape[0] < 2):
+            raise ValueError(f"this MLP normalises with batch statistics, which couple the examples: "
+                             f"`{name}` must be a batch of shape (B, {x.shape[-1]}) with B >= 2; "
+                             f"got shape {x.shape}")
+        return x
+
+    def _sequence(self, weights, rows, factors, examples):
+        if all(f is None for f in factors):
+            return LayerJacobians(weights, rows, self.residual)
+        coupled = any(f is not None and f.kind == "batch" for f in factors)
+        return NormLayerJacobians(weights, rows, factors, self.residual, coupled=coupled,
+                                  examples=examples)
 
     def _check_input(self, x, name, width):
         x = as_array(x, name, dtype=self.dtype, ndim=(1, 2))
@@ -294,18 +342,20 @@ class MLP(Cell):
                                  f"given; got steps={steps}")
         if x is None:
             x = np.zeros(self.widths[0], dtype=self.dtype)
-        x = self._check_input(x, name, self.widths[0])
+        x = self._check_batch(self._check_input(x, name, self.widths[0]), name)
         batch = x.shape[:-1]
         L = self.depth
         uniform = len(set(self.widths)) == 1
         states = np.empty(batch + (L + 1, self.widths[0]), dtype=self.dtype) if uniform else None
         pre = np.empty(batch + (L, self.widths[0]), dtype=self.dtype) if uniform else None
-        layers, preacts = [x], []
+        layers, preacts, normed, factors = [x], [], [], []
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for l in range(1, L + 1):
-                h, a = self._layer(l, layers[-1])
+                h, a, y, fac = self._layer(l, layers[-1])
                 layers.append(h)
                 preacts.append(a)
+                normed.append(y)
+                factors.append(fac)
         for l, h in enumerate(layers):
             if not np.all(np.isfinite(h)):
                 raise NumericalError(f"the forward pass of the MLP overflowed at layer {l} "
@@ -318,9 +368,12 @@ class MLP(Cell):
             layers = [states[..., l, :] for l in range(L + 1)]
             preacts = [pre[..., l, :] for l in range(L)]
         with np.errstate(under="ignore"):
-            rows = [act.df(a) for act, a in zip(self.activations, preacts)]
-        seq = LayerJacobians(self._weights, rows, self.residual)
-        return LayerTrajectory(self, layers, preacts, seq, states=states, preactivations=pre)
+            rows = [act.df(y) for act, y in zip(self.activations, normed)]
+        seq = self._sequence(self._weights, rows, factors, batch[0] if batch else None)
+        normalized = None if all(f is None for f in factors) else \
+            [y if f is not None else None for y, f in zip(normed, factors)]
+        return LayerTrajectory(self, layers, preacts, seq, states=states, preactivations=pre,
+                               normalized=normalized, coupled=self.coupled)
 
     # -- one layer ---------------------------------------------------------------------
     def _one_layer(self, h_prev, x, layer):
@@ -328,10 +381,14 @@ class MLP(Cell):
             raise TypeError(f"an MLP layer takes no input besides `h_prev`; got x={describe(x)}")
         layer = check_int(layer, "layer", minimum=1, maximum=self.depth)
         h = self._check_input(h_prev, "h_prev", self.widths[layer - 1])
+        if self.norms[layer - 1] is not None and self.norms[layer - 1].coupled:
+            self._check_batch(h, "h_prev")
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            out, a = self._layer(layer, h)
-        seq = LayerJacobians((self._weights[layer - 1],), (self.activations[layer - 1].df(a),),
-                             self.residual)
+            out, a, y, fac = self._layer(layer, h)
+        with np.errstate(under="ignore"):
+            row = self.activations[layer - 1].df(y)
+        seq = self._sequence((self._weights[layer - 1],), (row,), (fac,),
+                             h.shape[0] if h.ndim == 2 else None)
         return out, seq
 
     def step(self, h_prev, x=None, *, layer=1) -> np.ndarray:
@@ -339,7 +396,11 @@ class MLP(Cell):
         return self._one_layer(h_prev, x, layer)[0]
 
     def step_jacobian(self, h_prev, x=None, *, layer=1, layout="numerator") -> np.ndarray:
-        """``dh_l/dh_{l-1}`` of ``layer`` l at ``h_prev`` (dense n_l x n_{l-1})."""
+        """``dh_l/dh_{l-1}`` of ``layer`` l at ``h_prev`` (dense n_l x n_{l-1}).
+
+        With batch statistics, ``h_prev`` is a batch (B, n_{l-1}) and the
+        Jacobian is (B n_l) x (B n_{l-1}) over the flattened batch.
+        """
         check_choice(layout, "layout", LAYOUTS)
         J = self._one_layer(h_prev, x, layer)[1].matrix(1)
         return np.swapaxes(J, -1, -2).copy() if layout == "backprop" else J
@@ -347,18 +408,30 @@ class MLP(Cell):
     def jvp(self, h_prev, v, x=None, *, layer=1) -> np.ndarray:
         """``(dh_l/dh_{l-1}) v`` without forming the Jacobian."""
         seq = self._one_layer(h_prev, x, layer)[1]
+        if getattr(seq, "coupled", False):
+            v = self._check_input(v, "v", self.widths[layer - 1])
+            if v.shape != np.shape(h_prev):
+                raise ValueError(f"`v` must have the shape of the batch `h_prev` {np.shape(h_prev)}; "
+                                 f"got {v.shape}")
+            return seq.matvec(1, v.reshape(-1)).reshape(v.shape[0], -1)
         v = self._check_input(v, "v", seq.step_shape(1)[1])
         return seq.matvec(1, v)
 
     def vjp(self, h_prev, u, x=None, *, layer=1) -> np.ndarray:
         """``(dh_l/dh_{l-1})^T u`` without forming the Jacobian (one backprop step)."""
         seq = self._one_layer(h_prev, x, layer)[1]
+        if getattr(seq, "coupled", False):
+            u = self._check_input(u, "u", self.widths[layer])
+            if u.shape[0] != np.shape(h_prev)[0] or u.ndim != 2:
+                raise ValueError(f"`u` must be a batch of shape ({np.shape(h_prev)[0]}, "
+                                 f"{self.widths[layer]}); got {u.shape}")
+            return seq.rmatvec(1, u.reshape(-1)).reshape(u.shape[0], -1)
         u = self._check_input(u, "u", seq.step_shape(1)[0])
         return seq.rmatvec(1, u)
 
     @classmethod
     def random(cls, widths, *, init="gaussian", gain=1.0, bias_scale=0.0, activation="tanh",
-               residual=False, rng=None, dtype=np.float64):
+               residual=False, rng=None, dtype=np.float64, norm=None):
         """An MLP with random weights from :mod:`spectra.init`.
 
         Parameters
@@ -372,7 +445,7 @@ class MLP(Cell):
         gain : float
         bias_scale : float
             Standard deviation of Gaussian biases (0: none).
-        activation, residual, dtype
+        activation, residual, dtype, norm
             As for :class:`MLP`.
         rng : int, Generator or None
             One generator draws every layer in order.
@@ -399,4 +472,4 @@ class MLP(Cell):
         for n_in, n_out in zip(widths[:-1], widths[1:]):
             weights.append(make(n_out, n_in, gain=gain, rng=gen))
             biases.append(bias_scale * gen.standard_normal(n_out) if bias_scale > 0 else None)
-        return cls(weights, biases, activation=activation, residual=residual, dtype=dtype)
+        return cls(weights, biases, activation=activation, residual=residual, dtype=dtype, norm=norm)

@@ -53,27 +53,44 @@ def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
     """
     seq = as_jacobian_sequence(J)
     t, k = seq.check_span(t, k)
-    n_t, n_k = seq.state_size(t), seq.state_size(k)
+    return next(iter(_log_singular_values_at(seq, k, [t]).values()))
+
+
+def _log_singular_values_at(seq, k, ts):
+    """``{t: log singular values of dh_t/dh_k}`` for every t in ``ts`` (>= k), in one sweep.
+
+    The stratified product of :func:`product_log_singular_values` is carried
+    from k to max(ts) once; at each requested t its singular values are read
+    off the current factors (O(n^3) each).
+    """
     batch = seq.batch_shape
-    count = min(n_t, n_k)
-    if t == k:
-        return np.zeros(batch + (count,))
+    n_k = seq.state_size(k)
+    wanted = sorted(set(ts))
+    out = {}
     dtype = np.float64
     U = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
     l = np.zeros(batch + (n_k,))
     T = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
     with np.errstate(under="ignore"):
-        for s in range(k + 1, t + 1):
-            A = np.asarray(seq.matmat(s, U), dtype=dtype)
-            U, l, Rt, perm = graded_qr(A, l)
-            T = Rt @ np.take_along_axis(T, perm[..., :, None], axis=-2)
-            T, l = normalise_rows(T, l)
-        # a narrow layer inside the span leaves fewer than min(n_t, n_k) non-zero values
-        out = np.full(batch + (count,), -np.inf)
-        for b in np.ndindex(*batch):
-            vals = log_singular_values_graded(l[b], T[b])
-            out[b][:vals.size] = vals
-        return out
+        for s in range(k, wanted[-1] + 1):
+            if s > k:
+                A = np.asarray(seq.matmat(s, U), dtype=dtype)
+                U, l, Rt, perm = graded_qr(A, l)
+                T = Rt @ np.take_along_axis(T, perm[..., :, None], axis=-2)
+                T, l = normalise_rows(T, l)
+            if s not in wanted:
+                continue
+            count = min(seq.state_size(s), n_k)
+            if s == k:
+                out[s] = np.zeros(batch + (count,))
+                continue
+            # a narrow layer inside the span leaves fewer than min(n_t, n_k) non-zero values
+            vals_s = np.full(batch + (count,), -np.inf)
+            for b in np.ndindex(*batch):
+                vals = log_singular_values_graded(l[b], T[b])
+                vals_s[b][:vals.size] = vals
+            out[s] = vals_s
+    return out
 
 
 @dataclass(frozen=True)

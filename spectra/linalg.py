@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import ConvergenceError
+from ._errors import ConvergenceError, NumericalError
 from ._jacobians import as_jacobian_sequence
 from ._validation import as_array, as_generator, check_choice, check_int, check_real, describe
 
@@ -313,6 +313,13 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     -------
     TopSingularValues
 
+    Raises
+    ------
+    ConvergenceError
+        When ``strict`` and the residuals do not reach ``tol``.
+    NumericalError
+        When a product with A or A^T is not finite (an overflowing operator).
+
     Notes
     -----
     Block Golub-Kahan-Lanczos bidiagonalisation with full
@@ -337,16 +344,30 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     tol = check_real(tol, "tol", low=0.0, low_open=True)
     b = check_int(block_size, "block_size", minimum=1, allow_none=True) or min(k + 2, small)
     b = min(b, small)
-    cap = -(-small // b)
+    # ceil(small / b) blocks span the smaller side; one more lets the other side's block
+    # catch up (a wide matrix: the first left block already spans the whole range)
+    cap = -(-small // b) + 1
     max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
     gen = as_generator(rng)
 
+    def finite(Y, what):
+        if not np.all(np.isfinite(Y)):
+            raise NumericalError(f"top_singular_values: a product with {what} is not finite (the "
+                                 "operator overflows float64, e.g. a long exploding Jacobian "
+                                 "product); use spectra.product_log_singular_values, which works in "
+                                 "the log domain")
+        return Y
+
     def mat(X):
-        return np.asarray(A @ X, dtype=np.float64).reshape(m, -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = np.asarray(A @ X, dtype=np.float64).reshape(m, -1)
+        return finite(Y, "A")
 
     def rmat(Y):
-        return np.asarray((A.T @ Y) if isinstance(A, np.ndarray) else A.rmatmat(Y),
-                          dtype=np.float64).reshape(n, -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = np.asarray((A.T @ Y) if isinstance(A, np.ndarray) else A.rmatmat(Y),
+                           dtype=np.float64).reshape(n, -1)
+        return finite(Z, "A^T")
 
     V, _ = np.linalg.qr(gen.standard_normal((n, b)))
     Us, Vs, AVs, ATUs = [], [V], [], []

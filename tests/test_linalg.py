@@ -86,3 +86,21 @@ def test_top_singular_values_small_and_exact_cases():
     np.testing.assert_allclose(res.values, [5, 4, 3, 2, 1], rtol=1e-12)
     res = spectra.top_singular_values(np.zeros((4, 3)), 2, rng=0)
     np.testing.assert_array_equal(res.values, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape,k", [((5, 30), 3), ((30, 5), 3), ((3, 40), 3), ((40, 7), 7), ((8, 8), 8)])
+def test_top_singular_values_of_wide_and_tall_matrices_converge_by_default(rng, shape, k):
+    # the default block budget must let the longer side catch up with the shorter one
+    # (issue 10: a 5 x 30 matrix used to stop after one block, unconverged)
+    A = rng.standard_normal(shape)
+    res = spectra.top_singular_values(A, k, tol=1e-10, rng=0)
+    assert res.converged
+    np.testing.assert_allclose(res.values, np.linalg.svd(A, compute_uv=False)[:k], rtol=1e-10)
+
+
+def test_top_singular_values_refuses_an_overflowing_operator(rng):
+    # 50^300 overflows float64: the operator's products are inf; the answer must not be zeros
+    W = init.orthogonal(6, gain=50.0, rng=rng)
+    seq = spectra.as_jacobian_sequence(np.broadcast_to(W, (300, 6, 6)))
+    with pytest.raises(spectra.NumericalError, match="not finite"):
+        spectra.top_singular_values(seq.operator(), 2, rng=0)

@@ -8,5 +8,10 @@ colour-blind-safe palette, vector PDF and PNG output.
 """
 
 from ._style import PALETTE, WIDTHS, color, figure_and_axes, paper_style, save
+# issue 10: deep feedforward nets and the gradient monitor
+from ._deep import depth_profile, depth_spectra
+from ._monitor import monitor_history, monitor_lags, monitor_layers
 
-__all__ = ["PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save"]
+__all__ = ["PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save",
+           # issue 10: deep feedforward nets and the gradient monitor
+           "depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags"]
