@@ -8,7 +8,7 @@ import numpy as np
 
 from ._graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
 from ._jacobians import as_jacobian_sequence
-from ._validation import as_array, check_choice, describe
+from ._validation import as_array
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._errors import ConvergenceError, NumericalError
 from ._jacobians import as_jacobian_sequence
-from ._validation import as_array, as_generator, check_choice, check_int, check_real, describe
+from ._validation import as_array, as_generator, check_choice, check_int, check_real
 
 __all__ = [
     "spectral_norm",

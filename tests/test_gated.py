@@ -309,7 +309,6 @@ def test_zero_steps_and_float32(rng, cls):
 
 def test_saturated_gates_keep_relative_accuracy():
     """Deep in saturation the factors underflow gracefully instead of cancelling to zero."""
-    n = 1
     W_hh = np.zeros((4, 1))
     b = np.array([0.0, -40.0, 0.0, 0.0])  # forget gate f = sigma(-40) ~ 4.2e-18
     cell = spectra.LSTM(None, W_hh, b)

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
-from hypothesis.extra import numpy as hnp
 
 import spectra
 from spectra import init
