@@ -550,7 +550,8 @@ def truncated_bptt_error(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax
         errors[lag - 1] = np.linalg.norm(tail)
         trunc = full - tail                                       # lags 0..lag-1 kept
         tn = np.linalg.norm(trunc)
-        cosines[lag - 1] = float(np.sum(trunc * full) / (tn * fn)) if tn > 0 and fn > 0 else 0.0
+        cosines[lag - 1] = (float(np.clip(np.sum(trunc * full) / (tn * fn), -1.0, 1.0))
+                            if tn > 0 and fn > 0 else 0.0)
 
     _lag_sweep(pb, [pb.E, G[:, 1:]], T - 1, on_lag=on_lag)
     full, full_norm = state["full"], state["norm"]

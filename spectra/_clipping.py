@@ -26,7 +26,9 @@ class ClipResult:
     clipped_norm : float
         The norm after clipping.
     scale : float
-        ``clipped_norm / norm`` (1 for a zero gradient).
+        Norm clipping: the factor applied to every entry (``clipped = scale g``
+        exactly).  Value clipping: ``clipped_norm / norm``.  1 when nothing
+        changed.
     cosine : float
         Cosine between the clipped and the original gradient: 1 for norm
         clipping, which keeps the direction; at most 1 for value clipping
@@ -153,7 +155,7 @@ def clip_by_norm(g, threshold) -> ClipResult:
     changed = scale != 1.0
     frac = (sum(int(np.count_nonzero(a)) for a in arrs) / max(sum(a.size for a in arrs), 1)
             if changed else 0.0)
-    return ClipResult(rebuild(out), norm, new, new / norm, 1.0, changed, frac, "norm")
+    return ClipResult(rebuild(out), norm, new, scale, 1.0, changed, frac, "norm")
 
 
 def clip_by_value(g, limit) -> ClipResult:

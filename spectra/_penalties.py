@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._bounds import _cell_parts, _recurrent_matrix, gamma_h, regime
-from ._validation import check_choice, check_int, check_real, describe
+from ._validation import as_matrix, check_choice, check_int, check_real, describe
 
 __all__ = ["PenaltyPath", "SpectralControl", "penalty_path", "decay_steps_to_vanishing",
            "spectral_control", "soft_threshold"]
@@ -49,7 +49,7 @@ def soft_threshold(W, tau):
     array([[ 0.25, -1.75],
            [ 0.  ,  0.75]])
     """
-    W = np.asarray(_recurrent_matrix(W, "W"), dtype=np.float64)
+    W = as_matrix(W, "W")
     tau = check_real(tau, "tau", low=0.0)
     return np.sign(W) * np.maximum(np.abs(W) - tau, 0.0)
 

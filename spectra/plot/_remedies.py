@@ -283,26 +283,27 @@ def echo_state_figure(results, ax=None):
 
 
 @_styled
-def leaky_figure(result, ax=None):
-    """Lag profiles with and without leaky integration, with both per-step bounds.
+def leaky_figure(results, ax=None):
+    """Lag profiles with and without leaky integration (dotted: ``eps``).
 
     Parameters
     ----------
-    result : LeakyComparison
+    results : LeakyComparison, list or dict of them
+        Comparisons of one network with different leaks; the standard
+        profile is drawn from the first.
     ax : matplotlib Axes, optional
     """
     from ..remedies import LeakyComparison
 
-    (_, r), = _labelled(result, LeakyComparison, "result")
+    items = _labelled(results, LeakyComparison)
     fig, ax = figure_and_axes(ax)
-    ax.plot(r.lags, r.log_norms_standard / _LOG10, color=color(0), label=r"standard ($\alpha = 0$)")
-    lo, hi = float(np.min(r.alpha)), float(np.max(r.alpha))
-    ax.plot(r.lags, r.log_norms_leaky / _LOG10, color=color(1),
-            label=f"leaky ($\\alpha \\in [{lo:.2f}, {hi:.2f}]$)")
-    for b, c in ((r.bound_standard, color(0)), (r.bound_leaky, color(1))):
-        if b > 0:
-            ax.plot(r.lags, r.lags * math.log10(b), ":", color=c, linewidth=0.8)
-    ax.axhline(math.log10(r.eps), color=color("black"), linestyle=":", linewidth=0.6)
+    r0 = items[0][1]
+    ax.plot(r0.lags, r0.log_norms_standard / _LOG10, color=color(0), label=r"standard ($\alpha = 0$)")
+    for i, (label, r) in enumerate(items, start=1):
+        lo, hi = float(np.min(r.alpha)), float(np.max(r.alpha))
+        ax.plot(r.lags, r.log_norms_leaky / _LOG10, color=color(i),
+                label=label or f"leaky ($\\alpha \\in [{lo:.2f}, {hi:.2f}]$)")
+    ax.axhline(math.log10(r0.eps), color=color("black"), linestyle=":", linewidth=0.6)
     ax.set_xlabel("lag")
     ax.set_ylabel(r"$\log_{10} \|\partial h_T / \partial h_{T-\mathrm{lag}}\|_2$")
     ax.legend()
@@ -404,8 +405,12 @@ def figure_set(seed=0) -> dict:
         {k: spectra.echo_state_check(cell, u, rng=r[11]) for k, cell in esn.items()})
 
     x_long = r[0].standard_normal((100, d))
-    figs["remedy_leaky"] = leaky_figure(spectra.leaky_comparison(
-        spectra.ElmanRNN(0.8 * Q, 0.1 * W_hx), x_long, rng=r[11]))
+    base = spectra.ElmanRNN(init.gaussian(n, gain=0.8, rng=r[5]), 0.3 * W_hx)
+    alpha = spectra.leaky_alpha(n, rng=r[11])
+    figs["remedy_leaky"] = leaky_figure({
+        r"eq. 14, $\alpha_i \sim U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long, alpha=alpha),
+        r"leak rate, $\alpha_i \sim 1 - U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long,
+                                                                                alpha=1 - alpha)})
 
     W_fb = init.gaussian(d, n, rng=r[4])
     figs["remedy_teacher_forcing"] = teacher_forcing_figure(spectra.teacher_forcing_comparison(
