@@ -258,9 +258,14 @@ def _lag_sweep(pb, seeds, max_lag, *, on_lag):
             rows = [pb.jt(1, m, r[:, 1:]) for r in rows]
 
 
+def _outer_sum(A, B):
+    """``sum_{b,k} A[b, k] B[b, k]^T`` for A (B, m, p), B (B, m, q): one matrix product."""
+    return A.reshape(-1, A.shape[-1]).T @ B.reshape(-1, B.shape[-1])
+
+
 def _contribution(pb, D_rows, m):
     """``sum_k D_k v_k r_{k-1}^T`` over k = 1..m and the batch."""
-    return np.einsum("bki,bkj->ij", D_rows, pb.R[:, :m], optimize=True)
+    return _outer_sum(D_rows, pb.R[:, :m])
 
 
 # ---------------------------------------------------------------------------------------
@@ -442,10 +447,10 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
         G[:, 0] = pb.jt(0, 1, acc0[:, None])[:, 0] if truncation >= 1 else 0.0
         Delta = pb.scale_D(0, T, acc)
     _check_finite(Delta, "dE/dW_hh")
-    dW_hh = np.einsum("bti,btj->ij", Delta, pb.R, optimize=True)
-    dW_hx = None if pb.X is None else np.einsum("bti,btj->ij", Delta, pb.X, optimize=True)
+    dW_hh = _outer_sum(Delta, pb.R)
+    dW_hx = None if pb.X is None else _outer_sum(Delta, pb.X)
     db = Delta.sum(axis=(0, 1))
-    dW_yh = np.einsum("btc,btj->cj", pb.dZ, pb.H[:, 1:], optimize=True)
+    dW_yh = _outer_sum(pb.dZ, pb.H[:, 1:])
     db_y = pb.dZ.sum(axis=(0, 1))
     shape = (lambda a: a if pb.batched else a[0])
     return BPTTResult(pb.value, dW_hh, dW_hx, db, dW_yh, db_y, shape(G), np.arange(T), lag_norms,

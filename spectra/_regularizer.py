@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._bptt import _check_finite, _Problem
+from ._bptt import _check_finite, _outer_sum, _Problem
 from ._validation import check_choice
 
 __all__ = ["RegularizerResult", "vanishing_regularizer"]
@@ -202,7 +202,7 @@ def _elman_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
                 g_bar = g_bar + net.alpha * m_bar
             G_bar[:, i] = g_bar
             prev = g_bar
-    grad = np.einsum("bsi,bsj->ij", Delta, M_bar, optimize=True)   # W explicit in W^T delta
+    grad = _outer_sum(Delta, M_bar)                 # W explicit in W^T delta
     if mode == "immediate":
         return grad
     # through the states: S_s = beta f'(a_s) depends on a_s
@@ -222,7 +222,7 @@ def _elman_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
         if net.alpha is not None:
             nxt = nxt + net.alpha * h_hat
         h_hat = nxt
-    return grad + np.einsum("bti,btj->ij", A_hat, pb.R, optimize=True)
+    return grad + _outer_sum(A_hat, pb.R)
 
 
 def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
@@ -242,7 +242,7 @@ def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
             G_bar[:, i] = g_bar
             prev = g_bar
     Q_bar = Fp * M_bar                              # adjoint of W^T g_s
-    grad = np.einsum("bsi,bsj->ij", Gs, Q_bar, optimize=True)
+    grad = _outer_sum(Gs, Q_bar)
     if mode == "immediate":
         return grad
     # f'(h_{s-1}) depends on h_{s-1}: h-bar_{s-1} += f''(h_{s-1}) (W^T g_s) m-bar_s
@@ -259,4 +259,4 @@ def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
         h_hat = h_hat + H_bar[:, i]
         P_hat[:, i] = h_hat
         h_hat = Fp[:, i] * (h_hat @ W)
-    return grad + np.einsum("bti,btj->ij", P_hat, pb.R, optimize=True)
+    return grad + _outer_sum(P_hat, pb.R)
