@@ -76,11 +76,13 @@ class _Problem:
         c = self.V.shape[0]
         self.b_y = np.zeros(c) if b_y is None else as_vector(b_y, "b_y", size=c)
         Tgt, self.labels = _targets(targets, loss, c)
-        lead = Tgt.shape[:-1] if self.labels is None else Tgt.shape
+        lead = Tgt.shape if self.labels else Tgt.shape[:-1]
         if len(lead) == 0:
             raise ValueError("`targets` must have one entry per step, shape (T,) or (T, c); "
                              f"got shape {Tgt.shape}")
         T = lead[-1]
+        if T == 0:
+            raise ValueError("`targets` must cover at least one step; got T = 0")
         if inputs is None:
             traj = net.cell.run(None, h0=h0, steps=T)
         else:
@@ -101,10 +103,7 @@ class _Problem:
         self.X = None if traj.inputs is None else np.asarray(traj.inputs).reshape(B, T, -1)
         A = traj.preactivations
         self.A = None if A is None else np.asarray(A, dtype=np.float64).reshape(B, T, n)
-        if self.labels is None:
-            self.P = np.broadcast_to(Tgt, (B, T, c))
-        else:
-            self.P = np.broadcast_to(Tgt, (B, T))
+        self.P = np.broadcast_to(Tgt, (B, T) if self.labels else (B, T, c))
         if step_weights is None:
             self.w = np.ones((B, T))
         else:
@@ -146,7 +145,7 @@ class _Problem:
             m = Z.max(axis=-1, keepdims=True)
             lse = m + np.log(np.sum(np.exp(Z - m), axis=-1, keepdims=True))
             Y = np.exp(Z - lse)
-            if self.labels is not None:
+            if self.labels:
                 picked = np.take_along_axis(Z, P[..., None], axis=-1)[..., 0]
                 per_step = lse[..., 0] - picked
                 onehot = np.zeros_like(Z)
@@ -210,6 +209,7 @@ def _check_finite(arr, what):
 
 
 def _targets(targets, loss, c):
+    """(targets as an array, True for integer class labels)."""
     if targets is None:
         raise TypeError("`targets` must be an array; got None")
     raw = np.asarray(targets) if not (hasattr(targets, "detach") and hasattr(targets, "cpu")) \
@@ -231,7 +231,7 @@ def _targets(targets, loss, c):
     if loss == "softmax" and np.any(P < 0):
         raise ValueError("`targets` distributions must be non-negative; got a minimum of "
                          f"{float(P.min())}")
-    return P, None
+    return P, False
 
 
 # ---------------------------------------------------------------------------------------
@@ -414,8 +414,6 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
     if truncation is not None:
         truncation = check_int(truncation, "truncation", minimum=0)
     full = truncation is None or truncation >= T - 1
-    if T == 0:
-        raise ValueError("`targets` must cover at least one step; got T = 0")
     lag_norms = np.zeros(T) if decompose else None
     pair_norms = np.zeros((pb.B, T, T)) if decompose else None
     if full:
@@ -535,8 +533,6 @@ def truncated_bptt_error(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax
     """
     pb = _Problem(cell, inputs, targets, W_yh, b_y, loss=loss, h0=h0, step_weights=step_weights)
     T = pb.T
-    if T == 0:
-        raise ValueError("`targets` must cover at least one step; got T = 0")
     G = pb.backward()
     lag_norms = np.zeros(T)
     errors = np.zeros(T)

@@ -28,6 +28,8 @@ BAD = [
     ("bptt b_y length", lambda: bptt(b_y=np.ones(3)), ValueError, "`b_y` must have length 2"),
     ("bptt labels range", lambda: bptt(targets=np.array([0, 1, 2, 0])), ValueError, r"`targets` class labels must lie in \[0, 1\]"),
     ("bptt targets steps", lambda: bptt(targets=np.array([0, 1, 0])), ValueError, "`targets` must have one entry per step"),
+    ("bptt no steps", lambda: bptt(inputs=np.ones((0, 2)), targets=np.array([], dtype=int)), ValueError, "`targets` must cover at least one step"),
+    ("regularizer no steps", lambda: spectra.vanishing_regularizer(CELL, np.ones((0, 2)), np.array([], dtype=int), V), ValueError, "at least one step"),
     ("bptt targets None", lambda: bptt(targets=None), TypeError, "`targets`"),
     ("bptt targets bool", lambda: bptt(targets=np.array([True, False, True, True])), TypeError, "`targets`"),
     ("bptt distributions negative", lambda: bptt(targets=-np.ones((4, 2))), ValueError, "`targets` distributions must be non-negative"),
