@@ -38,6 +38,16 @@ from ._norm import BatchNorm, LayerNorm, NormLayerJacobians
 from ._bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
                       pascanu_bound, regime)
 
+# issue 9: remedies for vanishing and exploding gradients
+from . import remedies
+from .remedies import (BPTTResult, ClipResult, ClosedLoopRNN, EchoStateCheck, FeedbackJacobians,
+                       LeakyComparison, PenaltyPath, Readout, RegularizerResult, SpectralControl,
+                       TeacherForcingComparison, TruncationResult, bptt_gradient, clip_by_norm,
+                       clip_by_value, closed_loop_jacobian, decay_steps_to_vanishing,
+                       echo_state_check, fit_readout, leaky_alpha, leaky_comparison, penalty_path,
+                       soft_threshold, spectral_control, teacher_forcing_comparison,
+                       truncated_bptt_error, vanishing_regularizer)
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -104,6 +114,35 @@ __all__ = [
     "mean_field",
     "MeanField",
     "linear_gaussian_spread",
+    # issue 9: remedies for vanishing and exploding gradients
+    "remedies",
+    "bptt_gradient",
+    "BPTTResult",
+    "truncated_bptt_error",
+    "TruncationResult",
+    "clip_by_norm",
+    "clip_by_value",
+    "ClipResult",
+    "vanishing_regularizer",
+    "RegularizerResult",
+    "penalty_path",
+    "PenaltyPath",
+    "decay_steps_to_vanishing",
+    "spectral_control",
+    "SpectralControl",
+    "soft_threshold",
+    "echo_state_check",
+    "EchoStateCheck",
+    "fit_readout",
+    "Readout",
+    "leaky_alpha",
+    "leaky_comparison",
+    "LeakyComparison",
+    "ClosedLoopRNN",
+    "FeedbackJacobians",
+    "closed_loop_jacobian",
+    "teacher_forcing_comparison",
+    "TeacherForcingComparison",
 ]
 
 

@@ -97,23 +97,25 @@ class Cell:
         return seq.rmatvec(1, _state_vector(u, "u", self.n, self.dtype))
 
     def _one_step(self, h_prev, x):
+        from ._trajectory import simulate
+
         if h_prev is None:
             raise TypeError("`h_prev` must be a state vector; got None")
         if x is None:
-            return self.run(h0=h_prev, steps=1)
+            return simulate(self, None, h0=h_prev, steps=1, h0_name="h_prev")
         x = as_array(x, "x", dtype=self.dtype, ndim=(1, 2))
-        return self.run(x[..., None, :], h0=h_prev)
+        return simulate(self, x[..., None, :], h0=h_prev, h0_name="h_prev")
 
     # -- hooks ---------------------------------------------------------------------------
     def _hidden(self, states):
         return states
 
-    def _initial_state(self, h0, batch_shape):
+    def _initial_state(self, h0, batch_shape, name="h0"):
         if h0 is None:
             return np.zeros(batch_shape + (self.n,), dtype=self.dtype)
-        h0 = as_array(h0, "h0", dtype=self.dtype, ndim=(1, 2))
+        h0 = as_array(h0, name, dtype=self.dtype, ndim=(1, 2))
         if h0.shape[-1] != self.n:
-            raise ValueError(f"`h0` must have length {self.n} (shape ({self.n},) or (B, {self.n})); "
+            raise ValueError(f"`{name}` must have length {self.n} (shape ({self.n},) or (B, {self.n})); "
                              f"got shape {h0.shape}")
         return h0
 

@@ -444,27 +444,27 @@ class LSTM(_GatedCell):
     def _hidden(self, states):
         return states[..., :self.hidden_size]
 
-    def _initial_state(self, h0, batch_shape):
+    def _initial_state(self, h0, batch_shape, name="h0"):
         n = self.hidden_size
         if isinstance(h0, tuple):
             if len(h0) != 2:
-                raise ValueError(f"`h0` as a tuple must be (h, c); got a tuple of length {len(h0)}")
+                raise ValueError(f"`{name}` as a tuple must be (h, c); got a tuple of length {len(h0)}")
             parts = []
             for i, part in enumerate(h0):
-                a = as_array(part, f"h0[{i}]", dtype=self.dtype, ndim=(1, 2))
+                a = as_array(part, f"{name}[{i}]", dtype=self.dtype, ndim=(1, 2))
                 if a.shape[-1] != n:
-                    raise ValueError(f"`h0[{i}]` ({'hc'[i]}) must have length {n} (shape ({n},) "
+                    raise ValueError(f"`{name}[{i}]` ({'hc'[i]}) must have length {n} (shape ({n},) "
                                      f"or (B, {n})); got shape {a.shape}")
                 parts.append(a)
             if parts[0].shape != parts[1].shape:
-                raise ValueError(f"`h0` parts h and c must have the same shape; got "
+                raise ValueError(f"`{name}` parts h and c must have the same shape; got "
                                  f"{parts[0].shape} and {parts[1].shape}")
             return np.concatenate(parts, axis=-1)
         if h0 is None:
             return np.zeros(batch_shape + (2 * n,), dtype=self.dtype)
-        h0 = as_array(h0, "h0", dtype=self.dtype, ndim=(1, 2))
+        h0 = as_array(h0, name, dtype=self.dtype, ndim=(1, 2))
         if h0.shape[-1] != 2 * n:
-            raise ValueError(f"`h0` must be the state [h, c] of length 2n = {2 * n} (shape "
+            raise ValueError(f"`{name}` must be the state [h, c] of length 2n = {2 * n} (shape "
                              f"({2 * n},) or (B, {2 * n})), or a tuple (h, c); got shape {h0.shape}")
         return h0
 

@@ -137,10 +137,10 @@ def _batch_of(arr, core_ndim):
     return arr.shape[:arr.ndim - core_ndim]
 
 
-def simulate(cell, inputs=None, *, h0=None, steps=None) -> Trajectory:
+def simulate(cell, inputs=None, *, h0=None, steps=None, h0_name="h0") -> Trajectory:
     """Run ``cell`` over ``inputs`` from ``h0``; the engine behind ``Cell.run``.
 
-    The cell supplies four hooks: ``_initial_state(h0, batch_shape)``,
+    The cell supplies four hooks: ``_initial_state(h0, batch_shape, name)``,
     ``_input_drive(X, steps, batch_shape)`` (the input contribution of every
     step, computed in one matrix product), ``_advance(h, u)`` (one step,
     returning the new state and what the Jacobians need) and
@@ -171,10 +171,10 @@ def simulate(cell, inputs=None, *, h0=None, steps=None) -> Trajectory:
         T = check_int(steps, "steps", minimum=0)
         X = None
         batch = ()
-    H0 = cell._initial_state(h0, batch)
+    H0 = cell._initial_state(h0, batch, h0_name)
     hb = H0.shape[:-1]
     if X is not None and hb and batch and hb != batch:
-        raise ValueError(f"`h0` batch shape {hb} does not match `inputs` batch shape {batch}")
+        raise ValueError(f"`{h0_name}` batch shape {hb} does not match `inputs` batch shape {batch}")
     batch = batch or hb
     if X is not None and batch and X.shape[:-2] != batch:
         X = np.broadcast_to(X, batch + X.shape[-2:])

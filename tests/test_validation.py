@@ -49,6 +49,8 @@ BAD = [
     ("run h0 inf", lambda: spectra.ElmanRNN(W3).run(steps=2, h0=[0, np.inf, 0]), ValueError, "`h0` must be finite"),
     ("step_jacobian layout", lambda: spectra.ElmanRNN(W3).step_jacobian(np.ones(3), layout="denominator"), ValueError, "`layout` must be one of"),
     ("step_jacobian h_prev None", lambda: spectra.ElmanRNN(W3).step_jacobian(None), TypeError, "`h_prev`"),
+    ("step_jacobian h_prev length", lambda: spectra.ElmanRNN(W3).step_jacobian(np.ones(4)), ValueError, "`h_prev` must have length 3"),
+    ("LSTM step_jacobian h_prev", lambda: spectra.LSTM.random(2, rng=0).step_jacobian(np.ones(3)), ValueError, "`h_prev` must be the state"),
     ("classic_jacobian length", lambda: spectra.RecurrentFirstRNN(W3).classic_jacobian(np.ones(2)), ValueError, "`h_prev` must have length 3"),
     # trajectory
     ("jacobian t=0", lambda: _traj().jacobian(0), ValueError, "`t` must be >= 1"),

@@ -15,3 +15,13 @@ from ._monitor import monitor_history, monitor_lags, monitor_layers
 __all__ = ["PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save",
            # issue 10: deep feedforward nets and the gradient monitor
            "depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags"]
+
+# issue 9: figures of the remedies for vanishing and exploding gradients
+from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, leaky_figure,
+                        penalty_figure, regularizer_figure, spectral_control_figure,
+                        teacher_forcing_figure, truncation_figure)
+from ._remedies import figure_set as remedies_figure_set
+
+__all__ += ["bptt_lag_figure", "clipping_figure", "regularizer_figure", "truncation_figure",
+            "penalty_figure", "spectral_control_figure", "echo_state_figure", "leaky_figure",
+            "teacher_forcing_figure", "remedies_figure_set"]

@@ -1,0 +1,438 @@
+"""Figures of the remedies for vanishing and exploding gradients (issue 9).
+
+Each function takes results of :mod:`spectra.remedies` (one result, a list, or
+a dict ``label -> result``) and an optional ``ax``, and returns the Figure.
+:func:`figure_set` builds every one of them from a seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from matplotlib.ticker import NullFormatter
+
+from ._style import color, figure_and_axes, paper_style
+
+__all__ = [
+    "bptt_lag_figure",
+    "clipping_figure",
+    "regularizer_figure",
+    "truncation_figure",
+    "penalty_figure",
+    "spectral_control_figure",
+    "echo_state_figure",
+    "leaky_figure",
+    "teacher_forcing_figure",
+    "figure_set",
+]
+
+_LOG10 = math.log(10.0)
+
+
+def _labelled(results, kind, name="results"):
+    """[(label, result)] from one result, a list or a dict."""
+    if isinstance(results, dict):
+        items = list(results.items())
+    elif isinstance(results, (list, tuple)):
+        items = [(None, r) for r in results]
+    else:
+        items = [(None, results)]
+    if not items:
+        raise ValueError(f"`{name}` must contain at least one result")
+    for label, r in items:
+        if not isinstance(r, kind):
+            raise TypeError(f"`{name}` must hold {kind.__name__} results; got {type(r).__name__}")
+    return items
+
+
+def _positive(a):
+    """Values for a log axis: zeros (and negatives) become NaN gaps, not warnings."""
+    a = np.asarray(a, dtype=float)
+    return np.where(a > 0, a, np.nan)
+
+
+def _styled(fn):
+    """Draw inside the paper style, so that legends and labels get its sizes too."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with paper_style():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def _legend(ax, items):
+    if any(label is not None for label, _ in items) or len(items) > 1:
+        ax.legend()
+
+
+@_styled
+def bptt_lag_figure(results, ax=None):
+    """How much of dE/dW_hh comes from each lag t - k (seed eq. 6).
+
+    Parameters
+    ----------
+    results : BPTTResult, list or dict of them
+        Computed with ``decompose=True``.
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import BPTTResult
+
+    items = _labelled(results, BPTTResult)
+    fig, ax = figure_and_axes(ax)
+    for i, (label, r) in enumerate(items):
+        if r.lag_norms is None:
+            raise ValueError("`results` must be computed with decompose=True (lag_norms is None)")
+        ax.plot(r.lags, _positive(r.lag_norms), color=color(i), label=label or f"run {i + 1}")
+    ax.set_yscale("log")
+    ax.set_xlabel("lag t - k")
+    ax.set_ylabel(r"$\|C_{\mathrm{lag}}\|_F$ (part of $\partial E/\partial W_{hh}$)")
+    _legend(ax, items)
+    return fig
+
+
+@_styled
+def clipping_figure(norm_results, value_results=None, ax=None):
+    """Update size and direction after norm clipping (seed eq. 13) and value clipping.
+
+    Parameters
+    ----------
+    norm_results : sequence of ClipResult
+        Norm clipping of several gradients (one threshold).
+    value_results : sequence of ClipResult, optional
+        Value clipping of the same gradients.
+    ax : pair of matplotlib Axes, optional
+        Left: the norm of the update against the norm of the gradient;
+        right: the cosine between clipped and original gradient.
+    """
+    from ..remedies import ClipResult
+
+    series = [("norm clipping", _labelled(list(norm_results), ClipResult, "norm_results"))]
+    if value_results is not None:
+        series.append(("value clipping", _labelled(list(value_results), ClipResult, "value_results")))
+    if ax is None:
+        fig, axes = figure_and_axes(width="double", ncols=2, aspect=0.7)
+    else:
+        if len(ax) != 2:
+            raise ValueError("`ax` must be a pair of Axes (size, direction)")
+        axes = ax
+        fig = axes[0].figure
+    a0, a1 = axes
+    for i, (name, items) in enumerate(series):
+        g = np.array([r.norm for _, r in items])
+        u = np.array([r.clipped_norm for _, r in items])
+        c = np.array([r.cosine for _, r in items])
+        order = np.argsort(g)
+        a0.plot(g[order], _positive(u[order]), "o-", color=color(i), label=name)
+        a1.plot(g[order], c[order], "o-", color=color(i), label=name)
+    lim = np.array([min(r.norm for _, r in series[0][1]), max(r.norm for _, r in series[0][1])])
+    a0.plot(lim, lim, ":", color=color("black"), linewidth=0.8, label="no clipping")
+    a0.set_xscale("log")
+    a0.set_yscale("log")
+    a0.set_xlabel(r"$\|g\|$")
+    a0.set_ylabel("norm of the clipped update")
+    a0.legend()
+    a1.set_xscale("log")
+    for a in (a0, a1):
+        a.xaxis.set_minor_formatter(NullFormatter())
+    a1.set_xlabel(r"$\|g\|$")
+    a1.set_ylabel("cosine(clipped, g)")
+    a1.set_ylim(min(0.0, a1.get_ylim()[0]), 1.05)
+    a1.legend()
+    return fig
+
+
+@_styled
+def regularizer_figure(results, ax=None):
+    """Per-step norm ratios ``||J_{k+1}^T g_{k+1}|| / ||g_{k+1}||`` (Omega's terms).
+
+    Parameters
+    ----------
+    results : RegularizerResult, list or dict of them (unbatched)
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import RegularizerResult
+
+    items = _labelled(results, RegularizerResult)
+    fig, ax = figure_and_axes(ax)
+    for i, (label, r) in enumerate(items):
+        if np.ndim(r.ratios) != 1:
+            raise ValueError("`regularizer_figure` needs unbatched results")
+        text = label or f"run {i + 1}"
+        ax.plot(np.arange(r.ratios.size), r.ratios, color=color(i),
+                label=f"{text} ($\\Omega$ = {r.value:.3g})")
+    ax.axhline(1.0, color=color("black"), linestyle=":", linewidth=0.8)
+    ax.set_xlabel("step k")
+    ax.set_ylabel(r"$\|J_{k+1}^T g_{k+1}\| / \|g_{k+1}\|$")
+    ax.legend()
+    return fig
+
+
+@_styled
+def truncation_figure(results, ax=None):
+    """Relative error of truncated BPTT against the truncation n.
+
+    Parameters
+    ----------
+    results : TruncationResult, list or dict of them
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import TruncationResult
+
+    items = _labelled(results, TruncationResult)
+    fig, ax = figure_and_axes(ax)
+    for i, (label, r) in enumerate(items):
+        ax.plot(r.truncations, _positive(r.relative_errors), color=color(i),
+                label=label or f"run {i + 1}")
+    ax.set_yscale("log")
+    ax.set_xlabel("truncation n (lags 0..n kept)")
+    ax.set_ylabel(r"$\|\nabla - \nabla^{(n)}\|_F / \|\nabla\|_F$")
+    _legend(ax, items)
+    return fig
+
+
+@_styled
+def penalty_figure(results, ax=None):
+    """gamma_W (solid) and spectral radius (dashed) along L1/L2 penalty paths.
+
+    The horizontal line is 1/gamma_h, below which vanishing is guaranteed;
+    a marker shows the first step that gets there.
+
+    Parameters
+    ----------
+    results : PenaltyPath, list or dict of them
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import PenaltyPath
+
+    items = _labelled(results, PenaltyPath)
+    fig, ax = figure_and_axes(ax)
+    for i, (label, p) in enumerate(items):
+        c = color(i)
+        ax.plot(p.steps, p.gamma_W, color=c, label=label or f"path {i + 1}")
+        ax.plot(p.steps, p.spectral_radius, "--", color=c, linewidth=0.9)
+        if math.isfinite(p.first_vanishing):
+            m = int(p.first_vanishing)
+            ax.plot([m], [p.gamma_W[m]], "o", color=c)
+    gh = items[0][1].gamma_h
+    if gh > 0:
+        ax.axhline(1.0 / gh, color=color("black"), linestyle=":", linewidth=0.8,
+                   label=r"$1/\gamma_h$")
+    ax.set_xlabel("penalty step")
+    ax.set_ylabel(r"$\gamma_W$ (solid), $\rho(W_{hh})$ (dashed)")
+    ax.legend()
+    return fig
+
+
+@_styled
+def spectral_control_figure(results, ax=None, *, gamma_h=1.0):
+    """Spectral radius and gamma_W before and after spectral control.
+
+    Parameters
+    ----------
+    results : SpectralControl, list or dict of them
+    ax : matplotlib Axes, optional
+    gamma_h : float
+        For the 1/gamma_h line.
+    """
+    from ..remedies import SpectralControl
+
+    items = _labelled(results, SpectralControl)
+    fig, ax = figure_and_axes(ax)
+    names, rho, gw = ["before"], [items[0][1].spectral_radius_before], [items[0][1].gamma_W_before]
+    for i, (label, r) in enumerate(items):
+        names.append(label or f"{r.measure} control")
+        rho.append(r.spectral_radius_after)
+        gw.append(r.gamma_W_after)
+    x = np.arange(len(names))
+    ax.bar(x - 0.18, rho, width=0.36, color=color(0), label=r"spectral radius $\rho$")
+    ax.bar(x + 0.18, gw, width=0.36, color=color(1), label=r"$\gamma_W = \|W_{hh}\|_2$")
+    ax.axhline(1.0 / gamma_h, color=color("black"), linestyle=":", linewidth=0.8,
+               label=r"$1/\gamma_h$")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names)
+    ax.set_ylabel("value")
+    ax.legend()
+    return fig
+
+
+@_styled
+def echo_state_figure(results, ax=None):
+    """Distance between runs from different initial states, with the contraction bound.
+
+    Parameters
+    ----------
+    results : EchoStateCheck, list or dict of them
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import EchoStateCheck
+
+    items = _labelled(results, EchoStateCheck)
+    fig, ax = figure_and_axes(ax)
+    for i, (label, r) in enumerate(items):
+        c = color(i)
+        ax.plot(r.times, _positive(r.max_distance), color=c, label=label or f"run {i + 1}")
+        if r.bound is not None and r.guaranteed:
+            ax.plot(r.times, _positive(r.bound), ":", color=c, linewidth=0.9)
+    ax.set_yscale("log")
+    ax.set_xlabel("time t")
+    ax.set_ylabel(r"$\max_i \|h_t^{(i)} - h_t^{(0)}\|$")
+    _legend(ax, items)
+    return fig
+
+
+@_styled
+def leaky_figure(results, ax=None):
+    """Lag profiles with and without leaky integration (dotted: ``eps``).
+
+    Parameters
+    ----------
+    results : LeakyComparison, list or dict of them
+        Comparisons of one network with different leaks; the standard
+        profile is drawn from the first.
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import LeakyComparison
+
+    items = _labelled(results, LeakyComparison)
+    fig, ax = figure_and_axes(ax)
+    r0 = items[0][1]
+    ax.plot(r0.lags, r0.log_norms_standard / _LOG10, color=color(0), label=r"standard ($\alpha = 0$)")
+    for i, (label, r) in enumerate(items, start=1):
+        lo, hi = float(np.min(r.alpha)), float(np.max(r.alpha))
+        ax.plot(r.lags, r.log_norms_leaky / _LOG10, color=color(i),
+                label=label or f"leaky ($\\alpha \\in [{lo:.2f}, {hi:.2f}]$)")
+    ax.axhline(math.log10(r0.eps), color=color("black"), linestyle=":", linewidth=0.6)
+    ax.set_xlabel("lag")
+    ax.set_ylabel(r"$\log_{10} \|\partial h_T / \partial h_{T-\mathrm{lag}}\|_2$")
+    ax.legend()
+    return fig
+
+
+@_styled
+def teacher_forcing_figure(result, ax=None):
+    """Lag profiles along one state sequence, free running against teacher forced.
+
+    Parameters
+    ----------
+    result : TeacherForcingComparison
+    ax : matplotlib Axes, optional
+    """
+    from ..remedies import TeacherForcingComparison
+
+    (_, r), = _labelled(result, TeacherForcingComparison, "result")
+    fig, ax = figure_and_axes(ax)
+    ax.plot(r.lags, r.log_norms_forced / _LOG10, color=color(0),
+            label=f"teacher forced ($\\lambda_1$ = {r.lyapunov_forced:.3f})")
+    ax.plot(r.lags, r.log_norms_free / _LOG10, color=color(1),
+            label=f"free running ($\\lambda_1$ = {r.lyapunov_free:.3f})")
+    ax.set_xlabel("lag")
+    ax.set_ylabel(r"$\log_{10} \|\partial h_T / \partial h_{T-\mathrm{lag}}\|_2$")
+    ax.legend()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def figure_set(seed=0) -> dict:
+    """Every remedy figure, built deterministically from ``seed`` (a few seconds).
+
+    Returns
+    -------
+    dict of str to Figure
+        ``remedy_bptt_lags``, ``remedy_clipping``, ``remedy_regularizer``,
+        ``remedy_truncation``, ``remedy_penalties``, ``remedy_spectral_control``,
+        ``remedy_echo_state``, ``remedy_leaky``, ``remedy_teacher_forcing``.
+    """
+    import spectra
+    from spectra import init
+
+    from .._validation import check_int
+
+    seed = check_int(seed, "seed", minimum=0)
+    ss = np.random.SeedSequence(seed)
+    r = [np.random.default_rng(s) for s in ss.spawn(12)]
+    n, d, c, T = 24, 4, 5, 60
+    x = r[0].standard_normal((T, d))
+    labels = r[1].integers(0, c, T)
+    W_yh = init.gaussian(c, n, rng=r[2])
+    W_hx = init.gaussian(n, d, rng=r[3])
+    Q = init.orthogonal(n, rng=r[4])
+    gains = {"gain 0.8 (vanishing)": 0.8, "gain 1.0 (orthogonal)": 1.0, "gain 1.3": 1.3}
+    cells = {k: spectra.ElmanRNN(g * Q, W_hx) for k, g in gains.items()}
+    figs = {}
+
+    bptt = {k: spectra.bptt_gradient(cell, x, labels, W_yh, decompose=True) for k, cell in cells.items()}
+    figs["remedy_bptt_lags"] = bptt_lag_figure(bptt)
+
+    G = init.gaussian(n, rng=r[5])
+    grads = [spectra.bptt_gradient(spectra.ElmanRNN(g * G, W_hx), x, labels, W_yh).gradients()
+             for g in np.geomspace(1.0, 3.2, 12)]
+    norms = np.array([spectra.clip_by_norm(g, 1.0).norm for g in grads])
+    threshold = float(np.sqrt(norms.min() * norms.max()))      # half of them get clipped
+    size = sum(a.size for a in grads[0].values())
+    limit = 2.0 * threshold / math.sqrt(size)
+    figs["remedy_clipping"] = clipping_figure([spectra.clip_by_norm(g, threshold) for g in grads],
+                                              [spectra.clip_by_value(g, limit) for g in grads])
+
+    figs["remedy_regularizer"] = regularizer_figure(_regularizer_runs(Q, W_hx, x, labels, W_yh))
+
+    figs["remedy_truncation"] = truncation_figure(
+        {k: spectra.truncated_bptt_error(cell, x, labels, W_yh) for k, cell in cells.items()})
+
+    W = init.gaussian(n, gain=1.5, rng=r[6])
+    figs["remedy_penalties"] = penalty_figure({
+        "L2 (lr l2 = 0.02)": spectra.penalty_path(W, "tanh", l2=0.02, steps=120),
+        "L1 (lr l1 = 0.004)": spectra.penalty_path(W, "tanh", l1=0.004, steps=120),
+    })
+
+    N = np.triu(r[7].uniform(-1.0, 1.0, (n, n)), 1) * 0.6 + 0.5 * np.eye(n)  # non-normal
+    figs["remedy_spectral_control"] = spectral_control_figure({
+        r"$\rho \to 0.9$": spectra.spectral_control(N, 0.9, activation="tanh"),
+        r"$\gamma_W \to 0.9$": spectra.spectral_control(N, 0.9, measure="norm", activation="tanh"),
+    })
+
+    u = r[8].standard_normal((150, 1))
+    W_in = init.gaussian(n, 1, rng=r[9])
+    esn = {
+        r"$\gamma_W = 0.9$ (guaranteed)": spectra.ElmanRNN(0.9 * Q, W_in),
+        r"$\rho = 0.95$": spectra.ElmanRNN(init.echo_state(n, spectral_radius=0.95, rng=r[10]), W_in),
+        r"$\rho = 2$": spectra.ElmanRNN(init.echo_state(n, spectral_radius=2.0, rng=r[10]), 0.1 * W_in),
+    }
+    figs["remedy_echo_state"] = echo_state_figure(
+        {k: spectra.echo_state_check(cell, u, rng=r[11]) for k, cell in esn.items()})
+
+    x_long = r[0].standard_normal((100, d))
+    base = spectra.ElmanRNN(init.gaussian(n, gain=0.8, rng=r[5]), 0.3 * W_hx)
+    alpha = spectra.leaky_alpha(n, rng=r[11])
+    figs["remedy_leaky"] = leaky_figure({
+        r"eq. 14, $\alpha_i \sim U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long, alpha=alpha),
+        r"leak rate, $\alpha_i \sim 1 - U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long,
+                                                                                alpha=1 - alpha)})
+
+    W_fb = init.gaussian(d, n, rng=r[4])
+    figs["remedy_teacher_forcing"] = teacher_forcing_figure(spectra.teacher_forcing_comparison(
+        spectra.ElmanRNN(0.9 * Q, 2.0 * W_hx), 2.0 * W_fb, output="softmax",
+        h0=np.full(n, 0.5), steps=T))
+    return figs
+
+
+def _regularizer_runs(Q, W_hx, x, labels, W_yh, iterations=30):
+    """Omega's ratios at gain 0.5, then after minimising Omega over W_hh (L-BFGS)."""
+    import spectra
+    from scipy.optimize import minimize
+
+    n = Q.shape[0]
+
+    def omega(w):
+        res = spectra.vanishing_regularizer(spectra.ElmanRNN(w.reshape(n, n), W_hx), x, labels, W_yh)
+        return res.value, res.grad_W_hh.ravel()
+
+    W0 = 0.5 * Q
+    opt = minimize(omega, W0.ravel(), jac=True, method="L-BFGS-B",
+                   options={"maxiter": iterations})
+    before = spectra.vanishing_regularizer(spectra.ElmanRNN(W0, W_hx), x, labels, W_yh)
+    after = spectra.vanishing_regularizer(spectra.ElmanRNN(opt.x.reshape(n, n), W_hx), x, labels, W_yh)
+    return {"gain 0.5": before, f"after {opt.nit} L-BFGS steps on $\\Omega$": after}
