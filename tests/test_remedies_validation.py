@@ -43,7 +43,7 @@ BAD = [
     ("bptt decompose", lambda: bptt(decompose="yes"), TypeError, "`decompose` must be True or False"),
     ("bptt batch mismatch", lambda: bptt(inputs=np.ones((2, 4, 2)), targets=np.zeros((3, 4), dtype=int)), ValueError, "`targets` batch shape"),
     ("bptt inputs width", lambda: bptt(inputs=np.ones((4, 3))), ValueError, "`inputs` must have 2 features"),
-    ("bptt h0 length", lambda: bptt(h0=np.ones(2)), ValueError, "`h_prev` must have length 3"),
+    ("bptt h0 length", lambda: bptt(h0=np.ones(2)), ValueError, "`h0` must have length 3"),
     ("truncated loss", lambda: spectra.truncated_bptt_error(CELL, X, LAB, V, loss="l1"), ValueError, "`loss` must be one of"),
     ("regularizer gradient", lambda: spectra.vanishing_regularizer(CELL, X, LAB, V, gradient="approx"), ValueError, "`gradient` must be one of"),
     ("regularizer cell", lambda: spectra.vanishing_regularizer(spectra.LSTM.random(3, input_size=2, rng=0), X, LAB, V), TypeError, "`cell`"),
