@@ -276,7 +276,7 @@ def _load_weights(args):
     return state
 
 
-def _make_network(args, bar_for=None):
+def _make_network(args):
     """(cell, trajectory, description) from the network options."""
     import spectra
 

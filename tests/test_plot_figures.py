@@ -322,6 +322,11 @@ BAD = [
                                                 "regime": ["undetermined"], "measured": [0.0]}),
      TypeError, "must hold numbers"),
     ("pd empty", lambda: plot.phase_diagram([]), ValueError, "must not be empty"),
+    ("pt gains", lambda: plot.phase_table([], ["tanh"]), TypeError, "`gains` must be a non-empty"),
+    ("pt gain", lambda: plot.phase_table([np.nan], ["tanh"]), ValueError, "`gains` must be finite"),
+    ("pt acts", lambda: plot.phase_table([1.0], "tanh"), TypeError, "`activations` must be"),
+    ("pt warmup", lambda: plot.phase_table([1.0], ["tanh"], steps=10, warmup=10), ValueError, "`warmup`"),
+    ("pt init", lambda: plot.phase_table([1.0], ["tanh"], init_name="xavier"), ValueError, "`init_name`"),
 ]
 
 
