@@ -311,6 +311,9 @@ BAD = [
         spectra.lyapunov_spectrum(np.ones((4, 2, 2))), colors=["red", "blue"]), ValueError, "`colors`"),
     ("ly which", lambda: plot.lyapunov_convergence(
         spectra.lyapunov_spectrum(np.ones((4, 2, 2))), which=[3]), ValueError, "indices in 1..2"),
+    ("ly which type", lambda: plot.lyapunov_convergence(
+        spectra.lyapunov_spectrum(np.ones((4, 2, 2))), which=[0]), ValueError, "`which` indices must be"),
+    ("log axis", lambda: plot.log_axis(plot.figure_and_axes()[1], [0.0], which="z"), ValueError, "`which`"),
     ("ly nsigma", lambda: plot.lyapunov_convergence(
         spectra.lyapunov_spectrum(np.ones((4, 2, 2))), nsigma=-1), ValueError, "`nsigma`"),
     ("pd type", lambda: plot.phase_diagram(3), TypeError, "`table` must be a mapping"),

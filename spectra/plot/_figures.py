@@ -364,11 +364,11 @@ def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
     return fig
 
 
-def _lag(lag):
+def _lag(lag, what="lags"):
     if isinstance(lag, (bool, np.bool_)) or not isinstance(lag, (int, np.integer)):
-        raise TypeError(f"lags must be positive integers; got {describe(lag)}")
+        raise TypeError(f"{what} must be positive integers; got {describe(lag)}")
     if lag < 1:
-        raise ValueError(f"lags must be positive integers; got {lag}")
+        raise ValueError(f"{what} must be positive integers; got {lag}")
     return int(lag)
 
 
@@ -473,7 +473,7 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
         which = list(range(1, min(k, 4) + 1))
     elif isinstance(which, (int, np.integer)) and not isinstance(which, bool):
         which = [which]
-    which = [_lag(i) for i in which]
+    which = [_lag(i, "`which` indices") for i in which]
     for i in which:
         if i > k:
             raise ValueError(f"`which` must hold indices in 1..{k}; got {i}")

@@ -205,6 +205,8 @@ def log_axis(ax, *logs, which="y", label=None):
     callable
         ``to_plot(log_values) -> ndarray``.
     """
+    if which not in ("x", "y"):
+        raise ValueError(f"`which` must be 'x' or 'y'; got {which!r}")
     finite = [np.asarray(a, dtype=float) for a in logs]
     finite = np.concatenate([a[np.isfinite(a)].ravel() for a in finite]) if finite else np.empty(0)
     fits = finite.size == 0 or float(np.max(np.abs(finite))) <= _LOG_LIMIT
