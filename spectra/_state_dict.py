@@ -96,6 +96,10 @@ def read_state_dict(path, *, key=None) -> dict:
         raise TypeError(f"`path` must be a file name (str or os.PathLike); got {describe(path)}")
     path = os.fspath(path)
     if path.lower().endswith(".npz"):
+        import zipfile
+
+        if os.path.isfile(path) and not zipfile.is_zipfile(path):
+            raise ValueError(f"{path!r} is not an .npz file (it is not a zip archive of arrays)")
         with np.load(path, allow_pickle=False) as data:
             state = {k: data[k] for k in data.files}
     else:

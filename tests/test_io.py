@@ -62,6 +62,8 @@ BAD = [
     ("load key", lambda p: spectra.io.load_state_dict(p / "w.npz", key="model"), ValueError,
      r"`key` 'model' names no arrays .* top-level entries are \['weight_hh_l0'\]"),
     ("load key type", lambda p: spectra.io.load_state_dict(p / "w.npz", key=1), TypeError, "`key` must be a string"),
+    ("load not a zip", lambda p: spectra.io.load_state_dict(p / "fake.npz"), ValueError,
+     "is not an .npz file"),
     ("save suffix", lambda p: spectra.io.save_state_dict(p / "w.pt", {"a": np.ones(2)}), ValueError, "`path` must end in .npz"),
     ("save type", lambda p: spectra.io.save_state_dict(p / "w.npz", [np.ones(2)]), TypeError, "`state_dict` must be a mapping"),
     ("save empty", lambda p: spectra.io.save_state_dict(p / "w.npz", {"epoch": 3}), ValueError, "`state_dict` holds no arrays"),
@@ -72,5 +74,7 @@ BAD = [
 @pytest.mark.parametrize("call,exc,match", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_arguments_raise_clear_errors(call, exc, match, tmp_path):
     np.savez(tmp_path / "w.npz", weight_hh_l0=np.eye(2))
+    np.save(tmp_path / "fake.npy", np.eye(2))                   # an .npy renamed .npz
+    (tmp_path / "fake.npy").rename(tmp_path / "fake.npz")
     with pytest.raises(exc, match=match):
         call(tmp_path)

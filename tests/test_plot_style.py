@@ -40,3 +40,30 @@ def test_save_writes_vector_pdf_and_png_deterministically(tmp_path):
     assert [p.suffix for p in a] == [".pdf", ".png"]
     assert a[0].read_bytes()[:5] == b"%PDF-" and a[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert a[0].read_bytes() == b[0].read_bytes() and a[1].read_bytes() == b[1].read_bytes()
+
+
+def test_saved_bytes_do_not_depend_on_the_formats_saved_before(tmp_path):
+    # constrained layout re-runs at each draw from where the last one left it (measured with
+    # that draw's renderer); save() lays the figure out once for all formats
+    def figure():
+        (fig,) = spectra.plot.build_figure("gradient_norms").values()
+        return fig
+
+    a = spectra.plot.save(figure(), tmp_path / "a", formats=("pdf", "png"), dpi=40)
+    fig = figure()
+    b = spectra.plot.save(fig, tmp_path / "b", formats=("png",), dpi=40)
+    assert a[1].read_bytes() == b[0].read_bytes()
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"   # restored
+
+
+def test_log_axis_switches_to_log10_values_beyond_float64():
+    fig, ax = spectra.plot.figure_and_axes()
+    f = spectra.plot.log_axis(ax, np.array([0.0, -50.0, -np.inf]), label="norm")
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "norm"
+    np.testing.assert_allclose(f([0.0, -50.0]), [1.0, np.exp(-50.0)])
+    assert np.isnan(f([-np.inf])[0])
+    fig, ax = spectra.plot.figure_and_axes()
+    f = spectra.plot.log_axis(ax, np.array([0.0, -800.0]), which="x")
+    assert ax.get_xscale() == "linear"
+    np.testing.assert_allclose(f([-800.0]), [-800.0 / np.log(10.0)])
+    assert ax.xaxis.get_major_formatter()(-347.0, 0) == "$10^{-347}$"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._figureset import register
 from ._style import color, figure_and_axes, paper_style
 
 __all__ = ["depth_profile", "depth_spectra", "figure_set"]
@@ -254,3 +255,9 @@ def figure_set(rng=0) -> dict:
     out = {"deep_depth_profiles": _depth_profiles_figure(gen), "deep_isometry": _isometry_figure(gen)}
     out.update(_monitor.figure_set(gen))
     return out
+
+
+@register("deep")
+def _deep_figures(rng):
+    """Deep feedforward nets: depth profiles (deep-depth_profiles) and isometry (deep-isometry)."""
+    return {"depth_profiles": _depth_profiles_figure(rng), "isometry": _isometry_figure(rng)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._figureset import register
 from ._style import color, figure_and_axes, paper_style
 
 __all__ = ["monitor_history", "monitor_layers", "monitor_lags", "plot_monitor", "figure_set"]
@@ -229,3 +230,9 @@ def toy_training(rng=0, *, steps=250, every=10, lr=0.1, lr_jump=(200, 5.0)):
 def figure_set(rng=0) -> dict:
     """The monitor figure of the figure set: ``{"gradient_monitor": Figure}``."""
     return {"gradient_monitor": plot_monitor(toy_training(rng), "summary")}
+
+
+@register("gradient_monitor")
+def _gradient_monitor_figure(rng):
+    """The gradient monitor's history over the README's short training run."""
+    return plot_monitor(toy_training(rng), "summary")

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from ._figureset import register
 from ._style import color, figure_and_axes, paper_style
 
 __all__ = [
@@ -436,3 +437,10 @@ def _regularizer_runs(Q, W_hx, x, labels, W_yh, iterations=30):
     before = spectra.vanishing_regularizer(spectra.ElmanRNN(W0, W_hx), x, labels, W_yh)
     after = spectra.vanishing_regularizer(spectra.ElmanRNN(opt.x.reshape(n, n), W_hx), x, labels, W_yh)
     return {"gain 0.5": before, f"after {opt.nit} L-BFGS steps on $\\Omega$": after}
+
+
+@register("remedies")
+def _remedies_figures(rng):
+    """The seed remedies, one figure each (remedies-bptt_lags, -clipping, ...)."""
+    seed = int(rng.integers(2 ** 31))
+    return {k.removeprefix("remedy_"): fig for k, fig in figure_set(seed).items()}

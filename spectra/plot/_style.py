@@ -8,12 +8,15 @@ with :func:`save`.
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "WIDTHS", "paper_style", "figure_and_axes", "save", "color"]
+__all__ = ["PALETTE", "WIDTHS", "paper_style", "figure_and_axes", "save", "color", "log_axis"]
 
 # Okabe & Ito (2008), "Color universal design": distinguishable under the common
 # colour-vision deficiencies and in greyscale by lightness.
@@ -99,19 +102,132 @@ def figure_and_axes(ax=None, *, width="single", aspect=0.75, nrows=1, ncols=1):
     return fig, axes
 
 
-def save(fig, path, *, formats=("pdf", "png")):
+def save(fig, path, *, formats=("pdf", "png"), dpi=None):
     """Write ``fig`` as ``path`` with each suffix in ``formats`` (vector PDF and PNG).
 
-    Returns the list of paths written.  Metadata that changes between runs
-    (creation dates) is removed, so the same figure gives the same file.
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    path : str or os.PathLike
+        The file name; its suffix, if any, is replaced by each format's.
+    formats : sequence of str
+        Any format matplotlib writes (``"pdf"``, ``"png"``, ``"svg"``, ...).
+    dpi : float, optional
+        Resolution of raster output (default 300).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in the order of ``formats``.  Metadata that
+        changes between runs (creation dates, the software version in PNGs)
+        is left out, so the same figure gives the same bytes.
     """
+    if isinstance(formats, str):
+        formats = (formats,)
+    if dpi is not None and not (isinstance(dpi, (int, float)) and not isinstance(dpi, bool)
+                                and math.isfinite(dpi) and dpi > 0):
+        raise ValueError(f"`dpi` must be a positive number; got {dpi!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    with paper_style():
+    with paper_style(), _quiet_font_subsetting(), _layout_fixed(fig):
         for fmt in formats:
             out = path.with_suffix("." + fmt)
             meta = {"CreationDate": None} if fmt == "pdf" else ({"Software": None} if fmt == "png" else None)
-            fig.savefig(out, format=fmt, metadata=meta)
+            fig.savefig(out, format=fmt, metadata=meta, **({} if dpi is None else {"dpi": dpi}))
             written.append(out)
     return written
+
+
+@contextlib.contextmanager
+def _layout_fixed(fig):
+    """Lay ``fig`` out once, and keep that layout while it is saved in several formats.
+
+    A layout engine (constrained layout) re-runs at every draw and starts
+    from the positions the previous draw left, measured with that draw's
+    renderer; so without this the PNG of a figure depends on whether a PDF
+    was written first.  The engine is restored afterwards.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None:
+        yield
+        return
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    try:
+        yield
+    finally:
+        fig.set_layout_engine(engine)
+
+
+@contextlib.contextmanager
+def _quiet_font_subsetting():
+    """Silence fontTools' notes about the fonts' own metadata while a PDF embeds them.
+
+    (Some shipped fonts carry a 'created' date fontTools finds implausibly
+    early; the note says nothing about the figure.)
+    """
+    logger = logging.getLogger("fontTools")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+# float64 spans about 1e-308 .. 1e308; keep a margin for tick computations
+_LOG_LIMIT = math.log(1e300)
+
+
+def log_axis(ax, *logs, which="y", label=None):
+    """Put natural-log data on a logarithmic axis; return a function mapping logs to plot values.
+
+    When every finite value of ``logs`` lies within float64's range (about
+    1e-300 to 1e300), the axis gets matplotlib's log scale and the function
+    is ``exp``.  Products of step Jacobians routinely leave that range
+    (0.5^2000); then the axis stays linear, shows ``log10`` of the data with
+    ticks labelled ``10^k``, and the function is ``x / ln 10``.  Values of
+    ``-inf`` (exact zeros) cannot be drawn on a log axis and become NaN
+    (a gap).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    *logs : array_like
+        All natural-log data that will be drawn on this axis.
+    which : {"x", "y"}
+    label : str, optional
+        The axis label.
+
+    Returns
+    -------
+    callable
+        ``to_plot(log_values) -> ndarray``.
+    """
+    if which not in ("x", "y"):
+        raise ValueError(f"`which` must be 'x' or 'y'; got {which!r}")
+    finite = [np.asarray(a, dtype=float) for a in logs]
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in finite]) if finite else np.empty(0)
+    fits = finite.size == 0 or float(np.max(np.abs(finite))) <= _LOG_LIMIT
+    set_scale = ax.set_yscale if which == "y" else ax.set_xscale
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    if fits:
+        set_scale("log")
+
+        def to_plot(x):
+            x = np.asarray(x, dtype=float)
+            with np.errstate(over="ignore"):
+                return np.where(x == -np.inf, np.nan, np.exp(x))
+    else:
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"$10^{{{int(round(v))}}}$"))
+
+        def to_plot(x):
+            x = np.asarray(x, dtype=float)
+            return np.where(np.isfinite(x), x / math.log(10.0), np.nan)
+    if label is not None:
+        (ax.set_ylabel if which == "y" else ax.set_xlabel)(label)
+    return to_plot

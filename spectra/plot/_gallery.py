@@ -1,0 +1,185 @@
+"""The figures of the seed texts, registered in the figure set.
+
+Each builder computes its data with the analysis API and draws it with the
+figure functions; ``rng`` (a numpy Generator from the set's seed and the
+figure's name) drives every random draw, so the same seed gives the same
+figure.  Sizes are chosen so that the whole set takes seconds.
+"""
+
+from __future__ import annotations
+
+from .._activations import Activation
+from .._bounds import bound_report, regime
+from .._cells import ElmanRNN
+from .._errors import NumericalError
+from .._lyapunov import lyapunov_spectrum
+from .._products import product_log_singular_values
+from ._figures import (activation_derivatives, eigenvalues, gradient_norms, lyapunov_convergence,
+                       lyapunov_exponents, phase_diagram, singular_value_spectra)
+from ._figureset import register
+from ._style import figure_and_axes
+
+__all__ = ["phase_table"]
+
+
+def _driven_run(cell, steps, rng, *, scale=1.0):
+    """Run ``cell`` on Gaussian inputs of standard deviation ``scale`` from a small random state."""
+    x = scale * rng.standard_normal((steps, cell.input_size))
+    return cell.run(x, h0=0.1 * rng.standard_normal(cell.n))
+
+
+def _cell(n, *, init_name="gaussian", gain=1.0, activation="tanh", rng):
+    return ElmanRNN.random(n, input_size=n, init=init_name, gain=gain, activation=activation, rng=rng)
+
+
+@register("activation_derivatives")
+def _activation_derivatives(rng):
+    """tanh' bounded by gamma_h = 1 and sigmoid' by 1/4 (the seed text's diagram)."""
+    return activation_derivatives(["tanh", "sigmoid"])
+
+
+@register("eigenvalues")
+def _eigenvalues(rng):
+    """Eigenvalues of W and of a step Jacobian: Gaussian, orthogonal and echo-state initialisation."""
+    n, steps = 200, 50
+    fig, axes = figure_and_axes(width="double", ncols=3, aspect=1.0)
+    for ax, (title, name, gain) in zip(axes, [("Gaussian, gain 1", "gaussian", 1.0),
+                                              ("orthogonal, gain 1", "orthogonal", 1.0),
+                                              ("echo state, radius 0.95", "echo_state", 0.95)]):
+        cell = _cell(n, init_name=name, gain=gain, rng=rng)
+        traj = _driven_run(cell, steps, rng)
+        eigenvalues({"$W$": cell.W_hh, "$J_T$": traj.jacobian(steps)}, ax=ax)
+        ax.set_title(title)
+    return fig
+
+
+@register("gradient_norms")
+def _gradient_norms(rng):
+    """Gradient norm against lag with the classic and trajectory bounds, for several gains."""
+    n, steps = 64, 100
+    reports = {}
+    for gain in (0.8, 1.0, 1.25):
+        cell = _cell(n, init_name="orthogonal", gain=gain, rng=rng)
+        reports[f"gain {gain:g}"] = bound_report(_driven_run(cell, steps, rng))
+    return gradient_norms(reports)
+
+
+@register("singular_values")
+def _singular_values(rng):
+    """Singular values of dh_t/dh_k for several lags; per step they approach the Lyapunov spectrum."""
+    n, steps = 32, 1024
+    cell = _cell(n, gain=1.5, rng=rng)
+    traj = _driven_run(cell, steps, rng)
+    lags = [1, 4, 16, 64, 256, 1024]
+    data = {lag: product_log_singular_values(traj, k=steps - lag) for lag in lags}
+    fig, (left, right) = figure_and_axes(width="double", ncols=2, aspect=0.75)
+    singular_value_spectra(data, ax=left)
+    singular_value_spectra(data, per_step=True, ax=right)
+    lyapunov_exponents({"Lyapunov": lyapunov_spectrum(traj, warmup=64)}, colors=["black"], ax=right)
+    left.set_title("tanh, Gaussian gain 1.5, $n = 32$")
+    right.set_title(r"per step: $\to$ Lyapunov exponents")
+    return fig
+
+
+@register("lyapunov")
+def _lyapunov(rng):
+    """The Lyapunov spectrum with error bars, and the convergence of its running estimates."""
+    n, steps = 32, 2000
+    results = {}
+    for gain in (1.0, 2.0):
+        cell = _cell(n, gain=gain, rng=rng)
+        traj = _driven_run(cell, steps, rng, scale=0.5)
+        results[f"gain {gain:g}"] = lyapunov_spectrum(traj, warmup=100)
+    fig, (left, right) = figure_and_axes(width="double", ncols=2, aspect=0.75)
+    lyapunov_exponents(results, ax=left)
+    lyapunov_convergence(results["gain 2"], which=[1, 2, 8, 32], ax=right)
+    left.set_title("tanh, Gaussian weights, $n = 32$, inputs of s.d. 0.5")
+    right.set_title("running estimates, gain 2")
+    return fig
+
+
+def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init_name="orthogonal",
+                input_scale=0.3, rng=None):
+    """Tidy data for :func:`spectra.plot.phase_diagram`: regime and measured lambda_max per point.
+
+    A plain loop over ``activations x gains x seeds``: each point draws an
+    Elman network (``init_name`` with that gain), classifies it with
+    :func:`spectra.regime`, runs it on Gaussian inputs of standard deviation
+    ``input_scale`` and measures the largest Lyapunov exponent
+    (``lyapunov_spectrum(traj, k=1, warmup=warmup)``).  One row per
+    replicate; the phase diagram averages them.  A run whose state
+    overflows is recorded with ``measured`` = NaN and its ``error`` message
+    (no marker is drawn there).
+
+    Parameters
+    ----------
+    gains : sequence of float
+    activations : sequence of str or Activation
+    n, steps, warmup, seeds : int
+        Units, steps per run, steps discarded before averaging, replicates.
+    init_name : str
+        Recurrent initialiser (see :meth:`spectra.ElmanRNN.random`).
+    input_scale : float
+    rng : int, Generator or None
+
+    Returns
+    -------
+    dict of lists
+        Columns ``gain``, ``activation``, ``seed``, ``regime``, ``measured``,
+        ``stderr`` (of the single run) and ``error``.
+
+    Examples
+    --------
+    >>> import spectra
+    >>> t = spectra.plot.phase_table([0.5, 2.0], ["sigmoid"], n=8, steps=60, warmup=10, seeds=2, rng=0)
+    >>> t["regime"]
+    ['vanishing guaranteed', 'vanishing guaranteed', 'vanishing guaranteed', 'vanishing guaranteed']
+    >>> all(m < 0 for m in t["measured"])
+    True
+    """
+    from .._cells import _INITS
+    from .._validation import as_generator, check_choice, check_int, check_real, describe
+
+    if isinstance(gains, (str, bytes)) or not hasattr(gains, "__len__") or len(gains) == 0:
+        raise TypeError(f"`gains` must be a non-empty sequence of numbers; got {describe(gains)}")
+    gains = [check_real(g, "gains") for g in gains]
+    if isinstance(activations, (str, Activation)) or not hasattr(activations, "__len__") \
+            or len(activations) == 0:
+        raise TypeError(f"`activations` must be a non-empty sequence of names or Activations; got "
+                        f"{describe(activations)}")
+    n = check_int(n, "n", minimum=1)
+    steps = check_int(steps, "steps", minimum=2)
+    warmup = check_int(warmup, "warmup", minimum=0, maximum=steps - 1)
+    seeds = check_int(seeds, "seeds", minimum=1)
+    check_choice(init_name, "init_name", _INITS)
+    input_scale = check_real(input_scale, "input_scale", low=0.0)
+    gen = as_generator(rng)
+    cols = {k: [] for k in ("gain", "activation", "seed", "regime", "measured", "stderr", "error")}
+    for act in activations:
+        for gain in gains:
+            for s in range(seeds):
+                cell = ElmanRNN.random(n, input_size=n, init=init_name, gain=gain, activation=act,
+                                       rng=gen)
+                try:
+                    traj = _driven_run(cell, steps, gen, scale=input_scale)
+                    res = lyapunov_spectrum(traj, k=1, warmup=warmup, rng=gen)
+                    m, se, err = float(res.exponents[0]), float(res.stderr[0]), None
+                except NumericalError as exc:
+                    m, se, err = float("nan"), float("nan"), str(exc)
+                for key, v in (("gain", gain), ("activation", cell.activation.name), ("seed", s),
+                               ("regime", regime(cell).regime), ("measured", m), ("stderr", se),
+                               ("error", err)):
+                    cols[key].append(v)
+    return cols
+
+
+@register("phase_diagram")
+def _phase_diagram(rng):
+    """Regimes over gain and activation: vanishing guaranteed / exploding possible / measured."""
+    table = phase_table([0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0],
+                        ["tanh", "sigmoid", "relu", "softplus"], rng=rng)
+    fig, ax = figure_and_axes(width="double", aspect=0.3)
+    phase_diagram(table, ax=ax, annotate=True)
+    ax.set_xlabel(r"gain of orthogonal $W$ ($= \gamma_W$)")
+    ax.set_title(r"regime by the bound (colour) vs measured $\lambda_{\max}$ (marker; mean of 3 runs)")
+    return fig
