@@ -18,6 +18,34 @@ from ._errors import ConvergenceError, NumericalError
 from ._jacobians import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
 from ._trajectory import Trajectory
 
+# -- issue 12: non-normality (transient growth, pseudospectra, field of values) --
+from . import nonnormal
+from .nonnormal import (
+    FieldOfValues,
+    KreissConstant,
+    NonNormality,
+    ProductGrowth,
+    PseudospectralRadius,
+    Pseudospectra,
+    StepNonNormality,
+    TransientGrowth,
+    eigenvector_condition,
+    field_of_values,
+    henrici_departure,
+    kreiss_constant,
+    nonnormality,
+    normal_counterpart,
+    numerical_abscissa,
+    numerical_radius,
+    product_growth,
+    pseudospectra,
+    pseudospectral_radius,
+    random_nonnormal,
+    step_nonnormality,
+    transient_growth,
+)
+# -- end issue 12 --
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -38,6 +66,31 @@ __all__ = [
     "as_jacobian_sequence",
     "NumericalError",
     "ConvergenceError",
+    # -- issue 12: non-normality --
+    "nonnormal",
+    "NonNormality",
+    "StepNonNormality",
+    "FieldOfValues",
+    "TransientGrowth",
+    "ProductGrowth",
+    "KreissConstant",
+    "Pseudospectra",
+    "PseudospectralRadius",
+    "henrici_departure",
+    "eigenvector_condition",
+    "numerical_abscissa",
+    "numerical_radius",
+    "field_of_values",
+    "nonnormality",
+    "step_nonnormality",
+    "transient_growth",
+    "product_growth",
+    "kreiss_constant",
+    "pseudospectra",
+    "pseudospectral_radius",
+    "normal_counterpart",
+    "random_nonnormal",
+    # -- end issue 12 --
 ]
 
 
