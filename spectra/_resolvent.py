@@ -55,7 +55,8 @@ class SminResult(NamedTuple):
     converged: np.ndarray
 
 
-def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, seed=0) -> SminResult:
+def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, reorth=None,
+         seed=0) -> SminResult:
     """Smallest singular value of ``z_j I - T`` for every point ``z_j``.
 
     Parameters
@@ -65,20 +66,22 @@ def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, seed=0) -> Sm
     z : (m,) array_like of complex
         The points.
     tol : float
-        Relative tolerance on the residual of the Ritz triple: a point stops
-        when ``beta_j |x_j| <= tol * theta`` (``theta = c / sigma``), which
-        bounds the relative error of sigma by about ``tol / 2``.
+        Relative residual tolerance: a point stops when its Ritz triple has
+        residual ``beta_k |x_k| <= tol * theta`` (``theta = c / sigma``).
     kmax : int, optional
-        Krylov dimension before an explicit restart (default ``min(n, 40)``;
-        with ``kmax = n`` the space is exhausted and the answer is exact up
-        to rounding).
+        Krylov dimension before an explicit restart (default 40, at most n
+        with reorthogonalisation, when the space is then exhausted and the
+        answer exact up to rounding).
     restarts : int
         Explicit restarts from the current Ritz vector before giving up
         (the point is then reported in ``converged`` as False).
     vectors : bool
         Also return the singular vectors (needed for derivatives).
+    reorth : bool, optional
+        Fully reorthogonalise the Krylov bases (default: for at most 32
+        points, where its cost is negligible).
     seed : int
-        Seed of the (fixed) random starting vector.
+        Seed of the fixed random starting vector.
 
     Notes
     -----
@@ -90,6 +93,18 @@ def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, seed=0) -> Sm
     ``sigma_min < 1e-300 c``; such points (and points that are eigenvalues,
     ``c = 0``) get ``sigma = 0``, which is exact to far below the rounding
     level ``eps ||W||`` of any sigma_min computed in float64.
+
+    With few points the Krylov bases are fully reorthogonalised (twice-is-enough classical Gram-Schmidt); on a grid
+    they are not, as in EigTool: the largest Ritz value converges before
+    orthogonality is lost (Paige 1971), and the residual test stays valid.
+
+    The residual test guarantees that ``theta^2`` lies within
+    ``theta * residual`` of *an* eigenvalue of ``M^H M``, and interlacing puts
+    it below the largest; when the two smallest singular values of
+    ``z I - T`` are clustered closer than the tolerance can resolve (a normal
+    matrix at a point almost equidistant from two eigenvalues), the value
+    returned can be the second one, an overestimate by at most the
+    cluster's width.
     """
     T = np.asarray(T, dtype=np.complex128)
     z = np.atleast_1d(np.asarray(z, dtype=np.complex128)).ravel()
@@ -100,11 +115,15 @@ def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, seed=0) -> Sm
     V = np.zeros((n, m), dtype=np.complex128) if vectors else None
     if m == 0:
         return SminResult(sigma, U, V, converged)
-    kmax = min(n, 40) if kmax is None else max(1, min(int(kmax), n))
+    reorth = m <= 32 if reorth is None else bool(reorth)
+    kmax = 40 if kmax is None else max(1, int(kmax))
+    if reorth:
+        kmax = min(kmax, n)
     diag = np.diag(T)
     c = np.min(np.abs(z[None, :] - diag[:, None]), axis=0)
-    start = np.array([1.0, 1j]) @ np.random.default_rng(seed).standard_normal((2, n))
-    start /= np.linalg.norm(start)
+    rand = np.array([1.0, 1j]) @ np.random.default_rng(seed).standard_normal((2, n))
+    rand /= np.linalg.norm(rand)
+    p0 = np.repeat(rand[:, None], m, axis=1)
 
     singular = np.flatnonzero(c == 0)
     if singular.size and vectors:
@@ -114,7 +133,7 @@ def smin(T, z, *, tol=1e-10, kmax=None, restarts=6, vectors=False, seed=0) -> Sm
     chunk = max(1, _CHUNK_BUDGET // max(n, 1))
     for lo in range(0, regular.size, chunk):
         idx = regular[lo:lo + chunk]
-        res = _gk_chunk(T, diag, z[idx], c[idx], start, tol, kmax, restarts, vectors)
+        res = _gk_chunk(T, diag, z[idx], c[idx], p0[:, idx], tol, kmax, restarts, reorth)
         sigma[idx] = res.sigma
         converged[idx] = res.converged
         if vectors:
@@ -166,17 +185,21 @@ def _solve_lapack(T, d, B, trans):
 
 
 def _reorth(basis, w):
-    """Orthogonalise the columns of w (n, m) against basis (k, n, m), twice (CGS2)."""
-    if basis.shape[0] == 0:
+    """Orthogonalise the columns of w (n, m) against a list of (n, m) vectors, twice (CGS2)."""
+    if not basis:
         return w
+    B = np.stack(basis)
     for _ in range(2):
-        h = np.einsum("knm,nm->km", basis, w.conj()).conj()
-        w = w - np.einsum("knm,km->nm", basis, h)
+        h = np.einsum("knm,nm->km", B, w.conj()).conj()
+        w = w - np.einsum("knm,km->nm", B, h)
     return w
 
 
-def _gk_chunk(T, diag, z, c, start, tol, kmax, restarts, vectors):
-    """Golub-Kahan-Lanczos on ``M = c (z I - T)^{-1}`` for a chunk of points, with restarts."""
+def _gk_chunk(T, diag, z, c, p0, tol, kmax, restarts, reorth):
+    """Golub-Kahan-Lanczos on ``M = c (z I - T)^{-1}`` for a chunk of points, with restarts.
+
+    Returns an SminResult whose u, v are always filled (unit Ritz vectors).
+    """
     n, m = T.shape[0], z.shape[0]
     Th = np.ascontiguousarray(T.conj().T)
     d = z[None, :] - diag[:, None]
@@ -186,11 +209,10 @@ def _gk_chunk(T, diag, z, c, start, tol, kmax, restarts, vectors):
     U = np.zeros((n, m), dtype=np.complex128)
     V = np.zeros((n, m), dtype=np.complex128)
     todo = np.arange(m)
-    p0 = np.repeat(start[:, None], m, axis=1)
     for _ in range(restarts + 1):
         if todo.size == 0:
             break
-        theta, ok, over, y, x = _gk_run(T, Th, d[:, todo], c[todo], p0, tol, kmax)
+        theta, ok, over, y, x = _gk_run(T, Th, d[:, todo], c[todo], p0, tol, kmax, reorth)
         # overflow: c / sigma > ~1e300, i.e. sigma is zero to working precision
         conv[todo[over]] = True
         sigma[todo[over]] = 0.0
@@ -206,25 +228,20 @@ def _gk_chunk(T, diag, z, c, start, tol, kmax, restarts, vectors):
         again = ~ok & ~over
         p0 = y[:, again]
         todo = todo[again]
-    return SminResult(sigma, U if vectors else None, V if vectors else None, conv)
+    return SminResult(sigma, U, V, conv)
 
 
-def _gk_run(T, Th, d, c, p0, tol, kmax):
-    """One Golub-Kahan-Lanczos run of at most kmax steps, full reorthogonalisation.
+_CHECKS = frozenset([2, 3, 4, 6, 8, 10, 12, 15, 18, 22, 26, 30, 35])
+
+
+def _gk_run(T, Th, d, c, p0, tol, kmax, reorth):
+    """One Golub-Kahan-Lanczos run of at most kmax steps.
 
     Returns theta (largest Ritz singular value of M), converged, overflowed,
     and unit Ritz vectors y (~ left singular vector u of z I - T) and
-    x (~ right singular vector v).
-
-    A point stops when the residual of its Ritz triple,
-    ``rho = beta_k |x_k|``, satisfies ``rho <= tol * theta``.  Then M^H M
-    has an eigenvalue within ``theta rho`` of ``theta^2`` (and theta^2 is
-    below the largest, by interlacing), so sigma_max(M) is found to relative
-    accuracy about ``tol / 2``, usually far better (the Ritz value converges
-    quadratically in the residual when the top singular value is separated).
-    A criterion based on an estimated gap was tried and rejected: with
-    clustered singular values (a normal matrix at a point almost equidistant
-    from two eigenvalues) it stopped early, with relative errors of 1e-5.
+    x (~ right singular vector v).  Convergence is checked at the steps in
+    ``_CHECKS`` and at kmax (each check is a batched k x k eigenproblem,
+    which costs about as much as a step).
     """
     n, m = p0.shape
     theta_out = np.zeros(m)
@@ -232,46 +249,64 @@ def _gk_run(T, Th, d, c, p0, tol, kmax):
     over_out = np.zeros(m, dtype=bool)
     y_out = p0.copy()
     x_out = p0.copy()
-    tiny = np.finfo(np.float64).tiny / _EPS
-    live = np.arange(m)              # global column of each working column
+    live = np.arange(m)               # global column of each working column
     running = np.ones(m, dtype=bool)  # working columns not yet stopped
-    P = np.zeros((kmax + 1, n, m), dtype=np.complex128)
-    Q = np.zeros((kmax, n, m), dtype=np.complex128)
-    alpha = np.zeros((kmax, m))
-    beta = np.zeros((kmax, m))
-    P[0] = p0
+    P = [p0]                          # right Lanczos vectors (n, m) each
+    Q = []                            # left Lanczos vectors
+    alpha = []
+    beta = []
+    bad = np.zeros(m, dtype=bool)
+    exhaust = n if reorth else -1
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for j in range(kmax):
             k = j + 1
             r = _solve(T, d, c, P[j])
             if j > 0:
-                r = r - beta[j - 1] * Q[j - 1]
-            r = _reorth(Q[:j], r)
+                r -= beta[j - 1] * Q[j - 1]
+            if reorth:
+                r = _reorth(Q, r)
             a = np.linalg.norm(r, axis=0)
-            bad = ~np.isfinite(a) | (a == 0)
-            a = np.where(bad, 1.0, a)
-            Q[j] = r / a
-            alpha[j] = a
-            s = _solve_h(Th, T, d, c, Q[j]) - a * P[j]
-            s = _reorth(P[:k], s)
+            bad |= ~np.isfinite(a) | (a == 0)
+            a[bad] = 1.0
+            r /= a
+            r[:, bad] = 0.0
+            Q.append(r)
+            alpha.append(a)
+            s = _solve_h(Th, T, d, c, r)
+            s -= a * P[j]
+            if reorth:
+                s = _reorth(P, s)
             b = np.linalg.norm(s, axis=0)
             bad |= ~np.isfinite(b)
-            b = np.where(bad, 0.0, b)
-            beta[j] = b
-            P[k] = s / np.where(b > 0, b, 1.0)
-            if k < min(kmax, n) and k > 4 and k % 2:
-                continue                          # check convergence every other step
-            # largest singular triples of the k x k upper bidiagonal B_k
-            B = np.zeros((alpha.shape[1], k, k))
+            b[bad] = 0.0
+            beta.append(b)
+            s /= np.where(b > 0, b, 1.0)
+            s[:, bad] = 0.0
+            P.append(s)
+            if (k not in _CHECKS and k != kmax and k != exhaust
+                    and not np.any(running & (b == 0) & ~bad)):
+                continue                    # (an exact breakdown b = 0 is checked at once)
+            # top eigenpair of C = B B^T (B: k x k upper bidiagonal, alpha / beta):
+            # eigenvalue theta^2, eigenvector x = top left singular vector of B
+            mm = a.shape[0]
             ar = np.arange(k)
-            B[:, ar, ar] = alpha[:k].T
+            al = np.array(alpha).T                                   # (mm, k)
+            be = np.array(beta).T                                    # (mm, k)
+            be[:, -1] = 0.0
+            C = np.zeros((mm, k, k))
+            C[:, ar, ar] = al ** 2 + be ** 2
             if k > 1:
-                B[:, ar[:-1], ar[1:]] = beta[:k - 1].T
-            B[bad] = 0.0
-            Xs, th, Yh = np.linalg.svd(B)
-            theta = th[:, 0]
-            rho = b * np.abs(Xs[:, -1, 0])
-            ok = ~bad & ((rho <= tol * theta) | (b <= tiny * theta) | (k == n))
+                off = be[:, :-1] * al[:, 1:]
+                C[:, ar[:-1], ar[1:]] = off
+                C[:, ar[1:], ar[:-1]] = off
+            C[bad] = 0.0
+            w, X = np.linalg.eigh(C)
+            theta = np.sqrt(np.maximum(w[:, -1], 0.0))
+            xk = X[:, :, -1]
+            rho = b * np.abs(xk[:, -1])
+            ok = ~bad & (rho <= tol * theta) & (theta > 0)
+            if k == exhaust:
+                ok |= ~bad
             stop = running & (ok | bad | (k == kmax))
             if not np.any(stop):
                 continue
@@ -279,28 +314,30 @@ def _gk_run(T, Th, d, c, p0, tol, kmax):
             theta_out[cols] = theta[stop]
             ok_out[cols] = ok[stop]
             over_out[cols] = bad[stop]
-            # Ritz vectors: P_k y (right of M ~ u of A), Q_k x (left of M ~ v of A)
-            yv = np.einsum("knm,mk->nm", P[:k][:, :, stop], Yh[stop, 0, :].conj())
-            xv = np.einsum("knm,mk->nm", Q[:k][:, :, stop], Xs[stop, :, 0])
-            yv /= np.where(bad[stop], 1.0, np.linalg.norm(yv, axis=0))
-            xv /= np.where(bad[stop], 1.0, np.linalg.norm(xv, axis=0))
-            y_out[:, cols] = yv
-            x_out[:, cols] = xv
+            # Ritz vectors: x (left of B) -> Q_k x ~ v of A; y = B^T x / theta -> P_k y ~ u of A
+            xs = xk[stop]                                            # (ms, k)
+            ys = al[stop] * xs
+            if k > 1:
+                ys[:, 1:] += be[stop][:, :-1] * xs[:, :-1]
+            yv = sum(P[i][:, stop] * ys[:, i] for i in range(k))
+            xv = sum(Q[i][:, stop] * xs[:, i] for i in range(k))
+            yn = np.linalg.norm(yv, axis=0)
+            xn = np.linalg.norm(xv, axis=0)
+            y_out[:, cols] = yv / np.where(yn > 0, yn, 1.0)
+            x_out[:, cols] = xv / np.where(xn > 0, xn, 1.0)
             running &= ~stop
             if not np.any(running):
                 break
             if np.count_nonzero(running) * 2 <= running.size:
                 # compact once half the columns have stopped
                 keep = running
-                P, Q = P[:, :, keep], Q[:, :, keep]
-                alpha, beta = alpha[:, keep], beta[:, keep]
+                P = [v[:, keep] for v in P]
+                Q = [v[:, keep] for v in Q]
+                alpha = [v[keep] for v in alpha]
+                beta = [v[keep] for v in beta]
                 d, c, live = d[:, keep], c[keep], live[keep]
+                bad = bad[keep]
                 running = running[keep]
-            else:
-                # stopped columns keep iterating harmlessly; keep them finite
-                bad_cols = ~running & bad
-                if np.any(bad_cols):
-                    P[:, :, bad_cols] = 0.0
     return theta_out, ok_out, over_out, y_out, x_out
 
 

@@ -631,7 +631,7 @@ def _level_set_angles(W, level, *, tol=1e-6):
     return np.sort(np.mod(np.angle(lam[keep]), 2 * np.pi))
 
 
-def _numerical_radius(W):
+def _numerical_radius(W, grid=64):
     """``(r(W), theta*)``: global maximum of ``f(theta) = lambda_max(H(theta))``.
 
     A grid on [0, pi] (f(-t) = f(t) for real W), Brent refinement of the
@@ -660,8 +660,7 @@ def _numerical_radius(W):
         t1, f1 = float(res.x), -float(res.fun)
         return (t1, f1) if f1 > f0 else (t0, f0)
 
-    m = int(min(512, max(64, 4 * n)))
-    grid = np.linspace(0.0, math.pi, m)
+    grid = np.linspace(0.0, math.pi, grid)
     vals = _support(S, K, grid)
     ext = np.concatenate([[vals[1]], vals, [vals[-2]]])     # reflecting ends
     is_max = (ext[1:-1] >= ext[:-2]) & (ext[1:-1] >= ext[2:])
@@ -858,6 +857,9 @@ def _power_log_norms(W, stop, *, certify, block=32):
     """
     n = W.shape[0]
     logs = [0.0]
+    # W = 2^eW Wn exactly, so that neither huge nor subnormal entries spoil W @ P
+    Wn, eW = _normalise(W)
+    W, eW = Wn, int(eW)
     P = np.eye(n)
     e = 0
     certified_at = None
@@ -869,7 +871,7 @@ def _power_log_norms(W, stop, *, certify, block=32):
         exps = np.empty(todo, dtype=np.int64)
         for j in range(todo):
             P, de = _normalise(W @ P)
-            e += int(de)
+            e += int(de) + eW
             mats[j] = P
             exps[j] = e
         s = np.linalg.svd(mats, compute_uv=False)[:, 0]
@@ -1017,16 +1019,21 @@ def product_growth(J, *, k=0) -> ProductGrowth:
         k = check_int(k, "k", minimum=0, maximum=T)
     step_logn = np.empty(T)
     step_logr = np.empty(T)
+    step_exp = np.zeros(T + 1, dtype=np.int64)   # 2^step_exp[s] >= max|J_s| when that exceeds 1
     with np.errstate(divide="ignore"):
         for s in range(1, T + 1):
             M = np.asarray(seq.matrix(s), dtype=np.float64)
+            step_exp[s] = max(0, int(np.frexp(np.max(np.abs(M)))[1])) if M.size else 0
             step_logn[s - 1] = math.log(_norm2(M)) if np.any(M) else -math.inf
             r = _rho(M)
             step_logr[s - 1] = math.log(r) if r > 0 else -math.inf
 
     def apply(s, stack):
+        """``J_s @ stack[i]`` for every i, scaled by ``2^-step_exp[s]`` (exactly) so that a
+        step with huge entries cannot overflow; the caller adds ``step_exp[s]``."""
         m = stack.shape[0]
         X = np.transpose(stack, (1, 0, 2)).reshape(n, m * n)
+        X = np.ldexp(X, -int(step_exp[s]))
         Y = np.asarray(seq.matmat(s, X), dtype=np.float64)
         return np.transpose(Y.reshape(n, m, n), (1, 0, 2))
 
@@ -1037,7 +1044,7 @@ def product_growth(J, *, k=0) -> ProductGrowth:
         e = np.zeros(1, dtype=np.int64)
         for lag in range(1, L + 1):
             P, de = _normalise(apply(k + lag, P))
-            e = e + de
+            e = e + de + step_exp[k + lag]
             with np.errstate(divide="ignore"):
                 logs[lag] = math.log(np.linalg.svd(P[0], compute_uv=False)[0]) + e[0] * _LOG2
         starts = np.full(L + 1, k)
@@ -1053,7 +1060,7 @@ def product_growth(J, *, k=0) -> ProductGrowth:
             P = np.concatenate([P, np.eye(n)[None]])
             e = np.concatenate([e, [0]])
             P, de = _normalise(apply(s, P))
-            e = e + de
+            e = e + de + step_exp[s]
             with np.errstate(divide="ignore"):
                 vals = np.log(np.linalg.svd(P, compute_uv=False)[:, 0]) + e * _LOG2
             lags = s - np.arange(s)
@@ -1275,15 +1282,17 @@ def pseudospectra(W, *, bounds=None, resolution=101, levels=None, tol=1e-6) -> P
         xmin, xmax, ymin, ymax = _bounds(bounds)
     x = np.linspace(xmin, xmax, nx)
     y = np.linspace(ymin, ymax, ny)
-    sym = np.array_equal(y, -y[::-1])
-    rows = np.flatnonzero(y >= 0) if sym else np.arange(ny)
+    # conjugate symmetry for real W: compute the rows with y >= 0 and mirror the rest
+    # (a grid symmetric up to the rounding of linspace counts as symmetric)
+    sym = bool(np.all(np.abs(y + y[::-1]) <= 1e-12 * (ymax - ymin)))
+    rows = np.arange(ny // 2, ny) if sym else np.arange(ny)
     Z = x[None, :] + 1j * y[rows, None]
     res = smin(T, Z.ravel(), tol=tol)
     S = np.empty((ny, nx))
     S[rows] = res.sigma.reshape(Z.shape)
     unconverged = int(np.count_nonzero(~res.converged))
     if sym:
-        neg = np.flatnonzero(y < 0)
+        neg = np.arange(ny // 2)
         S[neg] = S[ny - 1 - neg]
     if levels is None:
         levels = _default_levels(S)
