@@ -1165,7 +1165,9 @@ def _kreiss(T, norm):
     thetas = np.linspace(0.0, math.pi, n_theta)
     sigma0 = smin(T, np.exp(1j * thetas), tol=1e-6).sigma
     s_hi = 64.0 * (norm + 1.0)
-    s_lo = np.maximum(sigma0 / 2, 1e-300)
+    # g > 1 needs s > sigma0 / 2; below 1e-10 the grid would only waste points (the
+    # quasi-Newton refinement may still go there)
+    s_lo = np.maximum(sigma0 / 2, 1e-10)
     u = np.linspace(0.0, 1.0, n_s)[None, :]
     logs = np.log(s_lo)[:, None] * (1 - u) + math.log(s_hi) * u           # (n_theta, n_s)
     s = np.exp(logs)
@@ -1402,7 +1404,7 @@ def _radial(T, eps, theta, scale):
             chosen = (r0, sg, res)
             break
     if chosen is None:
-        return float(cands[0]) if cands.size else 0.0
+        return _radial_march(T, eps, w, scale)
     r, sg, res = chosen
     for _ in range(4):                      # Newton on sigma_min(r w I - T) = eps
         slope = (w * complex(np.vdot(res.u[:, 0], res.v[:, 0]))).real
@@ -1419,6 +1421,23 @@ def _radial(T, eps, theta, scale):
     return float(r)
 
 
+def _radial_march(T, eps, w, scale, max_evals=4000):
+    """Fallback radial search: march inward from ``r = ||T|| + eps`` (where
+    ``sigma_min >= eps``) by steps ``sigma_min(r) - eps``; sigma_min is
+    1-Lipschitz in z, so no step jumps over the outermost crossing."""
+    r = scale
+    for _ in range(max_evals):
+        sg = float(smin(T, [r * w], tol=1e-12).sigma[0])
+        gap = sg - eps
+        if gap <= 1e-12 * scale:
+            return max(r, 0.0)
+        r -= gap
+        if r <= 0:
+            return 0.0
+    raise ConvergenceError(f"the radial search for the {eps:g}-pseudospectral radius did not converge "
+                           f"in {max_evals} steps")
+
+
 def _psr(T, eps):
     ev = np.diag(T)
     scale = float(np.linalg.norm(T, 2)) + eps
@@ -1433,10 +1452,11 @@ def _psr(T, eps):
         r = _radial(T, eps, th, scale)
         if r > best_r:
             best_r, best_t = r, th
-    its = 0
+    its, done = 0, False
     for its in range(1, 51):
         angles = circle_crossings(T, eps, best_r)
         if angles.size == 0:
+            done = True
             break
         nxt = np.concatenate([angles[1:], [angles[0] + 2 * math.pi]])
         mids = (angles + nxt) / 2
@@ -1448,7 +1468,11 @@ def _psr(T, eps):
             if r > best_r * (1 + 4 * _EPS):
                 best_r, best_t, improved = r, float(np.mod(th, 2 * math.pi)), True
         if not improved:
+            done = True
             break
+    if not done:
+        raise ConvergenceError(f"the criss-cross iteration for the {eps:g}-pseudospectral radius "
+                               f"still improved after {its} iterations (radius {best_r!r})")
     return best_r, best_t, its
 
 

@@ -740,3 +740,16 @@ def test_results_are_frozen_and_serialisable():
                 spectra.pseudospectral_radius(A2, 0.1), spectra.product_growth([A2, A2])):
         d = json.loads(json.dumps(res.to_dict()))
         assert set(d) == {f for f in res.__dataclass_fields__}
+
+
+def test_radial_march_fallback_agrees_with_the_eigenvalue_search():
+    W = spectra.random_nonnormal(5, spectral_radius=0.8, coupling=2.0, rng=11)
+    T, _ = schur_complex(W)
+    scale = np.linalg.norm(W, 2) + 0.05
+    for theta in (0.0, 1.0, 2.5):
+        w = complex(math.cos(theta), math.sin(theta))
+        fast = nn._radial(T, 0.05, theta, scale)
+        slow = nn._radial_march(T, 0.05, w, scale)
+        assert slow == pytest.approx(fast, abs=1e-9)
+    with pytest.raises(spectra.ConvergenceError, match="did not converge"):
+        nn._radial_march(T, 0.05, 1.0, scale, max_evals=2)
