@@ -635,31 +635,16 @@ def _numerical_radius(W, grid=64):
     """``(r(W), theta*)``: global maximum of ``f(theta) = lambda_max(H(theta))``.
 
     A grid on [0, pi] (f(-t) = f(t) for real W), Brent refinement of the
-    best local maxima, then the level-set test of Mengi & Overton (2005): at
-    level r, the angles where f crosses r bound every arc where f > r; the
-    midpoint of each such arc is refined and r raised until no arc is left.
+    best local maxima, then the level-set iteration of Mengi & Overton
+    (2005), :func:`_level_set_climb`, which certifies the maximum.
     """
-    from scipy.optimize import minimize_scalar
-
-    n = W.shape[0]
     if not np.any(W):
         return 0.0, 0.0
     S = (W + W.T) / 2
     K = (W - W.T) / 2
-    scale = _norm2(W)
     if not np.any(K):                          # symmetric: r = rho = max |lambda|
         ev = np.linalg.eigvalsh(S)
         return float(max(ev[-1], -ev[0])), (0.0 if ev[-1] >= -ev[0] else math.pi)
-
-    def f(t):
-        return float(_support(S, K, [t])[0])
-
-    def refine(a, b, t0, f0):
-        res = minimize_scalar(lambda t: -f(t), bounds=(a, b), method="bounded",
-                              options={"xatol": 1e-12})
-        t1, f1 = float(res.x), -float(res.fun)
-        return (t1, f1) if f1 > f0 else (t0, f0)
-
     grid = np.linspace(0.0, math.pi, grid)
     vals = _support(S, K, grid)
     ext = np.concatenate([[vals[1]], vals, [vals[-2]]])     # reflecting ends
@@ -669,11 +654,33 @@ def _numerical_radius(W, grid=64):
     h = grid[1] - grid[0]
     best_t, best_f = float(grid[np.argmax(vals)]), float(np.max(vals))
     for i in cand:
-        t, fv = refine(max(grid[i] - h, -h), min(grid[i] + h, math.pi + h), grid[i], vals[i])
+        t, fv = _refine_support(S, K, max(grid[i] - h, -h), min(grid[i] + h, math.pi + h),
+                                grid[i], vals[i])
         if fv > best_f:
             best_t, best_f = t, fv
-    slack = 64 * _EPS * scale
-    for _ in range(30):
+    return _level_set_climb(W, S, K, best_t, best_f)
+
+
+def _refine_support(S, K, a, b, t0, f0):
+    """Brent maximisation of the support function on [a, b]; keeps (t0, f0) if better."""
+    from scipy.optimize import minimize_scalar
+
+    res = minimize_scalar(lambda t: -float(_support(S, K, [t])[0]), bounds=(a, b),
+                          method="bounded", options={"xatol": 1e-12})
+    t1, f1 = float(res.x), -float(res.fun)
+    return (t1, f1) if f1 > f0 else (t0, f0)
+
+
+def _level_set_climb(W, S, K, best_t, best_f, *, max_iter=30):
+    """Raise a value f(best_t) of the support function to its global maximum.
+
+    Mengi & Overton (2005): at level r, the angles where f crosses r (from
+    :func:`_level_set_angles`) bound every arc on which f > r; the midpoint
+    of each arc is refined by Brent's method and r raised, until no arc is
+    left above r (up to rounding).  Returns ``(r, theta)``.
+    """
+    slack = 64 * _EPS * _norm2(W)
+    for _ in range(max_iter):
         angles = _level_set_angles(W, best_f)
         if angles.size == 0:
             break
@@ -685,11 +692,14 @@ def _numerical_radius(W, grid=64):
             break
         improved = False
         for i in higher:
-            t, fv = refine(angles[i], nxt[i], mids[i], fm[i])
+            t, fv = _refine_support(S, K, angles[i], nxt[i], mids[i], fm[i])
             if fv > best_f + slack:
                 best_t, best_f, improved = t, fv, True
         if not improved:
             break
+    else:
+        raise ConvergenceError(f"the level-set iteration for the numerical radius still improved "
+                               f"after {max_iter} iterations (value {best_f!r})")
     return best_f, float(np.mod(best_t, 2 * math.pi))
 
 

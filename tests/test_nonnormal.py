@@ -174,22 +174,26 @@ def test_numerical_radius_matches_dense_scan(seed, n, coupling):
     assert r == pytest.approx(_brute_numerical_radius(W), rel=1e-11)
 
 
-def test_level_set_recovers_a_maximum_the_grid_missed():
-    # a 3-point grid on [0, pi] sees theta = 0, pi/2, pi; the maximum of the support
-    # function of this matrix (an eigenvalue of modulus 2 at angle 2.5 rad dominating a
-    # Jordan block that peaks at theta = 0) lies elsewhere; the level-set test must find it
+def test_level_set_climbs_from_a_local_to_the_global_maximum():
+    # support function of this matrix: max(0.3 cos t + 1.5, 2 cos(t + 2.5)), i.e. a local
+    # maximum 1.8 at t = 0 (the Jordan block) and the global maximum 2 at t = +-2.5 (the
+    # eigenvalue of modulus 2); started at the local maximum, the level-set iteration must
+    # find the global one
     lam = 2.0 * np.exp(2.5j)
     W = np.zeros((4, 4))
     W[:2, :2] = [[lam.real, lam.imag], [-lam.imag, lam.real]]
     W[2:, 2:] = [[0.3, 3.0], [0.0, 0.3]]
-    r_full, _ = nn._numerical_radius(W)
-    assert r_full == pytest.approx(2.0, rel=1e-14)
-    grid = np.linspace(0, np.pi, 3)
     S, K = (W + W.T) / 2, (W - W.T) / 2
-    assert np.max(nn._support(S, K, grid)) < 1.9          # the grid alone is far off
-    r_coarse, theta = nn._numerical_radius(W, grid=3)
-    assert r_coarse == pytest.approx(2.0, rel=1e-13)
-    assert math.cos(theta) * lam.real - math.sin(theta) * lam.imag == pytest.approx(2.0, rel=1e-6)
+    f0 = float(nn._support(S, K, [0.0])[0])
+    assert f0 == pytest.approx(1.8, rel=1e-14)
+    r, theta = nn._level_set_climb(W, S, K, 0.0, f0)
+    assert r == pytest.approx(2.0, rel=1e-14)
+    assert math.cos(theta + 2.5) == pytest.approx(1.0, abs=1e-10) or math.cos(theta - 2.5) == pytest.approx(1.0, abs=1e-10)
+    # at the maximum the level set has no arc above it: a second call changes nothing
+    assert nn._level_set_climb(W, S, K, theta, r)[0] == r
+    assert spectra.numerical_radius(W) == pytest.approx(2.0, rel=1e-14)
+    with pytest.raises(spectra.ConvergenceError, match="level-set"):
+        nn._level_set_climb(W, S, K, 0.0, f0, max_iter=0)
 
 
 @settings(max_examples=30)
