@@ -376,6 +376,8 @@ def radial_crossings(T, eps, theta, *, tol=1e-8):
 def circle_crossings(T, eps, r, *, tol=1e-6):
     """Angles theta at which ``eps`` is a singular value of ``r e^{i theta} I - T``.
 
+    T may be the Schur factor or W itself (real W keeps the pencil real, 4x cheaper).
+
     With ``lam = e^{i theta}`` the two singular-vector equations give the
     pencil ``[[T, eps I], [0, r I]] - lam [[r I, 0], [eps I, T^H]]``; its
     eigenvalues of unit modulus (within ``tol``) give the angles, sorted in
