@@ -58,7 +58,9 @@ import numpy as np
 
 from ._errors import ConvergenceError, NumericalError
 from ._jacobians import _normalise, as_jacobian_sequence
-from ._resolvent import circle_crossings, radial_crossings, schur_complex, smin
+from ._fieldofvalues import _norm2, numerical_radius_and_angle, support
+from ._pseudospectra import default_levels, kreiss, pseudospectral_radius_and_angle
+from ._resolvent import schur_complex, smin
 from ._validation import (
     as_array,
     as_generator,
@@ -450,10 +452,6 @@ def _rho(W):
     return float(np.max(np.abs(np.linalg.eigvals(W)))) if W.size else 0.0
 
 
-def _norm2(W):
-    return float(np.linalg.svd(W, compute_uv=False)[0]) if W.size else 0.0
-
-
 def _single_sequence(J, name):
     seq = as_jacobian_sequence(J, name=name)
     seq.require_square(name)
@@ -591,118 +589,6 @@ def numerical_abscissa(W) -> float:
     return float(np.linalg.eigvalsh((W + W.T) / 2)[-1])
 
 
-def _support(S, K, thetas, *, vectors=False):
-    """``lambda_max(cos t S + i sin t K)`` for each angle (and top eigenvectors)."""
-    thetas = np.atleast_1d(np.asarray(thetas, dtype=np.float64))
-    n = S.shape[0]
-    out = np.empty(thetas.size)
-    vecs = np.empty((thetas.size, n), dtype=np.complex128) if vectors else None
-    chunk = max(1, 2 ** 22 // max(n * n, 1))
-    for lo in range(0, thetas.size, chunk):
-        th = thetas[lo:lo + chunk]
-        H = np.cos(th)[:, None, None] * S + 1j * np.sin(th)[:, None, None] * K
-        if vectors:
-            w, v = np.linalg.eigh(H)
-            vecs[lo:lo + chunk] = v[:, :, -1]
-        else:
-            w = np.linalg.eigvalsh(H)
-        out[lo:lo + chunk] = w[:, -1]
-    return (out, vecs) if vectors else out
-
-
-def _level_set_angles(W, level, *, tol=1e-6):
-    """All theta in [0, 2 pi) with ``level`` an eigenvalue of H(theta).
-
-    ``det(e^{i t} W + e^{-i t} W^T - 2 level I) = 0``; with ``z = e^{i t}`` this
-    is the quadratic eigenproblem ``(z^2 W - 2 level z I + W^T) x = 0``,
-    linearised as ``[[0, I], [-W^T, 2 level I]] y = z [[I, 0], [0, W]] y``
-    (Mengi & Overton 2005).  Eigenvalues of unit modulus give the angles.
-    """
-    from scipy.linalg import eig
-
-    n = W.shape[0]
-    I = np.eye(n)
-    Z = np.zeros((n, n))
-    A = np.block([[Z, I], [-W.T, 2.0 * level * I]])
-    B = np.block([[I, Z], [Z, W]])
-    lam = eig(A, B, right=False)
-    lam = lam[np.isfinite(lam)]
-    keep = np.abs(np.abs(lam) - 1.0) <= tol
-    return np.sort(np.mod(np.angle(lam[keep]), 2 * np.pi))
-
-
-def _numerical_radius(W, grid=32):
-    """``(r(W), theta*)``: global maximum of ``f(theta) = lambda_max(H(theta))``.
-
-    A grid on [0, pi] (f(-t) = f(t) for real W), Brent refinement of the
-    best local maxima, then the level-set iteration of Mengi & Overton
-    (2005), :func:`_level_set_climb`, which certifies the maximum.
-    """
-    if not np.any(W):
-        return 0.0, 0.0
-    S = (W + W.T) / 2
-    K = (W - W.T) / 2
-    if not np.any(K):                          # symmetric: r = rho = max |lambda|
-        ev = np.linalg.eigvalsh(S)
-        return float(max(ev[-1], -ev[0])), (0.0 if ev[-1] >= -ev[0] else math.pi)
-    grid = np.linspace(0.0, math.pi, grid)
-    vals = _support(S, K, grid)
-    ext = np.concatenate([[vals[1]], vals, [vals[-2]]])     # reflecting ends
-    is_max = (ext[1:-1] >= ext[:-2]) & (ext[1:-1] >= ext[2:])
-    cand = np.flatnonzero(is_max)
-    cand = cand[np.argsort(vals[cand])[::-1][:2]]     # the level-set climb finds any other
-    h = grid[1] - grid[0]
-    best_t, best_f = float(grid[np.argmax(vals)]), float(np.max(vals))
-    for i in cand:
-        t, fv = _refine_support(S, K, max(grid[i] - h, -h), min(grid[i] + h, math.pi + h),
-                                grid[i], vals[i])
-        if fv > best_f:
-            best_t, best_f = t, fv
-    return _level_set_climb(W, S, K, best_t, best_f)
-
-
-def _refine_support(S, K, a, b, t0, f0):
-    """Brent maximisation of the support function on [a, b]; keeps (t0, f0) if better."""
-    from scipy.optimize import minimize_scalar
-
-    res = minimize_scalar(lambda t: -float(_support(S, K, [t])[0]), bounds=(a, b),
-                          method="bounded", options={"xatol": 1e-12})
-    t1, f1 = float(res.x), -float(res.fun)
-    return (t1, f1) if f1 > f0 else (t0, f0)
-
-
-def _level_set_climb(W, S, K, best_t, best_f, *, max_iter=30):
-    """Raise a value f(best_t) of the support function to its global maximum.
-
-    Mengi & Overton (2005): at level r, the angles where f crosses r (from
-    :func:`_level_set_angles`) bound every arc on which f > r; the midpoint
-    of each arc is refined by Brent's method and r raised, until no arc is
-    left above r (up to rounding).  Returns ``(r, theta)``.
-    """
-    slack = 64 * _EPS * _norm2(W)
-    for _ in range(max_iter):
-        angles = _level_set_angles(W, best_f)
-        if angles.size == 0:
-            break
-        nxt = np.concatenate([angles[1:], [angles[0] + 2 * math.pi]])
-        mids = (angles + nxt) / 2
-        fm = _support(S, K, mids)
-        higher = np.flatnonzero(fm > best_f + slack)
-        if higher.size == 0:
-            break
-        improved = False
-        for i in higher:
-            t, fv = _refine_support(S, K, angles[i], nxt[i], mids[i], fm[i])
-            if fv > best_f + slack:
-                best_t, best_f, improved = t, fv, True
-        if not improved:
-            break
-    else:
-        raise ConvergenceError(f"the level-set iteration for the numerical radius still improved "
-                               f"after {max_iter} iterations (value {best_f!r})")
-    return best_f, float(np.mod(best_t, 2 * math.pi))
-
-
 def numerical_radius(W) -> float:
     """Numerical radius ``r(W) = max {|x^H W x| : ||x||_2 = 1}``.
 
@@ -738,7 +624,7 @@ def numerical_radius(W) -> float:
     5.5
     """
     W = _square(W)
-    return _numerical_radius(W)[0]
+    return numerical_radius_and_angle(W)[0]
 
 
 def field_of_values(W, *, points=256) -> FieldOfValues:
@@ -774,11 +660,11 @@ def field_of_values(W, *, points=256) -> FieldOfValues:
     angles = np.arange(points) * (2 * math.pi / points)
     S = (W + W.T) / 2
     K = (W - W.T) / 2
-    sup, vecs = _support(S, K, angles, vectors=True)
+    sup, vecs = support(S, K, angles, vectors=True)
     boundary = np.einsum("mi,ij,mj->m", vecs.conj(), W.astype(np.complex128), vecs)
     return FieldOfValues(
         angles=angles, support=sup, boundary=boundary,
-        numerical_radius=_numerical_radius(W)[0],
+        numerical_radius=numerical_radius_and_angle(W)[0],
         numerical_abscissa=float(np.linalg.eigvalsh(S)[-1]),
         eigenvalues=np.linalg.eigvals(W).astype(np.complex128),
     )
@@ -793,7 +679,7 @@ def _measures(W):
         spectral_radius=float(np.max(np.abs(ev))),
         spectral_abscissa=float(np.max(ev.real)),
         spectral_norm=_norm2(W),
-        numerical_radius=_numerical_radius(W)[0],
+        numerical_radius=numerical_radius_and_angle(W)[0],
         numerical_abscissa=float(np.linalg.eigvalsh((W + W.T) / 2)[-1]),
         henrici=dep,
         henrici_relative=dep / fro if fro > 0 else 0.0,
@@ -1164,64 +1050,8 @@ def kreiss_constant(W) -> KreissConstant:
             f"(||W|| = {norm:.6g}): the Kreiss constant is then finite or infinite according as "
             "the eigenvalues on the unit circle are semisimple or defective, which floating "
             "point cannot decide")
-    value, z = _kreiss(T, norm)
+    value, z = kreiss(T, norm)
     return KreissConstant(value, z, value, math.e * n * value, rho, n)
-
-
-def _kreiss(T, norm):
-    from scipy.optimize import minimize
-
-    n_theta, n_s = 48, 32
-    thetas = np.linspace(0.0, math.pi, n_theta)
-    sigma0 = smin(T, np.exp(1j * thetas), tol=1e-6).sigma
-    s_hi = 64.0 * (norm + 1.0)
-    # g > 1 needs s > sigma0 / 2; below 1e-10 the grid would only waste points (the
-    # quasi-Newton refinement may still go there)
-    s_lo = np.maximum(sigma0 / 2, 1e-10)
-    u = np.linspace(0.0, 1.0, n_s)[None, :]
-    logs = np.log(s_lo)[:, None] * (1 - u) + math.log(s_hi) * u           # (n_theta, n_s)
-    s = np.exp(logs)
-    z = (1 + s) * np.exp(1j * thetas)[:, None]
-    sig = smin(T, z.ravel(), tol=1e-6).sigma.reshape(z.shape)
-    with np.errstate(divide="ignore"):
-        g = np.where(sig > 0, s / np.where(sig > 0, sig, 1.0), np.inf)
-    if np.any(~np.isfinite(g)):                 # a grid point on an eigenvalue: cannot be, rho < 1
-        raise NumericalError("the Kreiss constant search met a singular resolvent")
-    best_j = np.argmax(g, axis=1)
-    prof = g[np.arange(n_theta), best_j]
-    ext = np.concatenate([[prof[1]], prof, [prof[-2]]])
-    peaks = np.flatnonzero((ext[1:-1] >= ext[:-2]) & (ext[1:-1] >= ext[2:]))
-    peaks = peaks[np.argsort(prof[peaks])[::-1][:3]]
-
-    def objective(x):
-        th, lu = x
-        sv = math.exp(lu)
-        zz = (1 + sv) * complex(math.cos(th), math.sin(th))
-        r = smin(T, [zz], tol=1e-12, vectors=True)
-        sg = float(r.sigma[0])
-        if sg <= 0:
-            return math.inf, np.zeros(2)
-        c = complex(np.vdot(r.u[:, 0], r.v[:, 0]))           # u^H v
-        dsig_ds = (complex(math.cos(th), math.sin(th)) * c).real
-        dsig_dth = (1j * zz * c).real
-        return -(lu - math.log(sg)), np.array([dsig_dth / sg, -1.0 + sv * dsig_ds / sg])
-
-    lo_u = math.log(float(np.min(s_lo))) - 2.0
-    hi_u = math.log(s_hi) + 6.0
-    best = (1.0, complex(math.inf, 0.0))
-    for i in peaks:
-        x0 = np.array([thetas[i], logs[i, best_j[i]]])
-        start = float(prof[i])
-        res = minimize(objective, x0, jac=True, method="L-BFGS-B",
-                       bounds=[(-0.5, math.pi + 0.5), (lo_u, hi_u)],
-                       options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 200})
-        val = math.exp(-float(res.fun)) if np.isfinite(res.fun) else 0.0
-        th, lu = (float(res.x[0]), float(res.x[1])) if val >= start else (float(x0[0]), float(x0[1]))
-        val = max(val, start)
-        if val > best[0]:
-            zz = (1 + math.exp(lu)) * complex(math.cos(th), math.sin(th))
-            best = (val, complex(zz.real, abs(zz.imag)))
-    return best
 
 
 # ---------------------------------------------------------------------------------------
@@ -1241,9 +1071,9 @@ def pseudospectra(W, *, bounds=None, resolution=101, levels=None, tol=1e-6) -> P
     resolution : int or (nx, ny)
         Grid points along each axis (default 101).
     levels : (k,) array_like, optional
-        Epsilon levels to report (positive).  Default: powers of ten strictly
-        inside the range of ``sigma_min`` on the grid, at most 8 of them,
-        the largest first to go.
+        Epsilon levels to report (positive).  Default: the powers of ten
+        strictly inside the range of ``sigma_min`` on the grid, the largest 8
+        of them at most.
     tol : float
         Relative accuracy of each ``sigma_min`` (the Lanczos residual
         tolerance); 1e-6 is far below what a contour plot can show.
@@ -1307,7 +1137,7 @@ def pseudospectra(W, *, bounds=None, resolution=101, levels=None, tol=1e-6) -> P
         neg = np.arange(ny // 2)
         S[neg] = S[ny - 1 - neg]
     if levels is None:
-        levels = _default_levels(S)
+        levels = default_levels(S)
     else:
         levels = np.sort(as_array(levels, "levels", ndim=(0, 1)).ravel())
         if levels.size == 0 or np.any(levels <= 0):
@@ -1334,18 +1164,6 @@ def _bounds(bounds):
     if not (b[0] < b[1] and b[2] < b[3]):
         raise ValueError(f"`bounds` must satisfy xmin < xmax and ymin < ymax; got {tuple(b)}")
     return b
-
-
-def _default_levels(S):
-    pos = S[S > 0]
-    if pos.size == 0:
-        return np.array([1e-8])
-    lo = math.ceil(math.log10(float(np.min(pos))) + 1e-12)
-    hi = math.floor(math.log10(float(np.max(S))) - 1e-12)
-    hi = min(hi, lo + 7) if hi >= lo else hi
-    if hi < lo:
-        return np.array([10.0 ** lo])
-    return 10.0 ** np.arange(lo, hi + 1)
 
 
 def pseudospectral_radius(W, eps) -> PseudospectralRadius:
@@ -1396,94 +1214,10 @@ def pseudospectral_radius(W, eps) -> PseudospectralRadius:
     W = _square(W)
     eps = check_real(eps, "eps", low=0.0, low_open=True)
     T, _ = schur_complex(W)
-    r, theta, its = _psr(T, eps, W)
+    r, theta, its = pseudospectral_radius_and_angle(T, eps, W)
     bound = max(1.0, (r - 1.0) / eps)
     z = r * complex(math.cos(theta), math.sin(theta))
     return PseudospectralRadius(eps=eps, radius=r, z=z, growth_lower_bound=bound, iterations=its)
-
-
-def _radial(T, eps, theta, scale):
-    """Outermost r >= 0 with ``sigma_min(r e^{i theta} I - T) = eps`` (0 if none)."""
-    w = complex(math.cos(theta), math.sin(theta))
-    cands = radial_crossings(T, eps, theta)
-    chosen = None
-    for r0 in cands[:8]:
-        res = smin(T, [r0 * w], tol=1e-12, vectors=True)
-        sg = float(res.sigma[0])
-        if abs(sg - eps) <= 1e-6 * eps + 1e-9 * scale:
-            chosen = (r0, sg, res)
-            break
-    if chosen is None:
-        return _radial_march(T, eps, w, scale)
-    r, sg, res = chosen
-    for _ in range(4):                      # Newton on sigma_min(r w I - T) = eps
-        slope = (w * complex(np.vdot(res.u[:, 0], res.v[:, 0]))).real
-        if slope <= 1e-8 or sg == eps:
-            break
-        r1 = r - (sg - eps) / slope
-        if r1 <= 0 or abs(r1 - r) > 1e-3 * (r + eps):
-            break
-        res1 = smin(T, [r1 * w], tol=1e-12, vectors=True)
-        sg1 = float(res1.sigma[0])
-        if abs(sg1 - eps) >= abs(sg - eps):
-            break
-        r, sg, res = r1, sg1, res1
-    return float(r)
-
-
-def _radial_march(T, eps, w, scale, max_evals=4000):
-    """Fallback radial search: march inward from ``r = ||T|| + eps`` (where
-    ``sigma_min >= eps``) by steps ``sigma_min(r) - eps``; sigma_min is
-    1-Lipschitz in z, so no step jumps over the outermost crossing."""
-    r = scale
-    for _ in range(max_evals):
-        sg = float(smin(T, [r * w], tol=1e-12).sigma[0])
-        gap = sg - eps
-        if gap <= 1e-12 * scale:
-            return max(r, 0.0)
-        r -= gap
-        if r <= 0:
-            return 0.0
-    raise ConvergenceError(f"the radial search for the {eps:g}-pseudospectral radius did not converge "
-                           f"in {max_evals} steps")
-
-
-def _psr(T, eps, W=None):
-    """Criss-cross iteration; W (real, optional) makes the circular searches real
-    and lets conjugate symmetry halve the radial searches."""
-    ev = np.diag(T)
-    scale = float(np.linalg.norm(T, 2)) + eps
-    real = W is not None
-
-    def fold(th):
-        th = float(np.mod(th, 2 * math.pi))
-        return min(th, 2 * math.pi - th) if real else th
-
-    lam = ev[np.argmax(np.abs(ev))]
-    best_t = fold(np.angle(lam)) if lam != 0 else 0.0
-    best_r = _radial(T, eps, best_t, scale)
-    its, done = 0, False
-    for its in range(1, 51):
-        angles = circle_crossings(W if real else T, eps, best_r)
-        if angles.size == 0:
-            done = True
-            break
-        nxt = np.concatenate([angles[1:], [angles[0] + 2 * math.pi]])
-        mids = (angles + nxt) / 2
-        sig = smin(T, best_r * np.exp(1j * mids), tol=1e-10).sigma
-        inside = sorted({round(fold(th), 13) for th in mids[sig < eps]})
-        improved = False
-        for th in inside:
-            r = _radial(T, eps, th, scale)
-            if r > best_r * (1 + 4 * _EPS):
-                best_r, best_t, improved = r, th, True
-        if not improved:
-            done = True
-            break
-    if not done:
-        raise ConvergenceError(f"the criss-cross iteration for the {eps:g}-pseudospectral radius "
-                               f"still improved after {its} iterations (radius {best_r!r})")
-    return best_r, best_t, its
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import spectra
-from spectra import nonnormal as nn
+from spectra import _fieldofvalues as fovmod
+from spectra import _pseudospectra as psmod
 from spectra._resolvent import schur_complex
 
 EPS = np.finfo(float).eps
@@ -184,16 +185,16 @@ def test_level_set_climbs_from_a_local_to_the_global_maximum():
     W[:2, :2] = [[lam.real, lam.imag], [-lam.imag, lam.real]]
     W[2:, 2:] = [[0.3, 3.0], [0.0, 0.3]]
     S, K = (W + W.T) / 2, (W - W.T) / 2
-    f0 = float(nn._support(S, K, [0.0])[0])
+    f0 = float(fovmod.support(S, K, [0.0])[0])
     assert f0 == pytest.approx(1.8, rel=1e-14)
-    r, theta = nn._level_set_climb(W, S, K, 0.0, f0)
+    r, theta = fovmod.level_set_climb(W, S, K, 0.0, f0)
     assert r == pytest.approx(2.0, rel=1e-14)
     assert math.cos(theta + 2.5) == pytest.approx(1.0, abs=1e-10) or math.cos(theta - 2.5) == pytest.approx(1.0, abs=1e-10)
     # at the maximum the level set has no arc above it: a second call changes nothing
-    assert nn._level_set_climb(W, S, K, theta, r)[0] == r
+    assert fovmod.level_set_climb(W, S, K, theta, r)[0] == r
     assert spectra.numerical_radius(W) == pytest.approx(2.0, rel=1e-14)
     with pytest.raises(spectra.ConvergenceError, match="level-set"):
-        nn._level_set_climb(W, S, K, 0.0, f0, max_iter=0)
+        fovmod.level_set_climb(W, S, K, 0.0, f0, max_iter=0)
 
 
 @settings(max_examples=30)
@@ -752,8 +753,15 @@ def test_radial_march_fallback_agrees_with_the_eigenvalue_search():
     scale = np.linalg.norm(W, 2) + 0.05
     for theta in (0.0, 1.0, 2.5):
         w = complex(math.cos(theta), math.sin(theta))
-        fast = nn._radial(T, 0.05, theta, scale)
-        slow = nn._radial_march(T, 0.05, w, scale)
+        fast = psmod._radial(T, 0.05, theta, scale)
+        slow = psmod._radial_march(T, 0.05, w, scale)
         assert slow == pytest.approx(fast, abs=1e-9)
     with pytest.raises(spectra.ConvergenceError, match="did not converge"):
-        nn._radial_march(T, 0.05, 1.0, scale, max_evals=2)
+        psmod._radial_march(T, 0.05, 1.0, scale, max_evals=2)
+
+
+def test_default_levels():
+    S = np.array([[3e-12, 0.5], [2.0, 40.0]])
+    np.testing.assert_allclose(psmod.default_levels(S), 10.0 ** np.arange(-6, 2))   # largest 8 of 1e-11..1e1
+    np.testing.assert_allclose(psmod.default_levels(np.array([0.2, 0.5])), [math.sqrt(0.1)])
+    np.testing.assert_allclose(psmod.default_levels(np.array([0.0, 1e-3, 1.0])), [1e-2, 1e-1])
