@@ -58,7 +58,8 @@ def level_set_angles(W, level, *, tol=1e-6):
     Z = np.zeros((n, n))
     A = np.block([[Z, I], [-W.T, 2.0 * level * I]])
     B = np.block([[I, Z], [Z, W]])
-    lam = eig(A, B, right=False)
+    with np.errstate(all="ignore"):          # infinite eigenvalues of a singular W
+        lam = eig(A, B, right=False)
     lam = lam[np.isfinite(lam)]
     keep = np.abs(np.abs(lam) - 1.0) <= tol
     return np.sort(np.mod(np.angle(lam[keep]), 2 * np.pi))

@@ -390,7 +390,8 @@ def circle_crossings(T, eps, r, *, tol=1e-6):
     Z = np.zeros((n, n))
     A = np.block([[T, eps * I], [Z, r * I]])
     B = np.block([[r * I, Z], [eps * I, T.conj().T]])
-    lam = eig(A, B, right=False)
+    with np.errstate(all="ignore"):          # infinite eigenvalues when B is singular
+        lam = eig(A, B, right=False)
     lam = lam[np.isfinite(lam)]
     keep = np.abs(np.abs(lam) - 1.0) <= tol
     return np.sort(np.mod(np.angle(lam[keep]), 2 * np.pi))

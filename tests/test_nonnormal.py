@@ -294,7 +294,9 @@ def test_normal_matrices_have_no_transient_growth(seed, n, radius):
     rho = g.spectral_radius
     if rho > 0:
         assert np.all(np.abs(g.log_norms - g.t * math.log(rho)) <= 1e-11 * (1 + g.t))
-    assert g.peak == pytest.approx(1.0, abs=1e-12) and g.peak_step == 0
+    assert g.peak == pytest.approx(1.0, abs=1e-12)
+    if rho < 1 - 1e-9:              # at rho = 1 rounding decides where the (flat) peak is
+        assert g.peak_step == 0
     assert spectra.kreiss_constant(W).value == 1.0
 
 
