@@ -47,6 +47,33 @@ from .remedies import (BPTTResult, ClipResult, ClosedLoopRNN, EchoStateCheck, Fe
                        echo_state_check, fit_readout, leaky_alpha, leaky_comparison, penalty_path,
                        soft_threshold, spectral_control, teacher_forcing_comparison,
                        truncated_bptt_error, vanishing_regularizer)
+# -- issue 12: non-normality (transient growth, pseudospectra, field of values) --
+from . import nonnormal
+from .nonnormal import (
+    FieldOfValues,
+    KreissConstant,
+    NonNormality,
+    ProductGrowth,
+    PseudospectralRadius,
+    Pseudospectra,
+    StepNonNormality,
+    TransientGrowth,
+    eigenvector_condition,
+    field_of_values,
+    henrici_departure,
+    kreiss_constant,
+    nonnormality,
+    normal_counterpart,
+    numerical_abscissa,
+    numerical_radius,
+    product_growth,
+    pseudospectra,
+    pseudospectral_radius,
+    random_nonnormal,
+    step_nonnormality,
+    transient_growth,
+)
+# -- end issue 12 --
 
 __version__ = "0.1.0"
 
@@ -143,6 +170,31 @@ __all__ = [
     "closed_loop_jacobian",
     "teacher_forcing_comparison",
     "TeacherForcingComparison",
+    # -- issue 12: non-normality --
+    "nonnormal",
+    "NonNormality",
+    "StepNonNormality",
+    "FieldOfValues",
+    "TransientGrowth",
+    "ProductGrowth",
+    "KreissConstant",
+    "Pseudospectra",
+    "PseudospectralRadius",
+    "henrici_departure",
+    "eigenvector_condition",
+    "numerical_abscissa",
+    "numerical_radius",
+    "field_of_values",
+    "nonnormality",
+    "step_nonnormality",
+    "transient_growth",
+    "product_growth",
+    "kreiss_constant",
+    "pseudospectra",
+    "pseudospectral_radius",
+    "normal_counterpart",
+    "random_nonnormal",
+    # -- end issue 12 --
 ]
 
 

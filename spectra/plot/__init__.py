@@ -45,3 +45,8 @@ from ._remedies import figure_set as remedies_figure_set
 __all__ += ["bptt_lag_figure", "clipping_figure", "regularizer_figure", "truncation_figure",
             "penalty_figure", "spectral_control_figure", "echo_state_figure", "leaky_figure",
             "teacher_forcing_figure", "remedies_figure_set"]
+
+# issue 12: non-normality
+from ._nonnormal import pseudospectra_contours, transient_growth_curves
+
+__all__ += ["pseudospectra_contours", "transient_growth_curves"]
