@@ -319,6 +319,26 @@ def test_module_is_lazy_and_listed():
         assert hasattr(symbolic, name)
 
 
+def test_readme_symbolic_section_runs_and_prints_what_it_says(capsys):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Symbolic layer"):]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    namespace = {}
+    exec(blocks[0], namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "1 exact"
+    assert f"`{out[1]}`" in section            # the LaTeX printed is the LaTeX shown
+    exec(blocks[1], namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("True " + r"\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}")
+    assert out[1].startswith("66 ") and out[1].endswith("= 66")
+    assert 0.9 ** 66 < 1e-3 <= 0.9 ** 65
+
+
 # ---------------------------------------------------------------------------------------
 # Bad arguments
 

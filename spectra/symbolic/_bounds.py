@@ -7,7 +7,7 @@ they print as, 0.9 -> 9/10), so a bound in a paper can be quoted exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import sympy as sp
 

@@ -79,6 +79,44 @@ class _PaperLatexPrinter(LatexPrinter):
             return super()._print_ElementwiseApplyFunction(e)
         return r"%s\left(%s\right)" % (name, self._print(e.expr))
 
+    # Sums, products and Hadamard products are printed here directly: sympy's own
+    # printers ask whether each factor "could extract a minus sign", which evaluates
+    # the matrix expression with the assumptions system (seconds for the GRU).
+    def _print_MatAdd(self, e):
+        out = []
+        for i, term in enumerate(e.args):
+            negative = isinstance(term, sp.MatMul) and term.args[0] == -1
+            if negative:
+                rest = term.args[1:]
+                term = rest[0] if len(rest) == 1 else sp.MatMul(*rest, evaluate=False)
+            text = self._print(term)
+            out.append(("- " if negative else "") + text if i == 0 else
+                       (" - " if negative else " + ") + text)
+        return "".join(out)
+
+    def _print_MatMul(self, e):
+        out = []
+        for a in e.args:
+            if a == -1:
+                out.append("-")
+                continue
+            text = self._print(a)
+            if isinstance(a, (sp.MatAdd, sp.Add)):
+                text = r"\left(%s\right)" % text
+            out.append(text)
+        return " ".join(out)
+
+    def _print_HadamardProduct(self, e):
+        parts = [self._print(a) for a in e.args]
+        parts = [r"\left(%s\right)" % t if isinstance(a, sp.MatAdd) else t for a, t in zip(e.args, parts)]
+        return r" \circ ".join(parts)
+
+    def _print_HadamardPower(self, e):
+        base = self._print(e.base)
+        if isinstance(e.base, sp.MatAdd):
+            base = r"\left(%s\right)" % base
+        return r"%s^{\circ %s}" % (base, self._print(e.exp))
+
     def _print_OneMatrix(self, e):
         return r"\mathbf{1}"
 
@@ -203,14 +241,14 @@ class SymbolicJacobian:
         as n x 1 columns) or Symbols.
     state, input : sympy.MatrixSymbol
         h_{t-1} (n x 1) and x_t (d x 1) as explicit symbols (``h``, ``x``).
-    step : sympy.Matrix
+    step : sympy.ImmutableMatrix
         h_t, explicit, n x 1.
-    jacobian : sympy.Matrix
+    jacobian : sympy.ImmutableMatrix
         dh_t/dh_{t-1} by differentiation of ``step`` (numerator layout), n x n.
     closed_form : sympy.MatrixExpr
         The closed form of DESIGN.md in matrix symbols, e.g.
         ``diag(f'(a_t)) W_hh``.
-    closed_form_explicit : sympy.Matrix
+    closed_form_explicit : sympy.ImmutableMatrix
         ``closed_form`` evaluated in the same entries as ``jacobian``.
     verified : bool
         Whether ``jacobian == closed_form_explicit`` was proven (by
@@ -276,6 +314,7 @@ class SymbolicJacobian:
         }
 
 
+@functools.lru_cache(maxsize=64)
 def _lambdified(sj):
     symbols = [s for _, s in sj.parameters] + [sj.state] + ([sj.input] if sj.input is not None else [])
     fn = sp.lambdify(symbols, sj.jacobian, modules=["scipy", "numpy"])
@@ -438,8 +477,9 @@ def _build(name, n, d, act, alpha_kind):
         J = J.replace(fprime, concrete[fprime]).replace(f, concrete[f])
         C = C.replace(fprime, concrete[fprime]).replace(f, concrete[f])
         verified = verified and all(_is_zero(v) for v in (J_direct - C))
-    return SymbolicJacobian(name, n, d, act, params, h, x, step, J, closed, C, bool(verified),
-                            tuple(defs))
+    imm = sp.ImmutableMatrix
+    return SymbolicJacobian(name, n, d, act, params, h, x, imm(step), imm(J), closed, imm(C),
+                            bool(verified), tuple(defs))
 
 
 def _piecewise_activation(expr):

@@ -446,11 +446,29 @@ def _decompose(f, x, *, require_continuity):
 # Small exact helpers
 
 
+_DISCONTINUOUS = (sp.floor, sp.ceiling, sp.frac, sp.sign, sp.Heaviside, sp.Piecewise,
+                  sp.DiracDelta)
+
+
 @functools.lru_cache(maxsize=4096)
 def _limit(g, x, c, direction):
-    """The (one-sided) limit of g at c: Gruntz's algorithm first (fast for the exp-log
-    functions activations are made of), sympy's ``limit`` when it gives up."""
+    """The (one-sided) limit of g at c.
+
+    Fast path: substitution, when it is a limit.  At +-oo sympy's extended
+    arithmetic follows limit semantics (tanh(oo) = 1, exp(-oo) = 0) and turns
+    every indeterminate form (oo - oo, 0 oo, oo/oo, 1^oo) into nan, which is
+    rejected, except 0^0 and oo^0, excluded by refusing powers with x in the
+    exponent.  At a finite point, g is an elementary expression, continuous
+    wherever it has a finite real value, once discontinuous functions are
+    excluded.  Otherwise Gruntz's algorithm, then sympy's ``limit``.
+    """
     infinite = c is sp.oo or c is sp.S.NegativeInfinity
+    if not g.has(*_DISCONTINUOUS) and not any(
+            p.exp.has(x) for p in g.atoms(sp.Pow) if not isinstance(p, sp.exp)):
+        value = g.subs(x, c)
+        if value.is_number and not value.has(sp.nan, sp.zoo, sp.AccumBounds) and (
+                value.is_extended_real and (infinite or value.is_finite)):
+            return value
     try:
         value = gruntz(g, x, c) if infinite else gruntz(g, x, c, direction)
         if value is not None and (value.is_extended_real or value.is_infinite) \
@@ -672,7 +690,10 @@ def _certify(h, x, a, b, la, lb, attain_a, attain_b, ctx):
     # exact lower bounds from the end points (one-sided limits, or limits at infinity)
     best = (mp.zero, None, False)
     for lim, end, att in ((la, a, attain_a), (lb, b, attain_b)):
-        low = _lo(abs(ctx.constant(lim)), ctx)
+        try:
+            low = _lo(abs(ctx.constant(lim)), ctx)
+        except _ARITH_ERRORS:
+            continue
         if low > best[0]:
             best = (low, end, bool(att and end.is_finite))
     wa0 = _lo(ctx.constant(a), ctx) if a.is_finite else None
@@ -694,12 +715,14 @@ def _certify(h, x, a, b, la, lb, attain_a, attain_b, ctx):
         if end.is_finite:
             continue
         g = h.subs(x, sign * y)
+        side_ok = False
         for _ in range(_TAIL_ATTEMPTS):
             tb = _tail_bound(g, y, w, lim, ctx)
             if tb is not None and tb <= best[0] * (1 + rtol):
                 upper = max(upper, tb)
                 proven.append(sp.Interval(_sym_float(w), sp.oo) if sign > 0
                               else sp.Interval(-sp.oo, _sym_float(-w)))
+                side_ok = True
                 break
             # not proven from w on: cover [w, 16 w] by branch and bound, try again from there
             lo, hi = (w, 16 * w) if sign > 0 else (-16 * w, -w)
@@ -710,10 +733,7 @@ def _certify(h, x, a, b, la, lb, attain_a, attain_b, ctx):
             upper = max(upper, up)
             proven.append(sp.Interval(_sym_float(lo), _sym_float(hi)))
             w = 16 * w
-        else:
-            ok = False
-        if not ok or proven[-1].end is not sp.oo and proven[-1].start is not sp.S.NegativeInfinity:
-            tails_ok = False
+        tails_ok = tails_ok and side_ok
     upper = max(upper, best[0])
     if tails_ok:
         return _PieceSup("certified", best[0], upper, None, _as_point(best[1]), best[2],
@@ -837,7 +857,7 @@ def _enclose(H, H1, l, r, ctx, threshold):
     intersected with the mean-value form h(m) + h'([l, r]) ([l, r] - m), which
     is tight (error O(width^2)) near a maximum.
     """
-    iv, mp = ctx.iv, ctx.mp
+    mp = ctx.mp
     B = ctx.interval(l, r)
     m = (l + r) / 2
     M = ctx.interval(m)
