@@ -253,6 +253,30 @@ def test_certified_brackets_contain_independent_maximum(expr):
         assert abs(point - mpmath.mpf(str(r.argmax))) < 1e-8
 
 
+@pytest.mark.parametrize("h", [sp.sin(x) / (1 + x ** 2), x ** 2 * sp.exp(-x ** 2) * (2 + sp.sin(x))],
+                         ids=["sin-over-quadratic", "gaussian-times-oscillation"])
+def test_sup_abs_certified_for_oscillating_functions(h):
+    r = symbolic.sup_abs(h)
+    assert r.status == "certified" and r.proven_on == sp.S.Reals
+    value, _ = _independent_sup(h, L=30.0, points=300001)
+    with mpmath.workdps(40):
+        lo, hi = _bracket(r)
+        assert lo * (1 - mpmath.mpf(10) ** -25) <= value <= hi * (1 + mpmath.mpf(10) ** -25)
+
+
+def test_unproven_tails_are_reported_as_numerical(monkeypatch):
+    from spectra.symbolic import _sup
+
+    monkeypatch.setattr(_sup, "_TAIL_ATTEMPTS", 0)     # give up on the tails at once
+    r = _sup._sup_cached.__wrapped__(x / (1 + sp.exp(-x)), x, "gamma_h")
+    assert r.status == "numerical"
+    assert isinstance(r.proven_on, sp.Interval) and r.proven_on.is_finite_set is False
+    assert r.proven_on.contains(r.argmax) and r.proven_on.end < sp.oo
+    assert "tails could not be proven" in r.note
+    certified = symbolic.gamma_h("silu")
+    assert r.bracket[0] <= certified.value <= r.bracket[1]
+
+
 def test_sup_abs_and_kinds():
     r = symbolic.sup_abs(x * sp.exp(-x ** 2))
     assert sp.simplify(r.value - sp.exp(-R(1, 2)) / sp.sqrt(2)) == 0

@@ -282,7 +282,10 @@ def test_classic_for_one_unit_is_honest():
 
 def test_classic_latex_and_dict():
     c = symbolic.classic_jacobian_check(2)
-    assert c.latex.startswith(r"\frac{\partial h_t}{\partial h_{t-1}} = W \operatorname{diag}")
+    J = r"W \operatorname{diag}\left(f'\left(h_{t-1}\right)\right)"
+    C = r"W^{T} \operatorname{diag}\left(f'\left(h_{t-1}\right)\right)"
+    assert c.latex == (rf"\frac{{\partial h_t}}{{\partial h_{{t-1}}}} = {J} \neq {C}, \quad "
+                       rf"\chi_{{{C}}} = \chi_{{{J}}}, \quad \left\|W^{{T}}\right\|_2 = \left\|W\right\|_2")
     d = json.loads(json.dumps(c.to_dict()))
     assert d["same_eigenvalues"] is True and d["witness"]["W"] == c.witness["W"]
 

@@ -1,8 +1,8 @@
 """Rigorous interval evaluation of sympy expressions in one variable.
 
-:func:`compile_interval` turns a sympy expression in ``x`` into a function of
-an mpmath interval that returns an interval guaranteed to contain every value
-of the expression on it (the *natural interval extension*).  It is the proof
+:meth:`IntervalContext.compile` turns a sympy expression in ``x`` into a
+function of an mpmath interval that returns an interval guaranteed to contain
+every value of the expression on it (the *natural interval extension*).  It is the proof
 engine of :func:`spectra.symbolic.gamma_h` when sympy cannot find the
 critical points of f' in closed form.
 
@@ -15,7 +15,9 @@ relative; this relies on mpmath's accuracy for those functions (a few units
 in the last place), which the widening covers a million times over.
 ``tanh``, ``sinh``, ``cosh``, ``asinh`` and the logistic function are
 written in ``exp``/``log``/``sqrt`` so that they inherit the interval
-arithmetic (tanh as 1 - 2/(exp(2u) + 1), with one occurrence of u).  Infinite end points are allowed (``[X, +inf]``).
+arithmetic (tanh as 1 - 2/(exp(2u) + 1), with one occurrence of u).
+Infinite end points are allowed (``[X, +inf]``); end points given to
+:meth:`IntervalContext.interval` are taken exactly, never rounded.
 
 A private mpmath context is used, so the global precision of mpmath is never
 touched.

@@ -597,6 +597,10 @@ class ClassicJacobianCheck:
         C != J, C != J^T and charpoly(C^T C) != charpoly(J^T J).
     witness : dict
         ``{"W": [[...]], "d": [...]}`` with D = diag(d).
+    jacobian_form, classic_form : sympy.MatrixExpr
+        ``W diag(f'(h_{t-1}))`` and ``W^T diag(f'(h_{t-1}))`` in matrix symbols;
+        they evaluate to ``jacobian`` and ``classic`` (checked), and
+        :attr:`latex` is printed from them.
     """
 
     n: int
@@ -608,12 +612,20 @@ class ClassicJacobianCheck:
     equals_transpose: bool
     same_singular_values: bool
     witness: dict
+    jacobian_form: object = None
+    classic_form: object = None
 
     @property
     def latex(self) -> str:
-        return (r"\frac{\partial h_t}{\partial h_{t-1}} = W \operatorname{diag}\left(f'\left(h_{t-1}\right)"
-                r"\right) \neq W^{T} \operatorname{diag}\left(f'\left(h_{t-1}\right)\right), \quad "
-                r"\chi_{W^{T} D} = \chi_{W D}, \quad \left\|W^{T}\right\|_2 = \left\|W\right\|_2")
+        """``dh_t/dh_{t-1} = W diag(f'(h)) != W^T diag(f'(h))``, equal characteristic
+        polynomials (chi) and ``||W^T||_2 = ||W||_2``."""
+        J, C = paper_latex(self.jacobian_form), paper_latex(self.classic_form)
+        W = paper_latex(self.jacobian_form.args[0])
+        Wt = paper_latex(self.classic_form.args[0])
+        relation = "=" if self.equals_jacobian else r"\neq"
+        return (rf"\frac{{\partial h_t}}{{\partial h_{{t-1}}}} = {J} {relation} {C}, \quad "
+                rf"\chi_{{{C}}} = \chi_{{{J}}}, \quad "
+                rf"\left\|{Wt}\right\|_2 = \left\|{W}\right\|_2")
 
     def to_dict(self) -> dict:
         return {
@@ -655,8 +667,15 @@ def _classic(n):
             witness = {"W": Wn.tolist(), "d": dn.tolist()}
             break
     refuted = witness is not None
+    # the structural forms, checked to evaluate to J and C (the LaTeX is printed from them)
+    Ws, hs = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("h_{t-1}", n, 1)
+    D_form = DiagMatrix(_apply(fprime, hs))
+    J_form, C_form = _mul(Ws, D_form), _mul(sp.Transpose(Ws), D_form)
+    env = {Ws: W, hs: h}
+    if _explicit(J_form, env) != J or _explicit(C_form, env) != C:
+        raise RuntimeError("internal error: structural forms do not match the matrices")
     return ClassicJacobianCheck(n, J, C, bool(same_eig), bool(same_norm), not refuted, not refuted,
-                                not refuted, witness or {})
+                                not refuted, witness or {}, J_form, C_form)
 
 
 def classic_jacobian_check(n: int = 2) -> ClassicJacobianCheck:

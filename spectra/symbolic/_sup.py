@@ -586,7 +586,7 @@ def _piece_sup(h, x, a, b, attain_a, attain_b, ctx):
     for lim, end in ((la, a), (lb, b)):
         if lim.is_infinite or lim in (sp.oo, sp.S.NegativeInfinity, sp.zoo):
             return _PieceSup("exact", _MP.inf, _MP.inf, sp.oo, end, False,
-                             note=f"|f'| is unbounded near {end}")
+                             note=f"unbounded near {end}")
     crit = _critical_points(h, x, a, b)
     if crit is not None:
         cands = [(_abs_exact(la), a, attain_a and a.is_finite),
@@ -955,7 +955,9 @@ def _c_diff(e, y):
 
 @functools.lru_cache(maxsize=4096)
 def _c_factors(e):
-    num, den = sp.together(e.rewrite(sp.exp)).as_numer_denom()
+    # hyperbolic functions in exp (real); sin and cos stay (their exp form is complex)
+    e = e.rewrite([sp.tanh, sp.sinh, sp.cosh, sp.sech, sp.csch, sp.coth], sp.exp)
+    num, den = sp.together(e).as_numer_denom()
     return sp.Mul.make_args(sp.factor_terms(num)) + sp.Mul.make_args(sp.factor_terms(den))
 
 
