@@ -22,7 +22,8 @@ from .._validation import describe
 __all__ = ["x", "sigmoid", "activation_expr", "exact_number"]
 
 #: The real variable of :func:`activation_expr`.
-x = sp.Symbol("x", real=True)
+_X = sp.Symbol("x", real=True)
+x = _X
 
 
 def _np_logistic(u):
@@ -186,7 +187,7 @@ def activation_expr(name, *, x=None, **params) -> sp.Expr:
     if key not in _EXPRESSIONS:
         raise ValueError(f"`name` must be one of {sorted(_EXPRESSIONS)}; got {name!r}")
     if x is None:
-        x = globals()["x"]
+        x = _X
     if not isinstance(x, sp.Symbol):
         raise TypeError(f"`x` must be a sympy Symbol; got {describe(x)}")
     aliases = _PARAM_ALIASES.get(key, {})
