@@ -152,9 +152,12 @@ def test_normalisation_matches_torch():
     ln, bn = spectra.LayerNorm.from_torch(ln_t), spectra.BatchNorm.from_torch(bn_t)
     np.testing.assert_allclose(ln(X.numpy()), ln_t(X).detach().numpy(), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(bn(X.numpy()), bn_t(X).detach().numpy(), rtol=1e-12, atol=1e-13)
-    Jt = jacrev(lambda x: bn_t(x))(X).reshape(20, 20).numpy()
+    # the functional form: the module would update its running statistics in place under jacrev
+    bn_f = (lambda x: torch.nn.functional.batch_norm(x, None, None, bn_t.weight, bn_t.bias,
+                                                     training=True, eps=bn_t.eps))
+    Jt = jacrev(bn_f)(X).reshape(20, 20).detach().numpy()
     np.testing.assert_allclose(bn.jacobian(X.numpy()), Jt, rtol=1e-10, atol=1e-12)
-    Jt = jacrev(lambda x: ln_t(x))(X[0]).numpy()
+    Jt = jacrev(lambda x: ln_t(x))(X[0]).detach().numpy()
     np.testing.assert_allclose(ln.jacobian(X[0].numpy()), Jt, rtol=1e-10, atol=1e-12)
 
 
