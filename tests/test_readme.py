@@ -24,3 +24,23 @@ def test_readme_section_examples(title):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0, f"{runner.failures} README example(s) failed (see output above)"
+
+
+def _script_blocks():
+    """Every ```python block that is a plain script (doctest-style blocks are tested above)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return [b for b in blocks if not b.lstrip().startswith(">>>")]
+
+
+def test_every_readme_script_runs(tmp_path, monkeypatch, capsys):
+    """The README's scripts run in order, in one namespace, like a reader pasting them in."""
+    monkeypatch.chdir(tmp_path)          # blocks may write files (lstm.npz, figures)
+    namespace = {"__name__": "__readme__"}
+    blocks = _script_blocks()
+    assert len(blocks) >= 10
+    for i, code in enumerate(blocks):
+        try:
+            exec(compile(code, f"README.md block {i}", "exec"), namespace)
+        except Exception as exc:          # pragma: no cover - the message is the point
+            raise AssertionError(f"README python block {i} failed:\n{code}") from exc
+    capsys.readouterr()
