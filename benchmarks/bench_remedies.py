@@ -18,18 +18,15 @@ from spectra import init
 
 import time
 
-from _harness import machine, pin_threads, write_json
+from _harness import median_time, machine, pin_threads, write_json
 
 
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
+
+
+def _median(fn, repeats=5):
+    """Median wall time (the house convention of benchmarks/_harness.py)."""
+    return median_time(fn, repeats)[0]
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,8 +48,8 @@ def main(argv=None):
     for T in args.steps:
         x = rng.standard_normal((T, d))
         y = rng.integers(0, c, T)
-        t_fwd = best_of(lambda: cell.run(x), args.repeats)
-        t_bptt = best_of(lambda: spectra.bptt_gradient(cell, x, y, W_yh), args.repeats)
+        t_fwd = _median(lambda: cell.run(x), args.repeats)
+        t_bptt = _median(lambda: spectra.bptt_gradient(cell, x, y, W_yh), args.repeats)
         cases = {
             "bptt+lags": lambda: spectra.bptt_gradient(cell, x, y, W_yh, decompose=True),
             "truncation curve": lambda: spectra.truncated_bptt_error(cell, x, y, W_yh),
@@ -62,7 +59,7 @@ def main(argv=None):
             "Omega immediate": lambda: spectra.vanishing_regularizer(cell, x, y, W_yh,
                                                                      gradient="immediate"),
         }
-        ratios = {k: best_of(f, args.repeats) / t_bptt for k, f in cases.items()}
+        ratios = {k: _median(f, args.repeats) / t_bptt for k, f in cases.items()}
         rows.append({"T": T, "forward_seconds": t_fwd, "bptt_seconds": t_bptt, "ratios_to_bptt": ratios})
         print("  ".join([f"{T:>12d}", f"{1e6 * t_fwd / T:>12.1f}", f"{1e6 * t_bptt / T:>12.1f}"]
                         + [f"{v:>12.1f}" for v in ratios.values()]))
