@@ -18,6 +18,11 @@ from ._errors import ConvergenceError, NumericalError
 from ._jacobians import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
 from ._trajectory import Trajectory
 
+# -- issue 11: sweeps over parameter grids --
+from . import grid
+from ._sweep import SweepRecord, SweepResult, load_sweep, process_pool, sweep
+# -- end issue 11 --
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -38,6 +43,14 @@ __all__ = [
     "as_jacobian_sequence",
     "NumericalError",
     "ConvergenceError",
+    # -- issue 11: sweeps over parameter grids --
+    "grid",
+    "sweep",
+    "SweepRecord",
+    "SweepResult",
+    "load_sweep",
+    "process_pool",
+    # -- end issue 11 --
 ]
 
 

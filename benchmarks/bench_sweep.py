@@ -1,0 +1,138 @@
+"""Speed-up of spectra.sweep from one worker process to all local cores.
+
+A 64-point grid (gain x activation x replicate) of a realistic workload: for
+each point, build a random Elman network, run it, and compute the norms and
+singular values of the Jacobian products dh_T/dh_{T-lag} at several lags.
+The script times, in one run and interleaved so that machine noise hits all
+of them alike:
+
+* ``serial``: ``executor="serial"`` (in this process, one BLAS thread);
+* ``1 worker``: a spawned pool with one worker process;
+* ``all cores``: the default pool, one worker per core.
+
+Each configuration runs ``--repeats`` times; medians are reported, and the
+speed-up is median(1 worker) / median(all cores).  Pool start-up is included:
+it is what a user waits for.  Results go to stdout and to a JSON file
+(default ``benchmarks/results/bench_sweep.json``).
+
+Run from the repository root::
+
+    python benchmarks/bench_sweep.py            # 3 repeats
+    python benchmarks/bench_sweep.py --repeats 5 --size 96
+"""
+
+import os
+
+# One BLAS thread in this process too, before numpy loads: the serial baseline
+# and the workers then do the same single-threaded arithmetic.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import spectra  # noqa: E402
+from spectra import grid  # noqa: E402
+
+LAGS = (10, 25, 50, 100)
+
+
+def workload(gain, activation, replicate, n, steps, *, rng):
+    """Norms and singular values of Jacobian products of one random network."""
+    cell = spectra.ElmanRNN.random(n, gain=gain, activation=activation, rng=rng)
+    h0 = np.random.default_rng(rng).standard_normal(n)
+    traj = cell.run(steps=steps, h0=h0)
+    out = {"log_norm": [], "top_svals": [], "cond": []}
+    for lag in LAGS:
+        P = traj.product(steps, steps - lag)
+        s = np.linalg.svd(P, compute_uv=False)
+        out["log_norm"].append(float(np.log(s[0])) if s[0] > 0 else -np.inf)
+        out["top_svals"].append(s[:4].tolist())
+        out["cond"].append(float(s[0] / s[-1]) if s[-1] > 0 else np.inf)
+    return out
+
+
+def the_grid(n, steps):
+    return grid.product(gain=[0.5, 1.0, 1.5, 2.0], activation=["tanh", "relu", "hard_tanh", "elu"],
+                        replicate=range(4), n=n, steps=steps)
+
+
+def timed(executor, g):
+    start = time.perf_counter()
+    res = spectra.sweep(workload, g, executor=executor, progress=False)
+    wall = time.perf_counter() - start
+    if res.failed:
+        raise RuntimeError(f"{len(res.failed)} points failed; first: {res.failed[0].error['message']}")
+    return wall, res
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, default=128, help="units per network (default 128)")
+    parser.add_argument("--steps", type=int, default=150, help="steps per run (default 150)")
+    parser.add_argument("--workers", type=int, default=None, help="'all cores' pool size (default: all)")
+    parser.add_argument("--json", default="benchmarks/results/bench_sweep.json")
+    args = parser.parse_args(argv)
+
+    from spectra._sweep import _cpu_count
+
+    cores = args.workers or _cpu_count()
+    g = the_grid(args.size, args.steps)
+    configs = {"serial": "serial", "1 worker": 1, f"{cores} workers": cores}
+    walls = {name: [] for name in configs}
+    reference = None
+    work = []
+    loads = []  # 1-minute load average before each repeat: how busy the (shared) machine was
+    for rep in range(args.repeats):
+        loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+        for name, executor in configs.items():
+            wall, res = timed(executor, g)
+            walls[name].append(wall)
+            results = [r.result for r in res]
+            if reference is None:
+                reference = results
+            elif results != reference:  # same seeds, one BLAS thread: bit-identical
+                raise RuntimeError(f"{name} gave different results from the first run")
+            if name == "serial":
+                work.append(sum(r.elapsed for r in res))
+            print(f"repeat {rep + 1}/{args.repeats}  {name:>10}: {wall:7.2f} s", flush=True)
+
+    med = {name: statistics.median(v) for name, v in walls.items()}
+    one, all_ = med["1 worker"], med[f"{cores} workers"]
+    speedup = one / all_
+    paired = statistics.median(a / b for a, b in zip(walls["1 worker"], walls[f"{cores} workers"]))
+    report = {
+        "benchmark": "sweep speed-up, 64-point grid",
+        "grid": {"points": len(g), "axes": {k: len(g.values(k)) for k in g.names}},
+        "workload": {"n": args.size, "steps": args.steps, "lags": list(LAGS)},
+        "cores": cores, "repeats": args.repeats,
+        "wall_seconds": walls, "median_seconds": med,
+        "work_seconds_serial_median": statistics.median(work),
+        "speedup_1_to_all": speedup, "speedup_paired_median": paired,
+        "efficiency": speedup / cores, "load_average_before_repeats": loads,
+        "python": sys.version.split()[0], "numpy": np.__version__, "machine": platform.machine(),
+    }
+    print(f"\n64 points, n={args.size}, T={args.steps}; medians of {args.repeats}:")
+    for name, v in med.items():
+        print(f"  {name:>10}: {v:7.2f} s")
+    if loads and loads[0] is not None:
+        print(f"1-minute load average before the repeats: {', '.join(f'{x:.1f}' for x in loads)} "
+              f"on {os.cpu_count()} cores (other processes compete for them)")
+    print(f"speed-up 1 -> {cores} workers: {speedup:.2f}x (paired median {paired:.2f}x, "
+          f"efficiency {speedup / cores:.0%})")
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
