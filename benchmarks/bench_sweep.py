@@ -64,13 +64,24 @@ def the_grid(n, steps):
                         replicate=range(4), n=n, steps=steps)
 
 
+def _cpu_seconds():
+    """CPU time of this process and of its reaped children (the pool's workers, once shut down)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(executor, g):
-    start = time.perf_counter()
+    """Wall time, CPU time (all processes) and the result of one sweep."""
+    cpu, start = _cpu_seconds(), time.perf_counter()
     res = spectra.sweep(workload, g, executor=executor, progress=False)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     if res.failed:
         raise RuntimeError(f"{len(res.failed)} points failed; first: {res.failed[0].error['message']}")
-    return wall, res
+    return wall, cpu, res
 
 
 def main(argv=None):
@@ -88,14 +99,16 @@ def main(argv=None):
     g = the_grid(args.size, args.steps)
     configs = {"serial": "serial", "1 worker": 1, f"{cores} workers": cores}
     walls = {name: [] for name in configs}
+    cpus = {name: [] for name in configs}
     reference = None
     work = []
     loads = []  # 1-minute load average before each repeat: how busy the (shared) machine was
     for rep in range(args.repeats):
         loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
         for name, executor in configs.items():
-            wall, res = timed(executor, g)
+            wall, cpu, res = timed(executor, g)
             walls[name].append(wall)
+            cpus[name].append(cpu)
             results = [r.result for r in res]
             if reference is None:
                 reference = results
@@ -103,9 +116,13 @@ def main(argv=None):
                 raise RuntimeError(f"{name} gave different results from the first run")
             if name == "serial":
                 work.append(sum(r.elapsed for r in res))
-            print(f"repeat {rep + 1}/{args.repeats}  {name:>10}: {wall:7.2f} s", flush=True)
+            print(f"repeat {rep + 1}/{args.repeats}  {name:>10}: {wall:7.2f} s wall, "
+                  f"{cpu:6.2f} s CPU = {cpu / wall:4.2f} cores busy", flush=True)
 
     med = {name: statistics.median(v) for name, v in walls.items()}
+    # CPU seconds per wall second: how many cores the sweep actually got.  On an
+    # idle machine "N workers" approaches N; less means other processes had them.
+    busy = {name: statistics.median(c / w for c, w in zip(cpus[name], walls[name])) for name in configs}
     one, all_ = med["1 worker"], med[f"{cores} workers"]
     speedup = one / all_
     paired = statistics.median(a / b for a, b in zip(walls["1 worker"], walls[f"{cores} workers"]))
@@ -114,7 +131,7 @@ def main(argv=None):
         "grid": {"points": len(g), "axes": {k: len(g.values(k)) for k in g.names}},
         "workload": {"n": args.size, "steps": args.steps, "lags": list(LAGS)},
         "cores": cores, "repeats": args.repeats,
-        "wall_seconds": walls, "median_seconds": med,
+        "wall_seconds": walls, "median_seconds": med, "cpu_seconds": cpus, "cores_busy_median": busy,
         "work_seconds_serial_median": statistics.median(work),
         "speedup_1_to_all": speedup, "speedup_paired_median": paired,
         "efficiency": speedup / cores, "load_average_before_repeats": loads,
@@ -122,7 +139,7 @@ def main(argv=None):
     }
     print(f"\n64 points, n={args.size}, T={args.steps}; medians of {args.repeats}:")
     for name, v in med.items():
-        print(f"  {name:>10}: {v:7.2f} s")
+        print(f"  {name:>10}: {v:7.2f} s  ({busy[name]:.2f} cores busy)")
     if loads and loads[0] is not None:
         print(f"1-minute load average before the repeats: {', '.join(f'{x:.1f}' for x in loads)} "
               f"on {os.cpu_count()} cores (other processes compete for them)")

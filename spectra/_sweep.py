@@ -9,9 +9,9 @@ the executor's business; this module only submits points, collects results
 and writes them down.
 
 With ``out=FILE`` every finished record is appended to ``FILE`` (JSON lines,
-flushed and fsynced) as soon as it arrives, so a crash, a kill or a lost
-worker loses nothing that had finished, and a rerun with the same ``out``
-runs only the points that are missing.
+flushed at once, on disk within a second) as soon as it arrives, so a crash,
+a kill or a lost worker loses nothing that had finished, and a rerun with the
+same ``out`` runs only the points that are missing.
 """
 
 from __future__ import annotations
@@ -309,10 +309,11 @@ def _cpu_count() -> int:
 def _pin_worker_threads():
     """Worker initializer: one BLAS/OpenMP thread per worker process.
 
-    Libraries already loaded (numpy's BLAS, loaded when the worker unpickled
-    its first task's module) are limited at run time through threadpoolctl;
-    the environment variables cover libraries loaded later (e.g. the BLAS
-    bundled with scipy, torch's), which read them when they load.
+    A spawned worker has loaded numpy's BLAS before this runs (unpickling
+    the initializer imports spectra, hence numpy), so libraries already
+    loaded are limited at run time through threadpoolctl; the environment
+    variables cover libraries loaded later (e.g. the BLAS bundled with
+    scipy, torch's), which read them when they load.
     """
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
@@ -420,6 +421,7 @@ class _Store:
         except BaseException:
             self._fh.close()
             raise
+        self._start_syncing()
 
     def _lock(self):
         try:
@@ -442,27 +444,63 @@ class _Store:
             self._fh.truncate(end)
             self._fh.flush()
             os.fsync(self._fh.fileno())
-        records = []
-        for lineno, line in enumerate(data[:end].split(b"\n")[:-1], start=1):
-            if not line.strip():
-                continue
-            where = f"`out` file {self.path!r} line {lineno}"
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where} is not valid JSON ({exc}); the file is corrupt or is "
-                                 f"not a sweep's output") from None
-            records.append(SweepRecord.from_dict(obj, where=where))
-        return records
+        return _parse_records(data[:end], f"`out` file {self.path!r}")
+
+    #: Seconds between fsyncs.  Every record is flushed to the operating system at
+    #: once, which is all a killed or crashed process needs.  fsync, which guards
+    #: against the machine itself going down, costs milliseconds: done per record
+    #: it would make the writer the bottleneck of a sweep of many short points on
+    #: many workers, so a background thread does it for all new records at most
+    #: this often.
+    SYNC_INTERVAL = 1.0
+
+    def _start_syncing(self):
+        import threading
+
+        self._pending = False
+        self._stop = threading.Event()
+        self._syncer = threading.Thread(target=self._sync_loop, name="spectra-sweep-fsync", daemon=True)
+        self._syncer.start()
+
+    def _sync_loop(self):
+        while not self._stop.wait(self.SYNC_INTERVAL):
+            if self._pending:
+                self._pending = False
+                try:
+                    os.fsync(self._fh.fileno())
+                except (OSError, ValueError):  # reported by close(), which fsyncs again
+                    pass
 
     def append(self, record: SweepRecord):
         line = json.dumps(record.to_dict(), separators=(",", ":")) + "\n"
         self._fh.write(line.encode())
         self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._pending = True
 
     def close(self):
-        self._fh.close()  # closing releases the lock
+        self._stop.set()
+        self._syncer.join()
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()  # closing releases the lock
+
+
+def _parse_records(data: bytes, name: str) -> list:
+    """The records of complete JSON lines ``data``; ``name`` names the file in errors."""
+    records = []
+    for lineno, line in enumerate(data.split(b"\n")[:-1], start=1):
+        if not line.strip():
+            continue
+        where = f"{name} line {lineno}"
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{where} is not valid JSON ({exc}); the file is corrupt or is not "
+                             f"a sweep's output") from None
+        records.append(SweepRecord.from_dict(obj, where=where))
+    return records
 
 
 def _latest(records):
@@ -497,16 +535,7 @@ def load_sweep(path) -> SweepResult:
         raise FileNotFoundError(f"`path` {path!r} does not exist or is not a file")
     with open(path, "rb") as fh:
         data = fh.read()
-    end = data.rfind(b"\n") + 1
-    records = []
-    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], start=1):
-        if line.strip():
-            where = f"{path!r} line {lineno}"
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where} is not valid JSON ({exc})") from None
-            records.append(SweepRecord.from_dict(obj, where=where))
+    records = _parse_records(data[:data.rfind(b"\n") + 1], repr(path))
     order = {}
     for pos, rec in enumerate(records):
         order.setdefault(rec.key, pos)
@@ -598,8 +627,10 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
         ``ProcessPoolExecutor``, or ``client.get_executor()`` of a
         ``dask.distributed`` client (``pip install 'spectra[dask]'``).
     out : str or os.PathLike, optional
-        A JSON-lines file.  Each record is appended (flushed and fsynced) as
-        soon as its point finishes.  Records already in the file are reused:
+        A JSON-lines file.  Each record is appended as soon as its point
+        finishes and flushed at once, so killing the sweep loses nothing;
+        a background thread fsyncs new records once a second, so even a
+        power cut loses at most the last second's records.  Records already in the file are reused:
         their points do not run again.  The file is locked while the sweep
         runs; missing directories are created.
     progress : bool
