@@ -421,7 +421,8 @@ class _Store:
         except BaseException:
             self._fh.close()
             raise
-        self._start_syncing()
+        self._syncer = None  # started by the first append: see _start_syncing
+        self._pending = False  # records written since the last fsync
 
     def _lock(self):
         try:
@@ -455,9 +456,11 @@ class _Store:
     SYNC_INTERVAL = 1.0
 
     def _start_syncing(self):
+        # Started lazily, after every point has been submitted, so that no thread of
+        # ours is alive while an executor forks its workers (a fork-context pool
+        # passed in forks them all at its first submit).
         import threading
 
-        self._pending = False
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, name="spectra-sweep-fsync", daemon=True)
         self._syncer.start()
@@ -476,10 +479,13 @@ class _Store:
         self._fh.write(line.encode())
         self._fh.flush()
         self._pending = True
+        if self._syncer is None:
+            self._start_syncing()
 
     def close(self):
-        self._stop.set()
-        self._syncer.join()
+        if self._syncer is not None:
+            self._stop.set()
+            self._syncer.join()
         try:
             self._fh.flush()
             os.fsync(self._fh.fileno())

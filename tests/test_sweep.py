@@ -243,6 +243,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
 def test_killed_sweep_resumes_complete_and_duplicate_free(tmp_path):
     out = tmp_path / "sweep.jsonl"
     script = tmp_path / "run_sweep.py"
@@ -340,6 +341,19 @@ def test_out_file_is_locked_while_a_sweep_writes(tmp_path):
         with pytest.raises(RuntimeError, match="locked by another running sweep"):
             spectra.sweep(work.draw, {"i": range(2)}, executor="serial", out=out)
     assert len(spectra.sweep(work.draw, {"i": range(2)}, executor="serial", out=out)) == 2
+
+
+def test_records_are_fsynced_in_batches_and_at_the_end(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(time.monotonic()), real_fsync(fd)))
+    out = tmp_path / "s.jsonl"
+    spectra.sweep(work.draw, {"i": range(300)}, executor="serial", out=out)
+    assert 1 <= len(synced) <= 3  # not one per record: the end, and at most a timer tick or two
+    synced.clear()
+    monkeypatch.setattr(spectra._sweep._Store, "SYNC_INTERVAL", 0.02)
+    spectra.sweep(work.slow_draw, {"i": range(6), "delay": 0.05}, executor="serial", out=tmp_path / "t.jsonl")
+    assert len(synced) >= 4  # the background thread kept up while points ran
 
 
 def test_out_directories_are_created_and_result_remembers_out(tmp_path):
