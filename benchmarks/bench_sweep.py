@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 import spectra  # noqa: E402
 from spectra import grid  # noqa: E402
 
-LAGS = (10, 25, 50, 100)
+LAGS = (10, 50, 100, 200)
 
 
 def workload(gain, activation, replicate, n, steps, *, rng):
@@ -88,7 +88,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=128, help="units per network (default 128)")
-    parser.add_argument("--steps", type=int, default=150, help="steps per run (default 150)")
+    parser.add_argument("--steps", type=int, default=250, help="steps per run (default 250)")
     parser.add_argument("--workers", type=int, default=None, help="'all cores' pool size (default: all)")
     parser.add_argument("--json", default="benchmarks/results/bench_sweep.json")
     args = parser.parse_args(argv)

@@ -608,6 +608,42 @@ def _rng_parameter(fn):
     return sig, p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
 
 
+def _point_seeds(fn, points, keys, seed):
+    """The ``rng`` seed of each point (None: not passed), after checking ``fn`` accepts the points."""
+    sig, takes_rng = _rng_parameter(fn)
+    seeds, checked = [], set()
+    for i, p in enumerate(points):
+        passes_rng = takes_rng and "rng" not in p
+        seeds.append(_derive_seed(seed, keys[i]) if passes_rng else None)
+        names = (frozenset(p), passes_rng)
+        if sig is not None and names not in checked:  # binding depends on the names only
+            checked.add(names)
+            try:
+                sig.bind(**p, **({"rng": 0} if passes_rng else {}))
+            except TypeError as exc:
+                raise TypeError(f"`fn` cannot be called with point {i} of `grid`, {p}: {exc}") from None
+    return seeds
+
+
+def _finished(store, points, keys, seeds, retry_failed) -> dict:
+    """index -> record, for the points of the grid that ``store`` already holds."""
+    previous = _latest(store.records)
+    done = {}
+    for i, key in enumerate(keys):
+        rec = previous.get(key)
+        if rec is None:
+            continue
+        if rec.rng_seed != seeds[i]:
+            raise ValueError(
+                f"`out` file {store.path!r} holds point {points[i]} run with rng seed "
+                f"{rec.rng_seed}, but this sweep derives {seeds[i]}: the file was written with "
+                f"another `seed` (or `fn` gained or lost its `rng` parameter); use the same "
+                f"`seed` or another `out`")
+        if rec.ok or not retry_failed:
+            done[i] = dataclasses.replace(rec, index=i)
+    return done
+
+
 def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_failed=True):
     """Run ``fn(**point)`` at every point of a parameter grid.
 
@@ -636,9 +672,10 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
         A JSON-lines file.  Each record is appended as soon as its point
         finishes and flushed at once, so killing the sweep loses nothing;
         a background thread fsyncs new records once a second, so even a
-        power cut loses at most the last second's records.  Records already in the file are reused:
-        their points do not run again.  The file is locked while the sweep
-        runs; missing directories are created.
+        power cut loses at most the last second's records.  Records
+        already in the file are reused: their points do not run again.  The
+        file is locked while the sweep runs; missing directories are
+        created.
     progress : bool
         Show a progress line on stderr when it is a terminal (never
         otherwise).
@@ -731,19 +768,7 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
             raise ValueError(f"`grid` must not repeat a point; points {j} and {i} are both "
                              f"{points[i]} (add a replicate axis to repeat a computation)")
 
-    sig, takes_rng = _rng_parameter(fn)
-    seeds = []
-    checked = set()
-    for i, p in enumerate(points):
-        passes_rng = takes_rng and "rng" not in p
-        seeds.append(_derive_seed(seed, keys[i]) if passes_rng else None)
-        names = (frozenset(p), passes_rng)
-        if sig is not None and names not in checked:
-            checked.add(names)
-            try:
-                sig.bind(**p, **({"rng": 0} if passes_rng else {}))
-            except TypeError as exc:
-                raise TypeError(f"`fn` cannot be called with point {i} of `grid`, {p}: {exc}") from None
+    seeds = _point_seeds(fn, points, keys, seed)
 
     if kind == "own":
         _check_picklable(fn, "spawn")
@@ -757,21 +782,7 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
     store = _Store(out) if out is not None else None
     collector = None
     try:
-        done = {}
-        if store is not None:
-            previous = _latest(store.records)
-            for i, key in enumerate(keys):
-                rec = previous.get(key)
-                if rec is None:
-                    continue
-                if rec.rng_seed != seeds[i]:
-                    raise ValueError(
-                        f"`out` file {store.path!r} holds point {points[i]} run with rng seed "
-                        f"{rec.rng_seed}, but this sweep derives {seeds[i]}: the file was written "
-                        f"with another `seed` (or `fn` gained or lost its `rng` parameter); use "
-                        f"the same `seed` or another `out`")
-                if rec.ok or not retry_failed:
-                    done[i] = dataclasses.replace(rec, index=i)
+        done = {} if store is None else _finished(store, points, keys, seeds, retry_failed)
         todo = [i for i in range(len(points)) if i not in done]
         collector = _Collector(done, store, _Progress(progress, len(points), len(done), len(todo)))
         tasks = [(fn, points[i], seeds[i], i, keys[i]) for i in todo]
