@@ -297,6 +297,17 @@ def test_a_line_cut_short_is_dropped_and_rerun(tmp_path):
     assert sorted(d["params"]["i"] for d in reread) == list(range(6))
 
 
+def test_interrupt_stops_the_sweep_keeps_records_and_releases_the_file(tmp_path, monkeypatch):
+    out = tmp_path / "s.jsonl"
+    monkeypatch.setattr(work, "FAIL", {2})
+    with pytest.raises(KeyboardInterrupt):  # not recorded as a failed point: it stops the sweep
+        spectra.sweep(work.interrupt_at_2, {"i": range(5)}, executor="serial", out=out)
+    assert [json.loads(x)["params"]["i"] for x in out.read_text().splitlines()] == [0, 1]
+    monkeypatch.setattr(work, "FAIL", set())
+    res = spectra.sweep(work.interrupt_at_2, {"i": range(5)}, executor="serial", out=out)
+    assert (res.resumed, res.ran) == (2, 3) and [r.result for r in res] == [0, 1, 2, 3, 4]
+
+
 def test_growing_the_grid_runs_only_new_points(tmp_path):
     out = tmp_path / "s.jsonl"
     small = grid.product(gain=[0.5, 1.0], activation=["tanh"], n=4)
