@@ -50,13 +50,19 @@ def workload(gain, activation, replicate, n, steps, *, rng):
     h0 = np.random.default_rng(rng).standard_normal(n)
     traj = cell.run(steps=steps, h0=h0)
     out = {"log_norm": [], "top_svals": [], "cond": []}
-    for lag in LAGS:
+    for lag in (lag for lag in LAGS if lag <= steps):
         P = traj.product(steps, steps - lag)
         s = np.linalg.svd(P, compute_uv=False)
         out["log_norm"].append(float(np.log(s[0])) if s[0] > 0 else -np.inf)
         out["top_svals"].append(s[:4].tolist())
         out["cond"].append(float(s[0] / s[-1]) if s[-1] > 0 else np.inf)
     return out
+
+
+def waiting(i, delay):
+    """A point that only waits (I/O-like): isolates the sweep machinery from CPU contention."""
+    time.sleep(delay)
+    return {"i": i}
 
 
 def the_grid(n, steps):
@@ -74,10 +80,10 @@ def _cpu_seconds():
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(executor, g):
+def timed(executor, g, fn=workload):
     """Wall time, CPU time (all processes) and the result of one sweep."""
     cpu, start = _cpu_seconds(), time.perf_counter()
-    res = spectra.sweep(workload, g, executor=executor, progress=False)
+    res = spectra.sweep(fn, g, executor=executor, progress=False)
     wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     if res.failed:
         raise RuntimeError(f"{len(res.failed)} points failed; first: {res.failed[0].error['message']}")
@@ -119,6 +125,21 @@ def main(argv=None):
             print(f"repeat {rep + 1}/{args.repeats}  {name:>10}: {wall:7.2f} s wall, "
                   f"{cpu:6.2f} s CPU = {cpu / wall:4.2f} cores busy", flush=True)
 
+    # The same 64 points as pure waits (50 ms each): wall time then measures how well the
+    # sweep machinery overlaps points (start-up, dispatch, collection), whatever else
+    # runs on the machine.  Ideal: 3.2 s on 1 worker, 3.2 / N s on N.
+    waits = {name: [] for name in configs if name != "serial"}
+    startups = {name: [] for name in waits}
+    wait_grid = grid.product(i=range(64), delay=0.05)
+    for rep in range(args.repeats):
+        for name in waits:
+            waits[name].append(timed(configs[name], wait_grid, waiting)[0])
+            # start-up alone: one no-op point per worker
+            startups[name].append(timed(configs[name], grid.product(i=range(configs[name]), delay=0.0),
+                                        waiting)[0])
+    wait_med = {name: statistics.median(v) for name, v in waits.items()}
+    startup_med = {name: statistics.median(v) for name, v in startups.items()}
+
     med = {name: statistics.median(v) for name, v in walls.items()}
     # CPU seconds per wall second: how many cores the sweep actually got.  On an
     # idle machine "N workers" approaches N; less means other processes had them.
@@ -135,6 +156,9 @@ def main(argv=None):
         "work_seconds_serial_median": statistics.median(work),
         "speedup_1_to_all": speedup, "speedup_paired_median": paired,
         "efficiency": speedup / cores, "load_average_before_repeats": loads,
+        "waiting_points": {"delay": 0.05, "wall_seconds": waits, "median_seconds": wait_med,
+                           "pool_startup_median_seconds": startup_med,
+                           "speedup_1_to_all": wait_med["1 worker"] / wait_med[f"{cores} workers"]},
         "python": sys.version.split()[0], "numpy": np.__version__, "machine": platform.machine(),
     }
     print(f"\n64 points, n={args.size}, T={args.steps}; medians of {args.repeats}:")
@@ -145,6 +169,10 @@ def main(argv=None):
               f"on {os.cpu_count()} cores (other processes compete for them)")
     print(f"speed-up 1 -> {cores} workers: {speedup:.2f}x (paired median {paired:.2f}x, "
           f"efficiency {speedup / cores:.0%})")
+    w1, wn = wait_med["1 worker"], wait_med[f"{cores} workers"]
+    print(f"64 waiting points (50 ms each, ideal {3.2:.1f} s / {3.2 / cores:.1f} s): "
+          f"1 worker {w1:.2f} s, {cores} workers {wn:.2f} s, speed-up {w1 / wn:.2f}x; pool start-up "
+          + ", ".join(f"{name} {v:.2f} s" for name, v in startup_med.items()))
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
