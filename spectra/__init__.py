@@ -74,6 +74,10 @@ from .nonnormal import (
     transient_growth,
 )
 # -- end issue 12 --
+# -- issue 11: sweeps over parameter grids --
+from . import grid
+from ._sweep import SweepRecord, SweepResult, load_sweep, process_pool, sweep
+# -- end issue 11 --
 
 __version__ = "0.1.0"
 
@@ -195,6 +199,14 @@ __all__ = [
     "normal_counterpart",
     "random_nonnormal",
     # -- end issue 12 --
+    # -- issue 11: sweeps over parameter grids --
+    "grid",
+    "sweep",
+    "SweepRecord",
+    "SweepResult",
+    "load_sweep",
+    "process_pool",
+    # -- end issue 11 --
 ]
 
 

@@ -349,6 +349,7 @@ def test_readme_symbolic_section_runs_and_prints_what_it_says(capsys):
 
     text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("## Symbolic layer"):]
+    section = section[:section.find("\n## ", 3)] if "\n## " in section[3:] else section
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 2
     namespace = {}
