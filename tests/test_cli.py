@@ -331,3 +331,17 @@ def test_make_figures_script(tmp_path):
     assert out.returncode == 0, out.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["activation_derivatives.png"]
     assert out.stdout.splitlines()[0] == str(tmp_path / "activation_derivatives.png")
+
+
+def test_phase_diagram_script_sweeps_and_resumes(tmp_path):
+    """scripts/phase_diagram.py: a sweep on worker processes, a figure, and a resumable record file."""
+    script = [sys.executable, str(ROOT / "scripts" / "phase_diagram.py"), "--out", str(tmp_path),
+              "--n", "4", "--steps", "20", "--replicates", "1", "--workers", "2"]
+    first = subprocess.run(script, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    records = (tmp_path / "phase_diagram_full.jsonl").read_text().splitlines()
+    assert len(records) == 14 * 6
+    assert (tmp_path / "phase_diagram_full.pdf").exists() and (tmp_path / "phase_diagram_full.png").exists()
+    again = subprocess.run(script, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "phase_diagram_full.jsonl").read_text().splitlines() == records   # nothing rerun

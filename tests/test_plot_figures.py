@@ -337,3 +337,20 @@ BAD = [
 def test_bad_arguments_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_phase_table_runs_through_sweep_identically_on_any_executor():
+    """The phase diagram's data come from spectra.sweep: serial and process pool agree exactly."""
+    args = ([0.5, 3.0], ["tanh", spectra.activation("leaky_relu", slope=0.2)])
+    kw = dict(n=6, steps=40, warmup=5, seeds=2, rng=7)
+    serial = spectra.plot.phase_table(*args, **kw)
+    pooled = spectra.plot.phase_table(*args, executor=2, **kw)
+    assert serial == pooled or all(
+        np.array_equal(np.asarray(serial[k], dtype=object), np.asarray(pooled[k], dtype=object))
+        for k in serial)
+    assert serial["activation"].count("leaky_relu") == 4
+    # per-point seeds: a replicate's result does not depend on which other points exist
+    alone = spectra.plot.phase_table([3.0], ["tanh"], **kw)
+    both = [m for g, a, m in zip(serial["gain"], serial["activation"], serial["measured"])
+            if g == 3.0 and a == "tanh"]
+    assert alone["measured"] == both

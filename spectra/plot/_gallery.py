@@ -8,7 +8,7 @@ figure.  Sizes are chosen so that the whole set takes seconds.
 
 from __future__ import annotations
 
-from .._activations import Activation
+from .._activations import Activation, activation as _activation
 from .._bounds import bound_report, regime
 from .._cells import ElmanRNN
 from .._errors import NumericalError
@@ -19,7 +19,7 @@ from ._figures import (activation_derivatives, eigenvalues, gradient_norms, lyap
 from ._figureset import register
 from ._style import figure_and_axes
 
-__all__ = ["phase_table"]
+__all__ = ["phase_table", "phase_point"]
 
 
 def _driven_run(cell, steps, rng, *, scale=1.0):
@@ -98,18 +98,54 @@ def _lyapunov(rng):
     return fig
 
 
+def phase_point(gain, activation, replicate, *, rng, n=32, steps=200, warmup=50,
+                init_name="orthogonal", input_scale=0.3):
+    """One point of the phase diagram: the regime by the bound and the measured lambda_max.
+
+    A module-level function so that :func:`spectra.sweep` can send it to worker
+    processes.  ``activation`` is a registry name or ``{"name": ..., **params}``;
+    ``rng`` is the per-point seed the sweep derives; ``replicate`` only tells
+    replicates apart (each gets its own seed).
+
+    Returns
+    -------
+    dict
+        ``regime`` (label of :func:`spectra.regime`), ``measured`` (the largest
+        Lyapunov exponent of a driven run) and ``stderr``; when the run's state
+        overflows, ``measured`` and ``stderr`` are None and ``error`` says so.
+    """
+    import numpy as np
+
+    act = activation if isinstance(activation, str) else dict(activation)
+    name = act if isinstance(act, str) else act.pop("name")
+    params = {} if isinstance(act, str) else act
+    gen = np.random.default_rng(rng)
+    cell = ElmanRNN.random(n, input_size=n, init=init_name, gain=gain,
+                           activation=_activation(name, **params), rng=gen)
+    label = regime(cell).regime
+    try:
+        traj = _driven_run(cell, steps, gen, scale=input_scale)
+    except NumericalError as exc:                              # the run diverged
+        return {"regime": label, "measured": None, "stderr": None, "error": str(exc)}
+    res = lyapunov_spectrum(traj, k=1, warmup=warmup, rng=gen)
+    return {"regime": label, "measured": float(res.exponents[0]), "stderr": float(res.stderr[0]),
+            "error": None}
+
+
 def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init_name="orthogonal",
-                input_scale=0.3, rng=None):
+                input_scale=0.3, rng=None, executor="serial", out=None):
     """Tidy data for :func:`spectra.plot.phase_diagram`: regime and measured lambda_max per point.
 
-    A plain loop over ``activations x gains x seeds``: each point draws an
-    Elman network (``init_name`` with that gain), classifies it with
-    :func:`spectra.regime`, runs it on Gaussian inputs of standard deviation
-    ``input_scale`` and measures the largest Lyapunov exponent
-    (``lyapunov_spectrum(traj, k=1, warmup=warmup)``).  One row per
-    replicate; the phase diagram averages them.  A run whose state
-    overflows is recorded with ``measured`` = NaN and its ``error`` message
-    (no marker is drawn there).
+    A parameter sweep (:func:`spectra.sweep`) over ``activations x gains x
+    seeds`` of :func:`phase_point`: each point draws an Elman network
+    (``init_name`` with that gain), classifies it with :func:`spectra.regime`,
+    runs it on Gaussian inputs of standard deviation ``input_scale`` and
+    measures the largest Lyapunov exponent (``lyapunov_spectrum(traj, k=1,
+    warmup=warmup)``).  One row per replicate; the phase diagram averages
+    them.  A run whose state overflows is recorded with ``measured`` = NaN and
+    its ``error`` message (no marker is drawn there).  Every point has its
+    own seed derived from the base seed and its parameters, so the table does
+    not depend on the executor or on the order points finish.
 
     Parameters
     ----------
@@ -121,6 +157,13 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
         Recurrent initialiser (see :meth:`spectra.ElmanRNN.random`).
     input_scale : float
     rng : int, Generator or None
+        The base seed (a Generator draws one).
+    executor : "serial", None, int or concurrent.futures.Executor
+        Where the points run (see :func:`spectra.sweep`): in-process by
+        default; None for all local cores, or a Dask client's executor.
+    out : str or path, optional
+        A JSON-lines file: finished points are kept there and a rerun skips
+        them.
 
     Returns
     -------
@@ -137,7 +180,11 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
     >>> all(m < 0 for m in t["measured"])
     True
     """
+    import numpy as np
+
+    from .. import grid as _grid
     from .._cells import _INITS
+    from .._sweep import sweep
     from .._validation import as_generator, check_choice, check_int, check_real, describe
 
     if isinstance(gains, (str, bytes)) or not hasattr(gains, "__len__") or len(gains) == 0:
@@ -147,29 +194,36 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
             or len(activations) == 0:
         raise TypeError(f"`activations` must be a non-empty sequence of names or Activations; got "
                         f"{describe(activations)}")
+    acts = []
+    for a in activations:
+        act = _activation(a)                       # validates names and instances alike
+        acts.append(act.name if not act.params else {"name": act.name, **act.kwargs})
     n = check_int(n, "n", minimum=1)
     steps = check_int(steps, "steps", minimum=2)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=steps - 1)
     seeds = check_int(seeds, "seeds", minimum=1)
     check_choice(init_name, "init_name", _INITS)
     input_scale = check_real(input_scale, "input_scale", low=0.0)
-    gen = as_generator(rng)
+    base = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0 \
+        else int(as_generator(rng).integers(2 ** 62))
+    points = _grid.product(activation=acts, gain=gains, replicate=list(range(seeds)),
+                           n=[n], steps=[steps], warmup=[warmup], init_name=[init_name],
+                           input_scale=[input_scale])
+    res = sweep(phase_point, points, executor=executor, out=out, progress=False, seed=base)
     cols = {k: [] for k in ("gain", "activation", "seed", "regime", "measured", "stderr", "error")}
-    for act in activations:
-        for gain in gains:
-            for s in range(seeds):
-                cell = ElmanRNN.random(n, input_size=n, init=init_name, gain=gain, activation=act,
-                                       rng=gen)
-                try:
-                    traj = _driven_run(cell, steps, gen, scale=input_scale)
-                    res = lyapunov_spectrum(traj, k=1, warmup=warmup, rng=gen)
-                    m, se, err = float(res.exponents[0]), float(res.stderr[0]), None
-                except NumericalError as exc:
-                    m, se, err = float("nan"), float("nan"), str(exc)
-                for key, v in (("gain", gain), ("activation", cell.activation.name), ("seed", s),
-                               ("regime", regime(cell).regime), ("measured", m), ("stderr", se),
-                               ("error", err)):
-                    cols[key].append(v)
+    for rec in res.records:
+        p = rec.params
+        act = p["activation"] if isinstance(p["activation"], str) else p["activation"]["name"]
+        if rec.error is not None:       # a bug, not a divergent run: do not hide it
+            raise RuntimeError(f"phase point {p} failed: {rec.error['type']}: {rec.error['message']}")
+        r = rec.result
+        nan = float("nan")
+        m = nan if r["measured"] is None else r["measured"]
+        se = nan if r["stderr"] is None else r["stderr"]
+        reg, err = r["regime"], r["error"]
+        for key, v in (("gain", p["gain"]), ("activation", act), ("seed", p["replicate"]),
+                       ("regime", reg), ("measured", m), ("stderr", se), ("error", err)):
+            cols[key].append(v)
     return cols
 
 
