@@ -25,6 +25,9 @@ from ._products import NormProfile, gradient_norm_profile, product_log_singular_
 from .linalg import (condition_number, spectral_norm, spectral_radius, step_condition_numbers,
                      step_eigenvalues, step_singular_values, top_singular_values)
 
+# performance: thread policy (issue 8)
+from ._threads import get_threads, set_threads, threads
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -59,6 +62,10 @@ __all__ = [
     "step_singular_values",
     "step_condition_numbers",
     "top_singular_values",
+    # performance: thread policy (issue 8)
+    "set_threads",
+    "get_threads",
+    "threads",
 ]
 
 

@@ -176,12 +176,24 @@ class JacobianSequence:
             # Keep the running product normalised by exact powers of two; the
             # true scale is carried as an integer exponent and applied once at
             # the end, where it is checked against the float64 range.
-            P, e = _normalise(self.matrix(k + 1))
-            for s in range(k + 2, t + 1):
-                P, de = _normalise(self.matmat(s, P))
-                e += de
+            from ._threads import blas_threads
+
+            n = self.state_size(t)
+            with blas_threads("gemm", n), np.errstate(over="ignore", under="ignore"):
+                if self.is_square and not self.batch_shape:
+                    P, e = _chain_product(self, t, k)
+                    e = np.asarray(e)
+                else:
+                    P, e = _normalise(self.matrix(k + 1))
+                    for s in range(k + 2, t + 1):
+                        P, de = _normalise(self.matmat(s, P))
+                        e += de
             P = _rescale(P, e, t, k)
         return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
+
+    def lmatmat(self, t: int, P: np.ndarray) -> np.ndarray:
+        """``P @ J_t`` for ``P`` of shape ``(*batch, m, n_out)`` (a row block times the step)."""
+        return np.swapaxes(self.rmatmat(t, np.swapaxes(P, -1, -2)), -1, -2)
 
     def operator(self, t: int | None = None, k: int | None = None, *,
                  layout: str = "numerator"):
@@ -219,6 +231,102 @@ def _normalise(P):
         raise NumericalError("a step Jacobian product has non-finite entries")
     e = np.frexp(m)[1]
     return np.ldexp(P, -e[..., None, None]), e
+
+
+# Steps are materialised in chunks of about this many bytes (vectorised), so the
+# per-step work of a product is one GEMM and one dot product (no Python-level
+# normalisation): the running product is rescaled by an exact power of two only
+# when its norm leaves [2^-100, 2^100] or the next step could overflow it.
+_CHUNK_BYTES = 1 << 21
+_LO, _HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm
+_SAFE_EXP = 400   # |log2 ||P|| + log2 ||J||| beyond this: pre-scale P (no overflow, no subnormals)
+
+
+def step_kernels(seq, first, last, *, side="left"):
+    """Yield ``(s, apply, log2_norm)`` for ``s = first..last`` (``side="right"``: descending).
+
+    ``apply(P)`` is ``J_s @ P`` (``side="left"``) or ``P @ J_s`` (``"right"``) for a
+    single (unbatched) square sequence, and ``log2_norm`` an upper bound on
+    ``log2 ||J_s||_2`` (the Frobenius norm); structured sequences are never
+    materialised, dense ones are read in place.
+    """
+    n = seq.state_size(first)
+    L = max(1, _CHUNK_BYTES // (8 * n * n))
+    starts = list(range(first, last + 1, L))
+    if side == "right":
+        starts = starts[::-1]
+    structured = (isinstance(seq, ScaledJacobians) and seq.shift is None and not seq.batch_shape
+                  and (seq.row is None) != (seq.col is None))
+    W = getattr(seq, "W", None)
+    for a in starts:
+        b = min(last, a + L - 1)
+        order = range(a, b + 1) if side == "left" else range(b, a - 1, -1)
+        if structured:
+            by_row = seq.row is not None
+            v = (seq.row if by_row else seq.col)[a - 1:b]
+            with np.errstate(divide="ignore"):
+                lg = np.log2(np.max(np.abs(v), axis=-1)) + _log2_fro(W)   # ||diag(v) W|| bound
+            if not np.all(np.isfinite(v)):
+                raise NumericalError(f"a step Jacobian among J_{a}..J_{b} has non-finite entries")
+            for s in order:
+                d = v[s - a]
+                if by_row == (side == "left"):
+                    # diag(d) (W P)   or   (P diag(d)) W   -- the scaling next to the free side
+                    fn = ((lambda P, d=d: d[:, None] * (W @ P)) if side == "left"
+                          else (lambda P, d=d: (P * d) @ W))
+                else:
+                    fn = ((lambda P, d=d: W @ (d[:, None] * P)) if side == "left"
+                          else (lambda P, d=d: (P @ W) * d))
+                yield s, fn, lg[s - a]
+        else:
+            M = np.asarray(seq.matrices(a, b))
+            big = np.max(np.abs(M), axis=(-2, -1))
+            if not np.all(np.isfinite(big)):
+                raise NumericalError(f"a step Jacobian among J_{a}..J_{b} has non-finite entries")
+            with np.errstate(divide="ignore"):
+                lg = np.log2(big) + np.log2(n)        # ||J||_2 <= n max|J_ij|
+            for s in order:
+                J = M[s - a]
+                yield s, ((lambda P, J=J: J @ P) if side == "left" else (lambda P, J=J: P @ J)), lg[s - a]
+
+
+def _log2_fro(W):
+    """log2 ||W||_F without overflow in the squares."""
+    m = float(np.max(np.abs(W))) if W.size else 0.0
+    if m == 0.0:
+        return -np.inf
+    return float(np.log2(m) + 0.5 * np.log2(np.sum(np.square(W / m))))
+
+
+def _chain_product(seq, t, k):
+    """``J_t ... J_{k+1} = P 2^e`` for a single square sequence: one GEMM and one dot per step."""
+    P = None
+    e = 0
+    lp = 0.0   # log2 ||P||_F
+    for s, apply, lj in step_kernels(seq, k + 1, t):
+        if P is None:
+            P = np.array(seq.matrix(s), dtype=seq.dtype)
+        else:
+            if lj == -np.inf:    # an exactly zero step: the product is zero
+                return np.zeros_like(P), 0
+            if not -_SAFE_EXP < lp + lj < _SAFE_EXP:
+                # a very large or very small step: pre-scale P so that J P is about 1
+                shift = int(np.round(lp + lj))
+                P = np.ldexp(P, -shift)
+                e += shift
+            P = apply(P)
+        flat = P.reshape(-1)
+        f2 = float(np.dot(flat, flat))
+        if _LO < f2 < _HI:
+            lp = 0.5 * np.log2(f2)
+            continue
+        if f2 == 0.0 and not np.any(P):        # an exactly zero product stays zero
+            return P, e
+        P, de = _normalise(P)   # also rejects non-finite entries
+        e += int(de)
+        flat = P.reshape(-1)
+        lp = 0.5 * np.log2(float(np.dot(flat, flat)))
+    return P, e
 
 
 def _rescale(Q, e, t, k):
@@ -364,6 +472,9 @@ class DenseJacobians(JacobianSequence):
     def rmatmat(self, t, Y):
         return np.swapaxes(self.matrix(t), -1, -2) @ Y
 
+    def lmatmat(self, t, P):
+        return P @ self.matrix(t)
+
     def select(self, b):
         b = self._batch_index(b)
         return DenseJacobians(self._array[b])
@@ -467,6 +578,16 @@ class ScaledJacobians(JacobianSequence):
             Z = col[..., :, None] * Z
         if self.shift is not None:
             Z = Z + np.reshape(self.shift, (-1, 1)) * Y
+        return Z
+
+    def lmatmat(self, t, P):
+        row, col = self._row(t), self._col(t)
+        Z = P if row is None else P * row[..., None, :]
+        Z = Z @ self.W
+        if col is not None:
+            Z = Z * col[..., None, :]
+        if self.shift is not None:
+            Z = Z + P * np.reshape(self.shift, (1, -1))
         return Z
 
     def logabsdet(self, t):
