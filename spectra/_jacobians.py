@@ -278,6 +278,13 @@ def step_kernels(seq, first, last, *, side="left"):
                     fn = ((lambda P, d=d: W @ (d[:, None] * P)) if side == "left"
                           else (lambda P, d=d: (P @ W) * d))
                 yield s, fn, lg[s - a]
+        elif not isinstance(seq, DenseJacobians) or seq._array is None or seq.batch_shape:
+            # any other sequence is used only through its matmat/rmatmat; the carried
+            # product is kept near norm 1, so the step itself sets the range
+            for s in order:
+                fn = ((lambda P, s=s: seq.matmat(s, P)) if side == "left"
+                      else (lambda P, s=s: seq.lmatmat(s, P)))
+                yield s, fn, 0.0
         else:
             M = np.asarray(seq.matrices(a, b))
             big = np.max(np.abs(M), axis=(-2, -1))

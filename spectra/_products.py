@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
-from ._jacobians import as_jacobian_sequence
+from ._jacobians import _SAFE_EXP, as_jacobian_sequence, step_kernels
+from ._threads import blas_threads
 from ._validation import as_array, check_choice, describe
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
@@ -177,7 +178,13 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0) -> NormProfil
     from ._validation import as_generator
 
     gen = as_generator(rng)
-    return NormProfile(lags, _matrix_profile(seq, t, ord, gen), t, ord)
+    n = seq.state_size(t)
+    with blas_threads("gemm", n):
+        if seq.is_square and not seq.batch_shape:
+            log_norms = _chain_profile(seq, t, ord, gen)
+        else:
+            log_norms = _matrix_profile(seq, t, ord, gen)
+    return NormProfile(lags, log_norms, t, ord)
 
 
 def _check_vector(vector, seq, t):
@@ -301,3 +308,119 @@ def _spectral_log_norm(P, V, gen):
         nrm = flat_nrm.reshape(batch)
         V_next = flatV.reshape(V_next.shape)
     return np.log(np.where(nrm > 0, nrm, 1.0)), nrm, V_next
+
+
+# -- the sweep for a single square sequence ------------------------------------------------
+
+def _chain_profile(seq, t, ord, gen):
+    """Profile of one square sequence: one structured GEMM and one dot product per lag.
+
+    ``P_lag = J_t ... J_{t-lag+1}`` is carried as ``P 2^e`` and rescaled by an
+    exact power of two only when its norm leaves [2^-100, 2^100] or the next
+    step is very large or small (as in :meth:`JacobianSequence.product`), so
+    it never overflows, underflows or meets subnormal numbers.
+    """
+    out = np.full(t, -np.inf)
+    top = None if ord == "fro" else _TopSingularValue(gen)
+    P = buf = mask = None
+    e = 0
+    lp = 0.0
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        for s, apply, lj in step_kernels(seq, 1, t, side="right"):
+            lag = t - s + 1
+            if P is None:
+                P = np.array(seq.matrix(s), dtype=np.float64)
+            else:
+                if lj == -np.inf:
+                    break                      # a zero step: every longer lag is zero
+                if not -_SAFE_EXP < lp + lj < _SAFE_EXP:
+                    shift = int(np.round(lp + lj))
+                    P = np.ldexp(P, -shift)
+                    e += shift
+                P = apply(P)
+            flat = P.reshape(-1)
+            f2 = float(np.dot(flat, flat))
+            if not _LO < f2 < _HI:
+                if not np.all(np.isfinite(P)):
+                    from ._errors import NumericalError
+
+                    raise NumericalError(f"the product dh_{t}/dh_{s - 1} has non-finite entries")
+                if not np.any(P):
+                    break                      # an exactly zero product stays zero
+                P, de = _normalise(P, (-2, -1))
+                e += int(de)
+                flat = P.reshape(-1)
+                f2 = float(np.dot(flat, flat))
+            lp = 0.5 * np.log2(f2)
+            if top is None:
+                out[lag - 1] = 0.5 * np.log(f2) + e * _LN2
+            else:
+                sigma = top(P)
+                out[lag - 1] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
+            # keep BLAS off its slow path: entries below 2^-1022 (relative to a P of norm
+            # about one, so negligible) become exact zeros before they are multiplied again
+            if buf is None or buf.shape != P.shape:
+                buf = np.empty(P.shape)
+                mask = np.empty(P.shape, dtype=bool)
+            np.less(np.abs(P, out=buf), _TINY, out=mask)
+            if mask.any():
+                P[mask] = 0.0
+    return out
+
+
+_TINY = np.finfo(np.float64).tiny
+
+
+_LO, _HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm of the carried P
+
+
+class _TopSingularValue:
+    """sigma_max of a sequence of slowly changing matrices, by a warm-started block iteration.
+
+    Each call runs block power iterations on ``P P^T`` from the previous call's
+    Ritz vectors (orthonormal, so no re-orthonormalisation is needed while the
+    first iteration succeeds), whose weakest column is replaced by a fresh
+    random probe orthogonalised against the others.  It returns when the
+    Ritz value's a-posteriori bound ``||r||^2 / gap`` is below ``_REL_TOL`` of
+    it, and falls back to a dense SVD after ``_MAX_ITER`` iterations.
+    """
+
+    def __init__(self, gen):
+        self.gen = gen
+        self.X = None
+        self.calls = 0
+
+    def __call__(self, P):
+        n_out, n_in = P.shape
+        small = min(n_out, n_in)
+        if small <= 2 * _BLOCK:           # a dense SVD is as cheap as the iteration
+            return float(np.linalg.svd(P, compute_uv=False)[0])
+        b = min(_BLOCK, small - 1) + 1
+        if self.X is None or self.calls % 64 == 0:
+            X = self.gen.standard_normal((n_out, b)) if self.X is None else self.X
+            X = np.linalg.qr(X)[0]
+        else:
+            X = self.X.copy()
+        self.calls += 1
+        V = X[:, :-1]
+        p = self.gen.standard_normal(n_out)
+        for _ in range(2):
+            p -= V @ (V.T @ p)
+        X[:, -1] = p / np.linalg.norm(p)
+        PT = P.T
+        for _ in range(_MAX_ITER):
+            Y = PT @ X                                 # P^T X
+            w, S = np.linalg.eigh(Y.T @ Y)             # Rayleigh-Ritz on P P^T, ascending
+            th1 = w[-1]
+            s1 = S[:, -1]
+            x1 = X @ s1
+            r = P @ (Y @ s1) - th1 * x1                # residual of the top Ritz pair
+            rn = float(np.linalg.norm(r))
+            gap = th1 - w[-2]
+            if th1 > 0 and rn * rn <= _REL_TOL * th1 * max(gap, 1e-300) and rn <= 1e-6 * th1:
+                self.X = X @ S[:, ::-1]                # orthonormal Ritz vectors, strongest first
+                return float(np.sqrt(th1))
+            X = np.linalg.qr(P @ (Y @ S[:, ::-1]))[0]
+        u, sv, _ = np.linalg.svd(P, full_matrices=False)   # not certified: dense fallback
+        self.X = np.array(u[:, :b])
+        return float(sv[0])
