@@ -270,11 +270,10 @@ def step_kernels(seq, first, last, *, side="left"):
                 raise NumericalError(f"a step Jacobian among J_{a}..J_{b} has non-finite entries")
             for s in order:
                 d = v[s - a]
-                if by_row == (side == "left"):
-                    # diag(d) (W P)   or   (P diag(d)) W   -- the scaling next to the free side
+                if by_row:      # J = diag(d) W:  J P = diag(d) (W P),  P J = (P diag(d)) W
                     fn = ((lambda P, d=d: d[:, None] * (W @ P)) if side == "left"
                           else (lambda P, d=d: (P * d) @ W))
-                else:
+                else:           # J = W diag(d):  J P = W (diag(d) P),  P J = (P W) diag(d)
                     fn = ((lambda P, d=d: W @ (d[:, None] * P)) if side == "left"
                           else (lambda P, d=d: (P @ W) * d))
                 yield s, fn, lg[s - a]

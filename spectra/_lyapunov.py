@@ -35,8 +35,10 @@ class LyapunovResult:
         Steps averaged (T - warmup).
     warmup : int
         Steps discarded at the start.
-    reorth_every : int
-        Steps between QR re-orthonormalisations.
+    reorth_every : int or "auto"
+        Steps between QR re-orthonormalisations, as requested.
+    qr_count : int
+        Re-orthonormalisations done (one per row of ``running``).
     """
 
     exponents: np.ndarray
@@ -45,7 +47,8 @@ class LyapunovResult:
     running_steps: np.ndarray
     steps: int
     warmup: int
-    reorth_every: int
+    reorth_every: object
+    qr_count: int = 0
 
     @property
     def max(self):
@@ -78,10 +81,11 @@ class LyapunovResult:
         """Plain Python values (lists of floats; -inf stays a float)."""
         return {"exponents": self.exponents.tolist(), "stderr": self.stderr.tolist(),
                 "steps": self.steps, "warmup": self.warmup, "reorth_every": self.reorth_every,
+                "qr_count": self.qr_count,
                 "running": self.running.tolist(), "running_steps": self.running_steps.tolist()}
 
 
-def lyapunov_spectrum(J, *, k=None, reorth_every=1, warmup=0, rng=None) -> LyapunovResult:
+def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> LyapunovResult:
     """Lyapunov exponents of ``J_T ... J_1`` by repeated QR (Benettin et al. 1980).
 
     Parameters
@@ -92,11 +96,14 @@ def lyapunov_spectrum(J, *, k=None, reorth_every=1, warmup=0, rng=None) -> Lyapu
         Number of exponents (default all n).  For k < n the cost is
         O(T n^2 k) through matrix-free products, never forming an n x n
         matrix.
-    reorth_every : int
-        Steps between QR re-orthonormalisations (1: every step, the
-        safest).  Between them the columns are renormalised (exactly, in
-        the log domain) so nothing overflows, but they may align: raise it
-        only for well-conditioned steps.
+    reorth_every : int or "auto"
+        Steps between QR re-orthonormalisations.  ``"auto"`` (default)
+        chooses the interval from the conditioning of the propagated frame
+        (estimated at each QR as max ||z_j|| / |r_jj|) so that the QR error
+        stays near 1e-10 per step: the same exponents as a QR at every step
+        to better than 1e-8.  An integer fixes it (1: every step).  Between
+        QRs the columns are renormalised exactly in the log domain, so
+        nothing overflows.
     warmup : int
         Steps run before averaging starts, to let the frame align with the
         Oseledets subspaces.
@@ -118,6 +125,11 @@ def lyapunov_spectrum(J, *, k=None, reorth_every=1, warmup=0, rng=None) -> Lyapu
     come from 20 contiguous block averages; they assume the blocks are
     longer than the correlation time of the local expansion rates.
 
+    For the full spectrum (n >= 48) the orthogonal factor is kept in
+    LAPACK's compact-WY form (``dgeqrt``) and applied to the next step
+    Jacobian directly (``dgemqrt``), never formed: with ``"auto"`` about 2-3
+    times faster than ``numpy.linalg.qr`` at every step at n = 256.
+
     Examples
     --------
     >>> import numpy as np, spectra
@@ -133,38 +145,23 @@ def lyapunov_spectrum(J, *, k=None, reorth_every=1, warmup=0, rng=None) -> Lyapu
     if T == 0:
         raise ValueError("`J` must contain at least one step for Lyapunov exponents")
     k = n if k is None else check_int(k, "k", minimum=1, maximum=n)
-    reorth_every = check_int(reorth_every, "reorth_every", minimum=1)
+    auto = isinstance(reorth_every, str) and reorth_every == "auto"
+    if not auto:
+        if isinstance(reorth_every, str):
+            raise ValueError(f"`reorth_every` must be a positive integer or 'auto'; got {reorth_every!r}")
+        reorth_every = check_int(reorth_every, "reorth_every", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=T - 1)
     batch = seq.batch_shape
-    if k == n:
-        Q = np.broadcast_to(np.eye(n), batch + (n, n)).copy()
-    else:
-        from .init import orthogonal
+    from ._threads import blas_threads
 
-        Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
+    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"):
+        if k == n:
+            sums, lengths = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
+        else:
+            from .init import orthogonal
 
-    sums, lengths = [], []
-    col_log = np.zeros(batch + (k,))
-    last = 0
-    with np.errstate(divide="ignore", under="ignore"):
-        for s in range(1, T + 1):
-            Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
-            due = s == T or s == warmup or (
-                (s - warmup) % reorth_every == 0 if s > warmup else s % reorth_every == 0)
-            if due:
-                Q, R = np.linalg.qr(Z)
-                flush_subnormals(Q)
-                d = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1))) + col_log
-                col_log = np.zeros(batch + (k,))
-                if s > warmup:
-                    sums.append(d)
-                    lengths.append(s - max(last, warmup))
-                last = s
-            else:
-                norms = np.linalg.norm(Z, axis=-2)
-                zero = norms == 0
-                Q = flush_subnormals(Z / np.where(zero, 1.0, norms)[..., None, :])
-                col_log = col_log + np.where(zero, -np.inf, np.log(np.where(zero, 1.0, norms)))
+            Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
+            sums, lengths = _partial_spectrum(seq, T, Q, reorth_every, warmup)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
     steps = int(lengths.sum())
@@ -177,7 +174,151 @@ def lyapunov_spectrum(J, *, k=None, reorth_every=1, warmup=0, rng=None) -> Lyapu
     exponents = np.take_along_axis(exponents, order, axis=-1)
     stderr = np.take_along_axis(stderr, order, axis=-1)
     running = np.take_along_axis(running, order[..., None, :], axis=-1)
-    return LyapunovResult(exponents, stderr, running, cum_len, steps, warmup, reorth_every)
+    return LyapunovResult(exponents, stderr, running, cum_len, steps, warmup, reorth_every,
+                          int(lengths.size))
+
+
+# Re-orthonormalisation with reorth_every="auto".  A Householder QR of a frame Z
+# whose columns have been propagated m steps without re-orthonormalisation gives
+# log|r_jj| with an error of about u * cond(Z) (measured: 2e-10 at cond ~ 1e6,
+# 1.6e-7 at cond ~ 1e9 for a tanh network with n = 256).  The condition number is
+# estimated at every QR as max_j ||z_j|| / |r_jj|, its growth per step smoothed
+# over the QRs, and the next interval chosen so that it stays below e^_AUTO_LOG_COND:
+# an error of about 1e-10 per QR, far below the 1e-8 promised.
+_AUTO_LOG_COND = np.log(1e6)
+_AUTO_MAX = 16
+_WY_MIN_N = 48          # below this, numpy's batched qr beats per-call LAPACK wrappers
+
+
+class _Schedule:
+    """When to re-orthonormalise: every ``reorth_every`` steps, or adaptively ("auto")."""
+
+    def __init__(self, reorth_every, warmup, T):
+        self.auto = isinstance(reorth_every, str)
+        self.every = 1 if self.auto else reorth_every
+        self.warmup, self.T = warmup, T
+        self.last = 0
+        self.rate = None
+
+    def due(self, s):
+        if s == self.T or s == self.warmup:
+            return True
+        if self.auto:
+            return s - self.last >= self.every
+        if s > self.warmup:
+            return (s - self.warmup) % self.every == 0
+        return s % self.every == 0
+
+    def done(self, s, log_cond):
+        if self.auto:
+            m = s - self.last
+            if not np.all(np.isfinite(log_cond)):
+                self.rate, self.every = None, 1
+            else:
+                now = max(float(np.max(log_cond)), 0.0) / m
+                self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
+                fit = _AUTO_MAX if self.rate <= 0 else int(_AUTO_LOG_COND // self.rate)
+                self.every = max(1, min(_AUTO_MAX, fit, 2 * self.every))
+        self.last = s
+
+
+def _record(sums, lengths, d, s, last, warmup):
+    if s > warmup:
+        sums.append(d)
+        lengths.append(s - max(last, warmup))
+
+
+def _normalise_columns(Z, col_log):
+    norms = np.linalg.norm(Z, axis=-2)
+    zero = norms == 0
+    Q = flush_subnormals(Z / np.where(zero, 1.0, norms)[..., None, :])
+    return Q, col_log + np.where(zero, -np.inf, np.log(np.where(zero, 1.0, norms)))
+
+
+def _log_cond(Z, R):
+    """log max_j ||z_j|| / |r_jj|: how far the columns of Z are from orthogonal (>= 0)."""
+    diag = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
+    norms = np.linalg.norm(Z, axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(norms > 0, np.log(norms) - np.log(diag), 0.0)
+    return np.max(ratio, axis=-1)
+
+
+def _partial_spectrum(seq, T, Q, reorth_every, warmup):
+    """k < n exponents, matrix-free: O(T n^2 k)."""
+    batch = seq.batch_shape
+    k = Q.shape[-1]
+    sums, lengths = [], []
+    col_log = np.zeros(batch + (k,))
+    plan = _Schedule(reorth_every, warmup, T)
+    for s in range(1, T + 1):
+        Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
+        if plan.due(s):
+            Q, R = np.linalg.qr(Z)
+            flush_subnormals(Q)
+            d = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1))) + col_log
+            col_log = np.zeros(batch + (k,))
+            _record(sums, lengths, d, s, plan.last, warmup)
+            plan.done(s, _log_cond(Z, R) if plan.auto else None)
+        else:
+            Q, col_log = _normalise_columns(Z, col_log)
+    return sums, lengths
+
+
+def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
+    """All n exponents.
+
+    The orthogonal factor is never formed: it is kept as LAPACK's compact-WY
+    Householder representation (``dgeqrt``, recursive panels) and applied to
+    the next step Jacobian from the right (``dgemqrt``), which costs about a
+    third of numpy's ``qr`` (``dgeqrf`` + ``dorgqr``) plus a GEMM, with the
+    same backward stability.
+    """
+    if n < _WY_MIN_N:
+        Q = np.broadcast_to(np.eye(n), batch + (n, n)).copy()
+        return _partial_spectrum(seq, T, Q, reorth_every, warmup)
+    from scipy.linalg import lapack
+
+    nb = 16
+    members = list(np.ndindex(*batch)) if batch else [()]
+    sums, lengths = [], []
+    col_log = np.zeros(batch + (n,))
+    plan = _Schedule(reorth_every, warmup, T)
+    wy = None            # per member (V, Tf): Q_{s-1} = H_1 ... H_n in compact WY form
+    Q = None             # or an explicit frame (identity at the start, normalised columns later)
+    for s in range(1, T + 1):
+        if wy is None:
+            Z = np.asarray(seq.matrix(s), dtype=np.float64) if Q is None else \
+                np.asarray(seq.matmat(s, Q), dtype=np.float64)
+        else:
+            Js = np.asarray(seq.matrix(s), dtype=np.float64)
+            Z = np.empty(batch + (n, n))
+            for b in members:
+                V, Tf = wy[b]
+                Z[b] = lapack.dgemqrt(V, Tf, Js[b], side="R", trans="N")[0]
+        if plan.due(s):
+            wy = {}
+            d = np.empty(batch + (n,))
+            log_cond = np.empty(batch)
+            for b in members:
+                V, Tf, info = lapack.dgeqrt(nb, Z[b])
+                if info != 0:  # pragma: no cover - only for invalid arguments
+                    raise RuntimeError(f"LAPACK dgeqrt failed (info={info})")
+                diag = np.abs(np.diagonal(V))
+                d[b] = np.log(diag)
+                if plan.auto:
+                    log_cond[b] = _log_cond(Z[b], np.diag(diag))
+                flush_subnormals(V)          # dgemqrt reads only the reflectors below the diagonal
+                wy[b] = (V, Tf)
+            d = d + col_log
+            col_log = np.zeros(batch + (n,))
+            Q = None
+            _record(sums, lengths, d, s, plan.last, warmup)
+            plan.done(s, log_cond)
+        else:
+            Q, col_log = _normalise_columns(Z, col_log)
+            wy = None
+    return sums, lengths
 
 
 def _block_stderr(sums, lengths, exponents):

@@ -130,3 +130,55 @@ def test_kaplan_yorke():
 def test_rectangular_steps_are_refused():
     with pytest.raises(ValueError, match="needs square step Jacobians"):
         spectra.lyapunov_spectrum([np.ones((3, 2)), np.ones((2, 3))])
+
+
+def _tanh_trajectory(n, T, seed, gain=1.2):
+    rng = np.random.default_rng(seed)
+    cell = spectra.ElmanRNN.random(n, init="gaussian", gain=gain, input_size=n, rng=rng)
+    return cell.run(rng.standard_normal((T, n)), h0=rng.standard_normal(n))
+
+
+def test_auto_reorthonormalisation_matches_qr_every_step():
+    """n = 64 (compact-WY path), strongly spread exponents: 'auto' vs a QR at every step."""
+    traj = _tanh_trajectory(64, 400, 3)
+    every = spectra.lyapunov_spectrum(traj, reorth_every=1)
+    auto = spectra.lyapunov_spectrum(traj, reorth_every="auto")
+    np.testing.assert_allclose(auto.exponents, every.exponents, rtol=0, atol=1e-8)
+    assert every.qr_count == 400 and auto.qr_count < 400
+    logdet = np.linalg.slogdet(traj.jacobians())[1]
+    assert abs(auto.exponents.sum() - logdet.mean()) < 1e-10
+    # a classic reference written out: numpy's QR of J Q at every step
+    Q, acc = np.eye(64), np.zeros(64)
+    for A in traj.jacobians():
+        Q, R = np.linalg.qr(A @ Q)
+        acc += np.log(np.abs(np.diag(R)))
+    np.testing.assert_allclose(every.exponents, np.sort(acc / 400)[::-1], rtol=0, atol=1e-11)
+
+
+def test_auto_takes_long_intervals_for_well_conditioned_steps():
+    rng = np.random.default_rng(5)
+    Q = np.stack([init.orthogonal(60, rng=rng) for _ in range(300)])
+    J = Q * np.exp(np.linspace(0.05, -0.05, 60))[None, :, None]
+    auto = spectra.lyapunov_spectrum(J)
+    assert auto.reorth_every == "auto" and auto.qr_count < 60
+    np.testing.assert_allclose(auto.exponents, spectra.lyapunov_spectrum(J, reorth_every=1).exponents,
+                               atol=1e-10)
+
+
+def test_compact_wy_path_matches_explicit_path(monkeypatch):
+    import spectra._lyapunov as lyap
+
+    traj = _tanh_trajectory(50, 120, 4)
+    wy = spectra.lyapunov_spectrum(traj, reorth_every=1, warmup=10)
+    monkeypatch.setattr(lyap, "_WY_MIN_N", 10 ** 6)
+    explicit = spectra.lyapunov_spectrum(traj, reorth_every=1, warmup=10)
+    np.testing.assert_allclose(wy.exponents, explicit.exponents, atol=1e-12)
+    np.testing.assert_allclose(wy.stderr, explicit.stderr, atol=1e-12)
+    batch = spectra.lyapunov_spectrum(np.stack([traj.jacobians()] * 2), reorth_every=1, warmup=10)
+    np.testing.assert_allclose(batch.exponents[1], wy.exponents, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["sometimes", 0, 1.5])
+def test_bad_reorth_every(bad):
+    with pytest.raises((ValueError, TypeError), match="reorth_every"):
+        spectra.lyapunov_spectrum(np.ones((3, 2, 2)), reorth_every=bad)

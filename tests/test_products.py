@@ -179,3 +179,36 @@ def test_profile_batches_and_zero_products(rng):
     assert np.all(spectra.gradient_norm_profile(dead).log_norms == -np.inf)
     d = spectra.gradient_norm_profile(J).to_dict()
     assert d["lags"][:3] == [1, 2, 3] and len(d["log_norms"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["elman", "recurrent_first", "leaky"])
+def test_profile_and_product_of_structured_steps_match_dense(rng, kind):
+    """The structured sweeps (row scaling, column scaling, shifted) against dense matrices."""
+    n, T = 40, 60
+    W = init.gaussian(n, gain=1.4, rng=rng)
+    cell = {"elman": spectra.ElmanRNN(W), "recurrent_first": spectra.RecurrentFirstRNN(W),
+            "leaky": spectra.LeakyRNN(W, alpha=0.3)}[kind]
+    traj = cell.run(steps=T, h0=rng.standard_normal(n))
+    dense = traj.jacobians()
+    for ord in (2, "fro"):
+        prof = spectra.gradient_norm_profile(traj, ord=ord)
+        np.testing.assert_allclose(prof.log_norms, _dense_profile(dense, T, ord), rtol=0, atol=1e-10)
+    P = np.eye(n)
+    for A in dense:
+        P = A @ P
+    np.testing.assert_allclose(traj.product(), P, rtol=1e-12, atol=1e-14 * np.abs(P).max())
+    np.testing.assert_allclose(spectra.DenseJacobians(dense).product(), P, rtol=1e-12,
+                               atol=1e-14 * np.abs(P).max())
+
+
+def test_profile_rescales_extreme_steps_exactly():
+    """Steps of norm 1e200 and 1e-250 in one sweep: exact powers of two keep everything in range."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((6, 3, 3))
+    scale = np.array([1e200, 3e200, 1e200, 1e-250, 2e-250, 1e-250])
+    J = base * scale[:, None, None]
+    for ord in (2, "fro"):
+        prof = spectra.gradient_norm_profile(J, ord=ord)
+        # the norm of a product of scaled steps is the product of the scales times the norm
+        ref = _dense_profile(base, 6, ord) + np.cumsum(np.log(scale[::-1]))
+        np.testing.assert_allclose(prof.log_norms, ref, rtol=1e-13)
