@@ -21,6 +21,8 @@ structure (gated cells, normalisation layers) plugs in by implementing those.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._errors import NumericalError
@@ -240,60 +242,68 @@ def _normalise(P):
 _CHUNK_BYTES = 1 << 21
 _LO, _HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm
 _SAFE_EXP = 400   # |log2 ||P|| + log2 ||J||| beyond this: pre-scale P (no overflow, no subnormals)
+_CHECK_EVERY = 4  # steps between checks of the product's norm
 
 
-def step_kernels(seq, first, last, *, side="left"):
-    """Yield ``(s, apply, log2_norm)`` for ``s = first..last`` (``side="right"``: descending).
+def step_operator(seq, side="left"):
+    """``(apply, log2_bound)`` for a single square sequence.
 
-    ``apply(P)`` is ``J_s @ P`` (``side="left"``) or ``P @ J_s`` (``"right"``) for a
-    single (unbatched) square sequence, and ``log2_norm`` an upper bound on
-    ``log2 ||J_s||_2`` (the Frobenius norm); structured sequences are never
-    materialised, dense ones are read in place.
+    ``apply(s, P)`` is ``J_s @ P`` (``side="left"``) or ``P @ J_s``
+    (``"right"``); ``log2_bound[s - 1]`` is an upper bound on ``log2 ||J_s||_2``
+    (``-inf`` for a zero step, 0 when unknown).  Structured sequences are never
+    materialised, dense ones are read in place, and anything else is used
+    through its ``matmat``/``lmatmat``.
     """
-    n = seq.state_size(first)
-    L = max(1, _CHUNK_BYTES // (8 * n * n))
-    starts = list(range(first, last + 1, L))
-    if side == "right":
-        starts = starts[::-1]
-    structured = (isinstance(seq, ScaledJacobians) and seq.shift is None and not seq.batch_shape
-                  and (seq.row is None) != (seq.col is None))
-    W = getattr(seq, "W", None)
-    for a in starts:
-        b = min(last, a + L - 1)
-        order = range(a, b + 1) if side == "left" else range(b, a - 1, -1)
-        if structured:
-            by_row = seq.row is not None
-            v = (seq.row if by_row else seq.col)[a - 1:b]
-            with np.errstate(divide="ignore"):
-                lg = np.log2(np.max(np.abs(v), axis=-1)) + _log2_fro(W)   # ||diag(v) W|| bound
-            if not np.all(np.isfinite(v)):
-                raise NumericalError(f"a step Jacobian among J_{a}..J_{b} has non-finite entries")
-            for s in order:
-                d = v[s - a]
-                if by_row:      # J = diag(d) W:  J P = diag(d) (W P),  P J = (P diag(d)) W
-                    fn = ((lambda P, d=d: d[:, None] * (W @ P)) if side == "left"
-                          else (lambda P, d=d: (P * d) @ W))
-                else:           # J = W diag(d):  J P = W (diag(d) P),  P J = (P W) diag(d)
-                    fn = ((lambda P, d=d: W @ (d[:, None] * P)) if side == "left"
-                          else (lambda P, d=d: (P @ W) * d))
-                yield s, fn, lg[s - a]
-        elif not isinstance(seq, DenseJacobians) or seq._array is None or seq.batch_shape:
-            # any other sequence is used only through its matmat/rmatmat; the carried
-            # product is kept near norm 1, so the step itself sets the range
-            for s in order:
-                fn = ((lambda P, s=s: seq.matmat(s, P)) if side == "left"
-                      else (lambda P, s=s: seq.lmatmat(s, P)))
-                yield s, fn, 0.0
-        else:
-            M = np.asarray(seq.matrices(a, b))
-            big = np.max(np.abs(M), axis=(-2, -1))
+    T = seq.steps
+    if (isinstance(seq, ScaledJacobians) and seq.shift is None and not seq.batch_shape
+            and (seq.row is None) != (seq.col is None)):
+        W = seq.W
+        by_row = seq.row is not None
+        v = seq.row if by_row else seq.col
+        if not np.all(np.isfinite(v)):
+            raise NumericalError("a step Jacobian has non-finite entries")
+        with np.errstate(divide="ignore"):
+            bound = np.log2(np.max(np.abs(v), axis=-1)) + _log2_fro(W)   # ||diag(v) W||_F bound
+        if by_row:      # J = diag(d) W:  J P = diag(d) (W P),  P J = (P diag(d)) W
+            if side == "left":
+                D = v[:, :, None]
+
+                def apply(s, P):
+                    return D[s - 1] * (W @ P)
+            else:
+                def apply(s, P):
+                    return (P * v[s - 1]) @ W
+        else:           # J = W diag(d):  J P = W (diag(d) P),  P J = (P W) diag(d)
+            if side == "left":
+                D = v[:, :, None]
+
+                def apply(s, P):
+                    return W @ (D[s - 1] * P)
+            else:
+                def apply(s, P):
+                    return (P @ W) * v[s - 1]
+        return apply, bound
+    if isinstance(seq, DenseJacobians) and seq._array is not None and not seq.batch_shape:
+        M = seq._array
+        n = M.shape[-1]
+        bound = np.empty(T)
+        L = max(1, _CHUNK_BYTES // (8 * n * n))
+        for a in range(0, T, L):
+            big = np.max(np.abs(M[a:a + L]), axis=(-2, -1))
             if not np.all(np.isfinite(big)):
-                raise NumericalError(f"a step Jacobian among J_{a}..J_{b} has non-finite entries")
+                raise NumericalError(f"a step Jacobian among J_{a + 1}..J_{min(T, a + L)} has "
+                                     "non-finite entries")
             with np.errstate(divide="ignore"):
-                lg = np.log2(big) + np.log2(n)        # ||J||_2 <= n max|J_ij|
-            for s in order:
-                J = M[s - a]
-                yield s, ((lambda P, J=J: J @ P) if side == "left" else (lambda P, J=J: P @ J)), lg[s - a]
+                bound[a:a + L] = np.log2(big) + np.log2(n)        # ||J||_2 <= n max|J_ij|
+        if side == "left":
+            def apply(s, P):
+                return M[s - 1] @ P
+        else:
+            def apply(s, P):
+                return P @ M[s - 1]
+        return apply, bound
+    # any other sequence: the carried product is kept near norm 1, the step sets the range
+    return (seq.matmat if side == "left" else seq.lmatmat), np.zeros(T)
 
 
 def _log2_fro(W):
@@ -305,33 +315,47 @@ def _log2_fro(W):
 
 
 def _chain_product(seq, t, k):
-    """``J_t ... J_{k+1} = P 2^e`` for a single square sequence: one GEMM and one dot per step."""
-    P = None
-    e = 0
-    lp = 0.0   # log2 ||P||_F
-    for s, apply, lj in step_kernels(seq, k + 1, t):
-        if P is None:
-            P = np.array(seq.matrix(s), dtype=seq.dtype)
-        else:
-            if lj == -np.inf:    # an exactly zero step: the product is zero
+    """``J_t ... J_{k+1} = P 2^e`` for a single square sequence: one GEMM per step.
+
+    The squared Frobenius norm of the running product is checked every
+    ``_CHECK_EVERY`` steps, and at once when the step bounds say that the
+    product could grow by more than 2^64 since the last check; steps whose
+    norm bound lies beyond 2^+-64 are handled one by one (pre-scaling P so
+    that J P is about one).
+    """
+    apply, bound = step_operator(seq, "left")
+    bl = bound.tolist()
+    dot, log2 = np.dot, math.log2
+    P, e = _normalise(np.array(seq.matrix(k + 1), dtype=seq.dtype))
+    e = int(e)
+    lp = 0.0       # log2 ||P||_F at the last check (about 0 after normalising)
+    grown = 0.0    # sum of the step bounds since the last check
+    since = 0
+    for s in range(k + 2, t + 1):
+        lj = bl[s - 1]
+        if not -64.0 < lj < 64.0:
+            if lj == -math.inf:        # an exactly zero step: the product is zero
                 return np.zeros_like(P), 0
+            flat = P.reshape(-1)
+            lp = 0.5 * log2(max(float(dot(flat, flat)), 1e-300))
             if not -_SAFE_EXP < lp + lj < _SAFE_EXP:
-                # a very large or very small step: pre-scale P so that J P is about 1
-                shift = int(np.round(lp + lj))
+                shift = int(round(lp + lj))      # pre-scale P so that J P is about 1
                 P = np.ldexp(P, -shift)
                 e += shift
-            P = apply(P)
+        P = apply(s, P)
+        grown += lj if lj > 0 else 0.0
+        since += 1
+        if since < _CHECK_EVERY and grown < 64.0:
+            continue
+        since, grown = 0, 0.0
         flat = P.reshape(-1)
-        f2 = float(np.dot(flat, flat))
+        f2 = float(dot(flat, flat))
         if _LO < f2 < _HI:
-            lp = 0.5 * np.log2(f2)
             continue
         if f2 == 0.0 and not np.any(P):        # an exactly zero product stays zero
             return P, e
         P, de = _normalise(P)   # also rejects non-finite entries
         e += int(de)
-        flat = P.reshape(-1)
-        lp = 0.5 * np.log2(float(np.dot(flat, flat)))
     return P, e
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
-from ._jacobians import _SAFE_EXP, as_jacobian_sequence, step_kernels
+from ._jacobians import _SAFE_EXP, as_jacobian_sequence, step_operator
 from ._threads import blas_threads
 from ._validation import as_array, check_choice, describe
 
@@ -322,22 +322,26 @@ def _chain_profile(seq, t, ord, gen):
     """
     out = np.full(t, -np.inf)
     top = None if ord == "fro" else _TopSingularValue(gen)
+    batched = top is not None and min(seq.state_size(t), seq.state_size(0)) <= _SVD_MAX_N
+    pending, pending_e = [], []
     P = buf = mask = None
     e = 0
     lp = 0.0
+    apply, bound = step_operator(seq, "right")
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        for s, apply, lj in step_kernels(seq, 1, t, side="right"):
+        for s in range(t, 0, -1):
             lag = t - s + 1
             if P is None:
                 P = np.array(seq.matrix(s), dtype=np.float64)
             else:
+                lj = bound[s - 1]
                 if lj == -np.inf:
                     break                      # a zero step: every longer lag is zero
                 if not -_SAFE_EXP < lp + lj < _SAFE_EXP:
                     shift = int(np.round(lp + lj))
                     P = np.ldexp(P, -shift)
                     e += shift
-                P = apply(P)
+                P = apply(s, P)
             flat = P.reshape(-1)
             f2 = float(np.dot(flat, flat))
             if not _LO < f2 < _HI:
@@ -354,6 +358,11 @@ def _chain_profile(seq, t, ord, gen):
             lp = 0.5 * np.log2(f2)
             if top is None:
                 out[lag - 1] = 0.5 * np.log(f2) + e * _LN2
+            elif batched:
+                pending.append(P.copy())
+                pending_e.append((lag, e))
+                if len(pending) == _SVD_CHUNK:
+                    _flush_svd(pending, pending_e, out)
             else:
                 sigma = top(P)
                 out[lag - 1] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
@@ -365,7 +374,23 @@ def _chain_profile(seq, t, ord, gen):
             np.less(np.abs(P, out=buf), _TINY, out=mask)
             if mask.any():
                 P[mask] = 0.0
+        if pending:
+            _flush_svd(pending, pending_e, out)
     return out
+
+
+# Up to this size the spectral norms of a profile come from LAPACK's SVD of a chunk of
+# products at once (cheaper than any iteration's per-lag overhead, and exact).
+_SVD_MAX_N = 48
+_SVD_CHUNK = 64
+
+
+def _flush_svd(pending, pending_e, out):
+    sv = np.linalg.svd(np.stack(pending), compute_uv=False)[:, 0]
+    for (lag, e), sigma in zip(pending_e, sv):
+        out[lag - 1] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
+    pending.clear()
+    pending_e.clear()
 
 
 _TINY = np.finfo(np.float64).tiny
