@@ -63,7 +63,7 @@ def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
     U = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
     l = np.zeros(batch + (n_k,))
     T = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore"), blas_threads("factor", max(n_t, n_k)):
         for s in range(k + 1, t + 1):
             A = np.asarray(seq.matmat(s, U), dtype=dtype)
             U, l, Rt, perm = graded_qr(A, l)

@@ -196,9 +196,10 @@ def _per_step(J, fn, what, square=True):
     if square:
         seq.require_square(what)
     out = []
-    for a in range(1, seq.steps + 1, _CHUNK):
-        b = min(seq.steps, a + _CHUNK - 1)
-        out.append(fn(seq.matrices(a, b)))
+    with blas_threads("factor", seq.n if seq.steps and seq.is_square else 1):
+        for a in range(1, seq.steps + 1, _CHUNK):
+            b = min(seq.steps, a + _CHUNK - 1)
+            out.append(fn(seq.matrices(a, b)))
     return np.concatenate(out, axis=len(seq.batch_shape))
 
 
