@@ -610,6 +610,36 @@ class ScaledJacobians(JacobianSequence):
             Z = Z + np.reshape(self.shift, (-1, 1)) * Y
         return Z
 
+    def apply(self, t, k, X):
+        # A block of vectors is carried as rows (X^T, contiguous): BLAS streams W once per
+        # step with the block as the short side, about 1.3x (A) and 2x (A^T) faster than
+        # W @ X and W^T @ X for a few dozen vectors at n = 4096 (measured, OpenBLAS).
+        if self.batch_shape or X.ndim != 2 or X.shape[1] < 2:
+            return super().apply(t, k, X)
+        Z = np.ascontiguousarray(X.T)
+        for s in range(k + 1, t + 1):
+            Z = self._times_transpose(s, Z)
+        return Z.T
+
+    def rapply(self, t, k, Y):
+        if self.batch_shape or Y.ndim != 2 or Y.shape[1] < 2:
+            return super().rapply(t, k, Y)
+        Z = np.ascontiguousarray(Y.T)
+        for s in range(t, k, -1):
+            Z = self.lmatmat(s, Z)
+        return Z.T
+
+    def _times_transpose(self, t, Z):
+        """``Z @ J_t^T`` (rows of Z are vectors: the rows of (J_t Z^T)^T)."""
+        row, col = self._row(t), self._col(t)
+        Y = Z if col is None else Z * col
+        Y = Y @ self.W.T
+        if row is not None:
+            Y = Y * row
+        if self.shift is not None:
+            Y = Y + Z * np.reshape(self.shift, (1, -1))
+        return Y
+
     def lmatmat(self, t, P):
         row, col = self._row(t), self._col(t)
         Z = P if row is None else P * row[..., None, :]

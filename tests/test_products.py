@@ -199,6 +199,10 @@ def test_profile_and_product_of_structured_steps_match_dense(rng, kind):
     np.testing.assert_allclose(traj.product(), P, rtol=1e-12, atol=1e-14 * np.abs(P).max())
     np.testing.assert_allclose(spectra.DenseJacobians(dense).product(), P, rtol=1e-12,
                                atol=1e-14 * np.abs(P).max())
+    # blocks of vectors through the operator (carried as rows internally)
+    A, M = traj.operator(), rng.standard_normal((n, 5))
+    np.testing.assert_allclose(A.matmat(M), P @ M, rtol=1e-11, atol=1e-13 * np.abs(P).max())
+    np.testing.assert_allclose(A.rmatmat(M), P.T @ M, rtol=1e-11, atol=1e-13 * np.abs(P).max())
 
 
 def test_profile_rescales_extreme_steps_exactly():
