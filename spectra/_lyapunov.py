@@ -279,35 +279,52 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         return _partial_spectrum(seq, T, Q, reorth_every, warmup)
     from scipy.linalg import lapack
 
+    from ._jacobians import ScaledJacobians
+
     nb = 16
     members = list(np.ndindex(*batch)) if batch else [()]
+    # Everything is kept in Fortran order, as LAPACK wants it: no transposing copies.
+    if isinstance(seq, ScaledJacobians) and seq.shift is None and seq.col is None \
+            and seq.row is not None:
+        WF = np.asfortranarray(seq.W)
+        rows = seq.row
+
+        def step(s, b):                # diag(f'(a_s)) W, Fortran-ordered, O(n^2)
+            return rows[b + (s - 1,)][:, None] * WF
+    else:
+        def step(s, b):
+            return np.asfortranarray(seq.matrix(s)[b], dtype=np.float64)
     sums, lengths = [], []
     col_log = np.zeros(batch + (n,))
     plan = _Schedule(reorth_every, warmup, T)
     wy = None            # per member (V, Tf): Q_{s-1} = H_1 ... H_n in compact WY form
-    Q = None             # or an explicit frame (identity at the start, normalised columns later)
+    Q = None             # or per member an explicit frame with normalised columns
     for s in range(1, T + 1):
-        if wy is None:
-            Z = np.asarray(seq.matrix(s), dtype=np.float64) if Q is None else \
-                np.asarray(seq.matmat(s, Q), dtype=np.float64)
-        else:
-            Js = np.asarray(seq.matrix(s), dtype=np.float64)
-            Z = np.empty(batch + (n, n))
-            for b in members:
+        Zs = {}
+        for b in members:
+            J = step(s, b)
+            if wy is not None:         # J_s Q_{s-1}, in place in J
                 V, Tf = wy[b]
-                Z[b] = lapack.dgemqrt(V, Tf, Js[b], side="R", trans="N")[0]
+                Zs[b] = lapack.dgemqrt(V, Tf, J, side="R", trans="N", overwrite_c=1)[0]
+            elif Q is not None:        # (Q^T J^T)^T: a C-ordered GEMM whose result is Fortran
+                Zs[b] = np.matmul(Q[b].T, J.T).T
+            else:
+                Zs[b] = J
         if plan.due(s):
             wy = {}
             d = np.empty(batch + (n,))
             log_cond = np.empty(batch)
             for b in members:
-                V, Tf, info = lapack.dgeqrt(nb, Z[b])
+                Zb = Zs[b]
+                if plan.auto:
+                    norms = np.linalg.norm(Zb, axis=0)
+                V, Tf, info = lapack.dgeqrt(nb, Zb, overwrite_a=1)
                 if info != 0:  # pragma: no cover - only for invalid arguments
                     raise RuntimeError(f"LAPACK dgeqrt failed (info={info})")
-                diag = np.abs(np.diagonal(V))
-                d[b] = np.log(diag)
+                d[b] = np.log(np.abs(np.diagonal(V)))
                 if plan.auto:
-                    log_cond[b] = _log_cond(Z[b], np.diag(diag))
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        log_cond[b] = np.max(np.where(norms > 0, np.log(norms) - d[b], 0.0))
                 flush_subnormals(V)          # dgemqrt reads only the reflectors below the diagonal
                 wy[b] = (V, Tf)
             d = d + col_log
@@ -316,7 +333,10 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
             _record(sums, lengths, d, s, plan.last, warmup)
             plan.done(s, log_cond)
         else:
-            Q, col_log = _normalise_columns(Z, col_log)
+            Q = {}
+            for b in members:
+                Qb, col_log[b] = _normalise_columns(Zs[b], col_log[b])
+                Q[b] = Qb
             wy = None
     return sums, lengths
 
