@@ -312,12 +312,15 @@ def _orth_coefficients(X, bases, room):
             X = X - B @ c
             C[i] += c
     Q, R = np.linalg.qr(X)
+    del X
     keep = np.nonzero(np.abs(np.diagonal(R)) > 1e-12 * scale)[0][:max(room, 0)]
+    if keep.size == Q.shape[1]:
+        return Q, C, R
     return Q[:, keep], C, R[keep, :]
 
 
 def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, rng=None,
-                        strict=True) -> TopSingularValues:
+                        strict=True, max_basis=None) -> TopSingularValues:
     """The k largest singular values of a matrix or matrix-free operator.
 
     Parameters
@@ -343,6 +346,11 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     strict : bool
         Raise :class:`ConvergenceError` when not converged (default); with
         False, return the best estimates with ``converged=False``.
+    max_basis : int, optional
+        Vectors kept per Krylov basis before a thick restart (default
+        ``max(6 * block_size, 3 * k)``): the bases are then replaced by the
+        best ``k + block_size`` Ritz vectors and the Lanczos coupling to the
+        next block, which bounds the memory.
 
     Returns
     -------
@@ -378,6 +386,8 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     b = min(b, small)
     cap = -(-small // b)
     max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
+    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(6 * b, 3 * k)
+    max_basis = max(max_basis, k + 2 * b)
     gen = as_generator(rng)
 
     def mat(X):
@@ -405,6 +415,7 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
             AV = mat(Vs[-1])
             passes += 1
             U, C, R = _orth_coefficients(AV, Us, m - ucols)
+            del AV
             r0 = 0
             for Ui, Ci in zip(Us, C):
                 Bm[r0:r0 + Ui.shape[1], v0:vcols] = Ci
@@ -416,6 +427,7 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
                 ATU = rmat(U)
                 passes += 1
                 Vn, D, S = _orth_coefficients(ATU, Vs, n - vcols)
+                del ATU
                 r0 = 0
                 for Vi, Di in zip(Vs, D):
                     Dm[r0:r0 + Vi.shape[1], u0:ucols] = Di
@@ -426,9 +438,9 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
             if not Us:  # A V = 0 for the whole start block: A is zero on it
                 break
             # Rayleigh-Ritz on the projected matrix; residuals ||A^T u - s v|| in the V basis
-            X, sv, Yt = np.linalg.svd(Bm[:ucols, :vcols])
-            kk = min(k, sv.size)
-            X, Yt = X[:, :kk], Yt[:kk]
+            Xf, svf, Ytf = np.linalg.svd(Bm[:ucols, :vcols], full_matrices=False)
+            kk = min(k, svf.size)
+            X, sv, Yt = Xf[:, :kk], svf, Ytf[:kk]
             left = _basis_times(Us, X)
             right = _basis_times(Vs, Yt.T)
             nv = vcols + Vn.shape[1]
@@ -445,8 +457,23 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
                     # any singular values beyond them are zero
                     return _padded(result, k, passes)
                 break
-            Vs.append(Vn)
-            vcols = nv
+            if nv + b <= max_basis or ucols <= k + b:
+                Vs.append(Vn)
+                vcols = nv
+                continue
+            # thick restart: keep the best r Ritz triplets and their coupling to the next block
+            # (A V~ = U~ diag(s), A^T U~ = V~ D_top + V_next D_bottom), so nothing is lost
+            r = min(k + b, svf.size)
+            Xr, Yr = Xf[:, :r], Ytf[:r].T
+            Ut, Vt = _basis_times(Us, Xr), _basis_times(Vs, Yr)
+            Bnew = np.zeros_like(Bm)
+            Bnew[:r, :r] = Xr.T @ Bm[:ucols, :vcols] @ Yr
+            Dnew = np.zeros_like(Dm)
+            Dnew[:r, :r] = Yr.T @ Dm[:vcols, :ucols] @ Xr
+            Dnew[r:r + Vn.shape[1], :r] = Dm[vcols:nv, :ucols] @ Xr
+            Bm, Dm = Bnew, Dnew
+            Us, Vs = [Ut], [Vt, Vn]
+            ucols, vcols = r, r + Vn.shape[1]
     if result is None:  # A is zero on the start block
         return _padded(TopSingularValues(np.zeros(0), np.zeros((m, 0)), np.zeros((n, 0)),
                                          np.zeros(0), True, passes), k, passes)
