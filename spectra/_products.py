@@ -416,9 +416,23 @@ class _TopSingularValue:
     """
 
     def __init__(self, gen):
+        from scipy.linalg import lapack
+
         self.gen = gen
         self.X = None
         self.calls = 0
+        # LAPACK directly: numpy.linalg's wrappers cost more than a 9 x 9 eigenproblem
+        self._syevd, self._geqrf, self._orgqr = lapack.dsyevd, lapack.dgeqrf, lapack.dorgqr
+
+    def _orth(self, Z):
+        qr, tau, _, _ = self._geqrf(Z)
+        return self._orgqr(qr, tau)[0]
+
+    def _eigh(self, H):
+        w, S, info = self._syevd(H)
+        if info != 0:  # pragma: no cover - dsyevd fails only for non-finite input
+            return np.linalg.eigh(H)
+        return w, S
 
     def __call__(self, P):
         n_out, n_in = P.shape
@@ -428,7 +442,7 @@ class _TopSingularValue:
         b = min(_BLOCK, small - 1) + 1
         if self.X is None or self.calls % 64 == 0:
             X = self.gen.standard_normal((n_out, b)) if self.X is None else self.X
-            X = np.linalg.qr(X)[0]
+            X = self._orth(X)
         else:
             X = self.X.copy()
         self.calls += 1
@@ -436,21 +450,21 @@ class _TopSingularValue:
         p = self.gen.standard_normal(n_out)
         for _ in range(2):
             p -= V @ (V.T @ p)
-        X[:, -1] = p / np.linalg.norm(p)
+        X[:, -1] = p / np.sqrt(np.dot(p, p))
         PT = P.T
         for _ in range(_MAX_ITER):
             Y = PT @ X                                 # P^T X
-            w, S = np.linalg.eigh(Y.T @ Y)             # Rayleigh-Ritz on P P^T, ascending
+            w, S = self._eigh(Y.T @ Y)                 # Rayleigh-Ritz on P P^T, ascending
             th1 = w[-1]
             s1 = S[:, -1]
             x1 = X @ s1
             r = P @ (Y @ s1) - th1 * x1                # residual of the top Ritz pair
-            rn = float(np.linalg.norm(r))
+            rn = float(np.sqrt(np.dot(r, r)))
             gap = th1 - w[-2]
             if th1 > 0 and rn * rn <= _REL_TOL * th1 * max(gap, 1e-300) and rn <= 1e-6 * th1:
                 self.X = X @ S[:, ::-1]                # orthonormal Ritz vectors, strongest first
                 return float(np.sqrt(th1))
-            X = np.linalg.qr(P @ (Y @ S[:, ::-1]))[0]
+            X = self._orth(P @ (Y @ S[:, ::-1]))
         u, sv, _ = np.linalg.svd(P, full_matrices=False)   # not certified: dense fallback
         self.X = np.array(u[:, :b])
         return float(sv[0])
