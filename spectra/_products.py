@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
-from ._jacobians import _SAFE_EXP, as_jacobian_sequence, step_operator
+from ._jacobians import _HI, _LO, _SAFE_EXP, as_jacobian_sequence, step_operator
 from ._threads import blas_threads
 from ._validation import as_array, check_choice, describe
 
@@ -401,7 +401,6 @@ def _flush_svd(pending, pending_e, out):
 _TINY = np.finfo(np.float64).tiny
 
 
-_LO, _HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm of the carried P
 
 
 class _TopSingularValue:
