@@ -11,6 +11,7 @@ operator for comparison (slow: about 75 s at n = 4096).
 """
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
@@ -28,6 +29,7 @@ def main(argv=None):
     p.add_argument("--k", type=int, default=6)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--block-size", type=int, default=None)
+    p.add_argument("--max-basis", type=int, default=None)
     p.add_argument("--svds", action="store_true")
     args = p.parse_args(argv)
     pin_threads(args.threads)
@@ -39,18 +41,21 @@ def main(argv=None):
     print(f"# n={n} T={T} k={k} threads={args.threads}; network built in {time.perf_counter() - t0:.1f} s",
           flush=True)
     dense_mb = n * n * 8 / 1e6
+    load = os.getloadavg()[0]
     tracemalloc.start()
-    t0 = time.perf_counter()
-    res = spectra.top_singular_values(op, k, rng=0, block_size=args.block_size)
-    secs = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = spectra.top_singular_values(op, k, rng=0, block_size=args.block_size,
+                                      max_basis=args.max_basis)
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"top_singular_values: {secs:.1f} s, {res.passes} passes, converged={res.converged}, "
+    print(f"top_singular_values: {secs:.1f} s wall, {cpu:.1f} s CPU, {res.passes} passes, converged={res.converged}, "
           f"peak working memory {peak / 1e6:.1f} MB = {100 * peak / 1e6 / dense_mb:.1f}% of one "
           f"dense n x n matrix ({dense_mb:.0f} MB)")
     print("values:", np.array2string(res.values, precision=10))
     print("relative residuals:", np.array2string(res.residuals / res.values[0], precision=2))
-    row = {"n": n, "T": T, "k": k, "threads": args.threads, "seconds": secs, "passes": res.passes,
+    row = {"n": n, "T": T, "k": k, "threads": args.threads, "seconds": secs, "cpu_seconds": cpu,
+           "load_before": load, "passes": res.passes,
            "converged": res.converged, "peak_mb": peak / 1e6, "dense_mb": dense_mb,
            "values": res.values.tolist(), "residuals": res.residuals.tolist()}
     if args.svds:

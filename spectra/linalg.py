@@ -348,7 +348,7 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         False, return the best estimates with ``converged=False``.
     max_basis : int, optional
         Vectors kept per Krylov basis before a thick restart (default
-        ``max(6 * block_size, 3 * k)``): the bases are then replaced by the
+        ``max(8 * block_size, 3 * k)``): the bases are then replaced by the
         best ``k + block_size`` Ritz vectors and the Lanczos coupling to the
         next block, which bounds the memory.
 
@@ -386,7 +386,7 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     b = min(b, small)
     cap = -(-small // b)
     max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
-    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(6 * b, 3 * k)
+    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(8 * b, 3 * k)
     max_basis = max(max_basis, k + 2 * b)
     gen = as_generator(rng)
 
