@@ -76,17 +76,21 @@ class Timer:
 
     def __call__(self, fn):
         """(median seconds, all times, last result); one warm-up run (also the only timing
-        when it is longer than the cap)."""
-        t0 = self.clock()
+        when it is longer than the cap).  ``self.cpu_ratio`` is then the CPU time over the
+        wall time of the timed runs: about 1 for a contender that kept to one thread."""
+        t0, c0, w0 = self.clock(), time.process_time(), time.perf_counter()
         out = fn()
         first = self.clock() - t0
         if first > self.cap:
+            self.cpu_ratio = (time.process_time() - c0) / max(time.perf_counter() - w0, 1e-12)
             return first, [first], out
         times = []
+        c0, w0 = time.process_time(), time.perf_counter()
         for _ in range(self.repeats):
             t0 = self.clock()
             out = fn()
             times.append(self.clock() - t0)
+        self.cpu_ratio = (time.process_time() - c0) / max(time.perf_counter() - w0, 1e-12)
         times.sort()
         return times[len(times) // 2], times, out
 
@@ -300,6 +304,20 @@ def deviation(workload, got, ref):
     return float(np.max(np.abs(got[finite] - ref[finite]))) if finite.any() else 0.0
 
 
+# (workload, contender, n) -> (T, seconds) of the last measurement, for the predictive cap
+_SEEN = {}
+
+
+def _predicted(workload, name, n, T, args):
+    """A time predicted from the same contender at a smaller T (linear in T, optimistic);
+    None when there is nothing to predict from or the prediction is within the cap."""
+    seen = _SEEN.get((workload, name, n))
+    if seen is None or seen[0] >= T:
+        return None
+    guess = seen[1] * T / seen[0]
+    return guess if guess > args.cap else None
+
+
 def run_case(n, T, args):
     import numpy as np
 
@@ -307,11 +325,21 @@ def run_case(n, T, args):
     timer = Timer(args.repeats, args.cap, args.clock)
     rows = []
 
-    def add(workload, contender, med, times, dev=None, compile_s=None):
+    def add(workload, contender, med, times, dev=None, compile_s=None, predicted=None):
+        cpu_ratio = getattr(timer, "cpu_ratio", None) if times else None
         rows.append({"n": n, "T": T, "workload": workload, "contender": contender, "median_s": med,
                      "times_s": times, "check": dev, "compile_s": compile_s,
-                     "capped": len(times) == 1 and args.repeats > 1})
+                     "capped": len(times) == 1 and args.repeats > 1, "cpu_over_wall": cpu_ratio,
+                     "predicted_s": predicted})
+        if med == med:
+            _SEEN[(workload, contender, n)] = (T, med)
+        if predicted is not None:
+            print(f"  {workload:12s} {contender:40s} > cap ({predicted:.0f} s predicted): skipped",
+                  flush=True)
+            return
         extra = "" if compile_s is None else f"  (compile {compile_s:.2f} s)"
+        if cpu_ratio is not None:
+            extra += f"  cpu/wall {cpu_ratio:.2f}"
         chk = "" if dev is None else f"  check {dev:.1e}"
         print(f"  {workload:12s} {contender:40s} {med:10.4f} s{chk}{extra}", flush=True)
 
@@ -342,6 +370,10 @@ def run_case(n, T, args):
                     if _too_big(workload, n, T, args):
                         add(workload, name, float("nan"), [], None)
                         continue
+                    guess = _predicted(workload, name, n, T, args)
+                    if guess is not None:
+                        add(workload, name, float("nan"), [], None, predicted=guess)
+                        continue
                     dev = deviation(workload, fn(), refs[workload])
                     med, times, _ = timer(fn)
                     add(workload, name, med, times, dev)
@@ -358,6 +390,10 @@ def run_case(n, T, args):
                     if _too_big(workload, n, T, args):
                         add(workload, name, float("nan"), [], None)
                         continue
+                    guess = _predicted(workload, name, n, T, args)
+                    if guess is not None:
+                        add(workload, name, float("nan"), [], None, predicted=guess)
+                        continue
                     call, secs = compiled(fn, *fargs)
                     dev = deviation(workload, call(), refs[workload])
                     med, times, _ = timer(call)
@@ -372,14 +408,14 @@ def _too_big(workload, n, T, args):
     return False
 
 
-def report(paths):
+def report(paths, args_max_gb=2.5):
     """Markdown table of medians and ratios from result files."""
     rows = []
     for p in paths:
         rows.extend(json.loads(Path(p).read_text())["rows"])
     cases = sorted({(r["n"], r["T"]) for r in rows})
-    lines = ["| n | T | workload | contender | median s | / bound | / spectra | check |",
-             "|---:|---:|---|---|---:|---:|---:|---:|"]
+    lines = ["| n | T | workload | contender | median s | / bound | / spectra | check | cpu/wall |",
+             "|---:|---:|---|---|---:|---:|---:|---:|---:|"]
     for n, T in cases:
         case = [r for r in rows if r["n"] == n and r["T"] == T]
         bound = next(r["median_s"] for r in case if r["workload"] == "bound")
@@ -387,15 +423,18 @@ def report(paths):
             mine = next((r["median_s"] for r in case if r["workload"] == wl and r["contender"] == "spectra"), None)
             for r in (x for x in case if x["workload"] == wl):
                 med = r["median_s"]
-                if med != med:  # nan: skipped
-                    cell, rb, rs = "skipped (memory)", "", ""
+                if med != med and r.get("predicted_s"):
+                    cell, rb, rs = f"> cap (~{r['predicted_s']:.0f} s predicted)", "", ""
+                elif med != med:  # nan: skipped
+                    cell, rb, rs = f"skipped (> {args_max_gb} GB)", "", ""
                 else:
                     cell = f"{med:.4g}" + (" (1 run)" if r.get("capped") else "")
                     rb = f"{med / bound:.2f}"
                     rs = "" if mine is None else f"{med / mine:.2f}"
                 chk = "" if r["check"] is None else f"{r['check']:.0e}"
                 comp = "" if r.get("compile_s") is None else f" (+{r['compile_s']:.1f} s compile)"
-                lines.append(f"| {n} | {T} | {wl} | {r['contender']}{comp} | {cell} | {rb} | {rs} | {chk} |")
+                cw = "" if r.get("cpu_over_wall") is None else f"{r['cpu_over_wall']:.2f}"
+                lines.append(f"| {n} | {T} | {wl} | {r['contender']}{comp} | {cell} | {rb} | {rs} | {chk} | {cw} |")
     return "\n".join(lines)
 
 
@@ -414,7 +453,7 @@ def main(argv=None):
     p.add_argument("--report", action="store_true", help="print the merged table of results/peers_*.json")
     args = p.parse_args(argv)
     if args.report:
-        print(report(sorted((HERE / "results").glob("peers_n*_T*.json"))))
+        print(report(sorted((HERE / "results").glob("peers_n*_T*.json")), args.max_gb))
         return
     _pin_environment(args.threads)
     sys.path.insert(0, str(HERE))
