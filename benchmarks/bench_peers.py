@@ -51,7 +51,14 @@ WORKLOADS = ("product", "profile_fro", "profile_2", "lyapunov")
 
 
 def _pin_environment(threads: int) -> None:
-    """Thread variables, set before numpy, torch or jax are imported."""
+    """Pin the process to ``threads`` CPUs and set the thread variables, before numpy, torch
+    or jax are imported.  The CPU affinity is what binds XLA: its CPU runtime keeps a thread
+    pool of its own whatever the flags say (measured: CPU time ~1.9x wall time unpinned)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, cpus)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        pass
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "SPECTRA_NUM_THREADS"):
         os.environ[var] = str(threads)
