@@ -230,9 +230,17 @@ def _record(sums, lengths, d, s, last, warmup):
 
 def _normalise_columns(Z, col_log):
     norms = np.linalg.norm(Z, axis=-2)
+    if np.all(norms > 0):               # the common case, without the masks
+        Q = Z / norms[..., None, :]
+        if np.min(np.abs(Q)) < _TINY:   # (exact zeros too; then flush what is subnormal)
+            flush_subnormals(Q)
+        return Q, col_log + np.log(norms)
     zero = norms == 0
     Q = flush_subnormals(Z / np.where(zero, 1.0, norms)[..., None, :])
     return Q, col_log + np.where(zero, -np.inf, np.log(np.where(zero, 1.0, norms)))
+
+
+_TINY = np.finfo(np.float64).tiny
 
 
 def _log_cond(Z, R):
