@@ -299,9 +299,17 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
 
         def step(s, b):                # diag(f'(a_s)) W, Fortran-ordered, O(n^2)
             return rows[b + (s - 1,)][:, None] * WF
+
+        def times(s, b, Qb):           # diag(f'(a_s)) (W Q) as (Q^T W^T)^T: Fortran, no J formed
+            Z = np.matmul(Qb.T, WF.T).T
+            Z *= rows[b + (s - 1,)][:, None]
+            return Z
     else:
         def step(s, b):
             return np.asfortranarray(seq.matrix(s)[b], dtype=np.float64)
+
+        def times(s, b, Qb):           # (Q^T J^T)^T: a C-ordered GEMM whose result is Fortran
+            return np.matmul(Qb.T, step(s, b).T).T
     sums, lengths = [], []
     col_log = np.zeros(batch + (n,))
     plan = _Schedule(reorth_every, warmup, T)
@@ -310,14 +318,13 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     for s in range(1, T + 1):
         Zs = {}
         for b in members:
-            J = step(s, b)
-            if wy is not None:         # J_s Q_{s-1}, in place in J
+            if wy is not None:         # J_s Q_{s-1}, in place in a Fortran-ordered J_s
                 V, Tf = wy[b]
-                Zs[b] = lapack.dgemqrt(V, Tf, J, side="R", trans="N", overwrite_c=1)[0]
-            elif Q is not None:        # (Q^T J^T)^T: a C-ordered GEMM whose result is Fortran
-                Zs[b] = np.matmul(Q[b].T, J.T).T
+                Zs[b] = lapack.dgemqrt(V, Tf, step(s, b), side="R", trans="N", overwrite_c=1)[0]
+            elif Q is not None:
+                Zs[b] = times(s, b, Q[b])
             else:
-                Zs[b] = J
+                Zs[b] = step(s, b)
         if plan.due(s):
             wy = {}
             d = np.empty(batch + (n,))
