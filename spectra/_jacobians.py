@@ -15,8 +15,11 @@ Subclasses store what they need and never more:
   (shift = 1).  Memory O(T n + n^2).
 
 Every analysis routine talks to a sequence only through ``matrix``,
-``matrices``, ``matmat`` and ``rmatmat`` (plus ``logabsdet``), so a new
-structure (gated cells, normalisation layers) plugs in by implementing those.
+``matrices``, ``matmat`` and ``rmatmat`` (plus ``logabsdet``, and ``lmatmat``
+= ``P @ J_t``, which has a generic implementation through ``rmatmat``), so a
+new structure (gated cells, normalisation layers) plugs in by implementing
+those.  The hot loops (:func:`step_operator`) use the structure of
+:class:`ScaledJacobians` directly and read :class:`DenseJacobians` in place.
 """
 
 from __future__ import annotations
