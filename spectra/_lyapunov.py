@@ -350,8 +350,14 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         else:
             Q = {}
             for b in members:
-                Qb, col_log[b] = _normalise_columns(Zs[b], col_log[b])
-                Q[b] = Qb
+                Zb = Zs[b]
+                norms = np.linalg.norm(Zb, axis=0)
+                if np.all(norms > 0):      # in place: Z is ours (Fortran-ordered)
+                    Zb /= norms
+                    col_log[b] = col_log[b] + np.log(norms)
+                    Q[b] = Zb
+                else:
+                    Q[b], col_log[b] = _normalise_columns(Zb, col_log[b])
             wy = None
     return sums, lengths
 
