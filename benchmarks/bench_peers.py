@@ -476,6 +476,7 @@ def main(argv=None):
                 "n": n, "T": T, "threads": args.threads, "repeats": args.repeats, "clock": args.clock,
                 "when": time.strftime("%Y-%m-%d %H:%M:%S"), "load_before": os.getloadavg(),
                 "rows": rows, "machine": machine()})
+            print(report([path], args.max_gb))
             print(f"# wrote {path}")
 
 
