@@ -25,15 +25,25 @@ def pin_threads(n=1):
     return threadpool_limits(n)
 
 
+CLOCK = {"clock": time.perf_counter}
+
+
+def use_cpu_clock(flag=True):
+    """Time with this process's CPU time instead of wall time (robust on a loaded machine;
+    meaningful for single-threaded runs only)."""
+    CLOCK["clock"] = time.process_time if flag else time.perf_counter
+
+
 def median_time(fn, repeats=3, warmup=1):
-    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    """Median time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    clock = CLOCK["clock"]
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times), times
 
 

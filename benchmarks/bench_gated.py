@@ -7,7 +7,6 @@ spectra does from m >= _FORM_FROM.  Also the dense alternative that keeps T matr
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gated.py
 """
 
-import time
 
 import numpy as np
 

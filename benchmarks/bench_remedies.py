@@ -16,7 +16,6 @@ import numpy as np
 import spectra
 from spectra import init
 
-import time
 
 from _harness import median_time, machine, pin_threads, write_json
 

@@ -79,6 +79,9 @@ from . import grid
 from ._sweep import SweepRecord, SweepResult, load_sweep, process_pool, sweep
 # -- end issue 11 --
 
+# performance: thread policy (issue 8)
+from ._threads import get_threads, set_threads, threads
+
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
@@ -207,6 +210,10 @@ __all__ = [
     "load_sweep",
     "process_pool",
     # -- end issue 11 --
+    # performance: thread policy (issue 8)
+    "set_threads",
+    "get_threads",
+    "threads",
 ]
 
 

@@ -158,7 +158,8 @@ def _gelu_cdf(x):
 
 def _gelu_pdf(x):
     x = _asfloat(x)
-    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    with np.errstate(over="ignore"):        # x*x -> inf beyond |x| ~ 1e154: the density is 0
+        return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
 
 
 # ---------------------------------------------------------------------------

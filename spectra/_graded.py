@@ -54,6 +54,15 @@ def _log_abs(x):
         return np.log(np.abs(x))
 
 
+def _log_column_norms(A):
+    """log ||a_j||, without overflow or underflow for any finite entries (-inf for a zero column)."""
+    m = np.max(np.abs(A), axis=-2)
+    safe = np.where(m > 0, m, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.where(m > 0, np.log(safe) + np.log(np.linalg.norm(A / safe[..., None, :], axis=-2)),
+                        -np.inf)
+
+
 def graded_qr(A, l):
     """Factor ``A diag(e^l)`` with a pre-pivoted QR, keeping the scales in logs.
 
@@ -82,8 +91,7 @@ def graded_qr(A, l):
     QR is columnwise backward stable, so scaling the columns afterwards is
     exact: ``A Pi diag(e^l) = Q (R diag(e^l))``.
     """
-    with np.errstate(divide="ignore"):
-        c = l + np.log(np.linalg.norm(A, axis=-2))
+    c = l + _log_column_norms(A)
     perm = np.argsort(-c, axis=-1, kind="stable")
     Ap = np.take_along_axis(A, perm[..., None, :], axis=-1)
     lp = np.take_along_axis(l, perm, axis=-1)

@@ -15,11 +15,16 @@ Subclasses store what they need and never more:
   (shift = 1).  Memory O(T n + n^2).
 
 Every analysis routine talks to a sequence only through ``matrix``,
-``matrices``, ``matmat`` and ``rmatmat`` (plus ``logabsdet``), so a new
-structure (gated cells, normalisation layers) plugs in by implementing those.
+``matrices``, ``matmat`` and ``rmatmat`` (plus ``logabsdet``, and ``lmatmat``
+= ``P @ J_t``, which has a generic implementation through ``rmatmat``), so a
+new structure (gated cells, normalisation layers) plugs in by implementing
+those.  The hot loops (:func:`step_operator`) use the structure of
+:class:`ScaledJacobians` directly and read :class:`DenseJacobians` in place.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -214,12 +219,24 @@ class JacobianSequence:
             # Keep the running product normalised by exact powers of two; the
             # true scale is carried as an integer exponent and applied once at
             # the end, where it is checked against the float64 range.
-            P, e = _normalise(self.matrix(k + 1))
-            for s in range(k + 2, t + 1):
-                P, de = _normalise(self.matmat(s, P))
-                e += de
+            from ._threads import blas_threads
+
+            n = self.state_size(t)
+            with blas_threads("gemm", n), np.errstate(over="ignore", under="ignore"):
+                if self.is_square and not self.batch_shape:
+                    P, e = _chain_product(self, t, k)
+                    e = np.asarray(e)
+                else:
+                    P, e = _normalise(self.matrix(k + 1))
+                    for s in range(k + 2, t + 1):
+                        P, de = _normalise(self.matmat(s, P))
+                        e += de
             P = _rescale(P, e, t, k)
         return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
+
+    def lmatmat(self, t: int, P: np.ndarray) -> np.ndarray:
+        """``P @ J_t`` for ``P`` of shape ``(*batch, m, n_out)`` (a row block times the step)."""
+        return np.swapaxes(self.rmatmat(t, np.swapaxes(P, -1, -2)), -1, -2)
 
     def operator(self, t: int | None = None, k: int | None = None, *,
                  layout: str = "numerator"):
@@ -257,6 +274,130 @@ def _normalise(P):
         raise NumericalError("a step Jacobian product has non-finite entries")
     e = np.frexp(m)[1]
     return np.ldexp(P, -e[..., None, None]), e
+
+
+# Steps are materialised in chunks of about this many bytes (vectorised), so the
+# per-step work of a product is one GEMM and one dot product (no Python-level
+# normalisation): the running product is rescaled by an exact power of two only
+# when its norm leaves [2^-100, 2^100] or the next step could overflow it.
+_CHUNK_BYTES = 1 << 21
+_LO, _HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm
+_SAFE_EXP = 400   # |log2 ||P|| + log2 ||J||| beyond this: pre-scale P (no overflow, no subnormals)
+_CHECK_EVERY = 4  # steps between checks of the product's norm
+
+
+def step_operator(seq, side="left"):
+    """``(apply, log2_bound)`` for a single square sequence.
+
+    ``apply(s, P)`` is ``J_s @ P`` (``side="left"``) or ``P @ J_s``
+    (``"right"``); ``log2_bound[s - 1]`` is an upper bound on ``log2 ||J_s||_2``
+    (``-inf`` for a zero step, 0 when unknown).  Structured sequences are never
+    materialised, dense ones are read in place, and anything else is used
+    through its ``matmat``/``lmatmat``.
+    """
+    T = seq.steps
+    if (isinstance(seq, ScaledJacobians) and seq.shift is None and not seq.batch_shape
+            and (seq.row is None) != (seq.col is None)):
+        W = seq.W
+        by_row = seq.row is not None
+        v = seq.row if by_row else seq.col
+        if not np.all(np.isfinite(v)):
+            raise NumericalError("a step Jacobian has non-finite entries")
+        with np.errstate(divide="ignore"):
+            bound = np.log2(np.max(np.abs(v), axis=-1)) + _log2_fro(W)   # ||diag(v) W||_F bound
+        if by_row:      # J = diag(d) W:  J P = diag(d) (W P),  P J = (P diag(d)) W
+            if side == "left":
+                D = v[:, :, None]
+
+                def apply(s, P):
+                    return D[s - 1] * (W @ P)
+            else:
+                def apply(s, P):
+                    return (P * v[s - 1]) @ W
+        else:           # J = W diag(d):  J P = W (diag(d) P),  P J = (P W) diag(d)
+            if side == "left":
+                D = v[:, :, None]
+
+                def apply(s, P):
+                    return W @ (D[s - 1] * P)
+            else:
+                def apply(s, P):
+                    return (P @ W) * v[s - 1]
+        return apply, bound
+    if isinstance(seq, DenseJacobians) and seq._array is not None and not seq.batch_shape:
+        M = seq._array
+        n = M.shape[-1]
+        bound = np.empty(T)
+        L = max(1, _CHUNK_BYTES // (8 * n * n))
+        for a in range(0, T, L):
+            big = np.max(np.abs(M[a:a + L]), axis=(-2, -1))
+            if not np.all(np.isfinite(big)):
+                raise NumericalError(f"a step Jacobian among J_{a + 1}..J_{min(T, a + L)} has "
+                                     "non-finite entries")
+            with np.errstate(divide="ignore"):
+                bound[a:a + L] = np.log2(big) + np.log2(n)        # ||J||_2 <= n max|J_ij|
+        if side == "left":
+            def apply(s, P):
+                return M[s - 1] @ P
+        else:
+            def apply(s, P):
+                return P @ M[s - 1]
+        return apply, bound
+    # any other sequence: the carried product is kept near norm 1, the step sets the range
+    return (seq.matmat if side == "left" else seq.lmatmat), np.zeros(T)
+
+
+def _log2_fro(W):
+    """log2 ||W||_F without overflow in the squares."""
+    m = float(np.max(np.abs(W))) if W.size else 0.0
+    if m == 0.0:
+        return -np.inf
+    return float(np.log2(m) + 0.5 * np.log2(np.sum(np.square(W / m))))
+
+
+def _chain_product(seq, t, k):
+    """``J_t ... J_{k+1} = P 2^e`` for a single square sequence: one GEMM per step.
+
+    The squared Frobenius norm of the running product is checked every
+    ``_CHECK_EVERY`` steps, and at once when the step bounds say that the
+    product could grow by more than 2^64 since the last check; steps whose
+    norm bound lies beyond 2^+-64 are handled one by one (pre-scaling P so
+    that J P is about one).
+    """
+    apply, bound = step_operator(seq, "left")
+    bl = bound.tolist()
+    dot, log2 = np.dot, math.log2
+    P, e = _normalise(np.array(seq.matrix(k + 1), dtype=seq.dtype))
+    e = int(e)
+    lp = 0.0       # log2 ||P||_F at the last check (about 0 after normalising)
+    grown = 0.0    # sum of the step bounds since the last check
+    since = 0
+    for s in range(k + 2, t + 1):
+        lj = bl[s - 1]
+        if not -64.0 < lj < 64.0:
+            if lj == -math.inf:        # an exactly zero step: the product is zero
+                return np.zeros_like(P), 0
+            flat = P.reshape(-1)
+            lp = 0.5 * log2(max(float(dot(flat, flat)), 1e-300))
+            if not -_SAFE_EXP < lp + lj < _SAFE_EXP:
+                shift = int(round(lp + lj))      # pre-scale P so that J P is about 1
+                P = np.ldexp(P, -shift)
+                e += shift
+        P = apply(s, P)
+        grown += lj if lj > 0 else 0.0
+        since += 1
+        if since < _CHECK_EVERY and grown < 64.0:
+            continue
+        since, grown = 0, 0.0
+        flat = P.reshape(-1)
+        f2 = float(dot(flat, flat))
+        if _LO < f2 < _HI:
+            continue
+        if f2 == 0.0 and not np.any(P):        # an exactly zero product stays zero
+            return P, e
+        P, de = _normalise(P)   # also rejects non-finite entries
+        e += int(de)
+    return P, e
 
 
 def _rescale(Q, e, t, k):
@@ -402,6 +543,9 @@ class DenseJacobians(JacobianSequence):
     def rmatmat(self, t, Y):
         return np.swapaxes(self.matrix(t), -1, -2) @ Y
 
+    def lmatmat(self, t, P):
+        return P @ self.matrix(t)
+
     def select(self, b):
         b = self._batch_index(b)
         return DenseJacobians(self._array[b])
@@ -537,6 +681,45 @@ class ScaledJacobians(JacobianSequence):
             upper, lower = scaled_up, scaled_lo
         with np.errstate(divide="ignore"):
             return np.log(upper), np.log(lower)
+    def apply(self, t, k, X):
+        # A block of vectors is carried as rows (X^T, contiguous): BLAS streams W once per
+        # step with the block as the short side, about 1.3x (A) and 2x (A^T) faster than
+        # W @ X and W^T @ X for a few dozen vectors at n = 4096 (measured, OpenBLAS).
+        if self.batch_shape or X.ndim != 2 or X.shape[1] < 2:
+            return super().apply(t, k, X)
+        Z = np.ascontiguousarray(X.T)
+        for s in range(k + 1, t + 1):
+            Z = self._times_transpose(s, Z)
+        return Z.T
+
+    def rapply(self, t, k, Y):
+        if self.batch_shape or Y.ndim != 2 or Y.shape[1] < 2:
+            return super().rapply(t, k, Y)
+        Z = np.ascontiguousarray(Y.T)
+        for s in range(t, k, -1):
+            Z = self.lmatmat(s, Z)
+        return Z.T
+
+    def _times_transpose(self, t, Z):
+        """``Z @ J_t^T`` (rows of Z are vectors: the rows of (J_t Z^T)^T)."""
+        row, col = self._row(t), self._col(t)
+        Y = Z if col is None else Z * col
+        Y = Y @ self.W.T
+        if row is not None:
+            Y = Y * row
+        if self.shift is not None:
+            Y = Y + Z * np.reshape(self.shift, (1, -1))
+        return Y
+
+    def lmatmat(self, t, P):
+        row, col = self._row(t), self._col(t)
+        Z = P if row is None else P * row[..., None, :]
+        Z = Z @ self.W
+        if col is not None:
+            Z = Z * col[..., None, :]
+        if self.shift is not None:
+            Z = Z + P * np.reshape(self.shift, (1, -1))
+        return Z
 
     def logabsdet(self, t):
         self.require_square("logabsdet")

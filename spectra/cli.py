@@ -76,6 +76,15 @@ def _nonnegative_int(text):
     return value
 
 
+def _reorth(text):
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
+
+
 def _finite_float(text):
     try:
         value = float(text)
@@ -207,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_options(p)
     p.add_argument("--k", type=_positive_int, default=None, help="number of exponents (default all)")
     p.add_argument("--warmup", type=_nonnegative_int, default=0, help="steps discarded first (default 0)")
-    p.add_argument("--reorth-every", type=_positive_int, default=1,
-                   help="steps between QR re-orthonormalisations (default 1)")
+    p.add_argument("--reorth-every", type=_reorth, default="auto",
+                   help="steps between QR re-orthonormalisations: an integer, or 'auto' (default: "
+                        "as often as the frame's conditioning requires)")
     p.add_argument("--running", action="store_true",
                    help="include the running estimates in --json output")
     _add_output_options(p)

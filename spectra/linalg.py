@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import ConvergenceError, NumericalError
+from ._threads import blas_threads
 from ._jacobians import as_jacobian_sequence
 from ._validation import as_array, as_generator, check_choice, check_int, check_real
 
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 _CHUNK = 64  # steps materialised at once by the per-step routines
+# Default block of top_singular_values: a pass of a block through a long trajectory is
+# memory-bound (each step reads its n x n weights once), so up to about 16 vectors cost
+# little more than one and the Krylov space grows much faster per pass.
+_DEFAULT_BLOCK = 16
 
 
 def _is_operator(A) -> bool:
@@ -191,9 +196,10 @@ def _per_step(J, fn, what, square=True):
     if square:
         seq.require_square(what)
     out = []
-    for a in range(1, seq.steps + 1, _CHUNK):
-        b = min(seq.steps, a + _CHUNK - 1)
-        out.append(fn(seq.matrices(a, b)))
+    with blas_threads("factor", seq.n if seq.steps and seq.is_square else 1):
+        for a in range(1, seq.steps + 1, _CHUNK):
+            b = min(seq.steps, a + _CHUNK - 1)
+            out.append(fn(seq.matrices(a, b)))
     return np.concatenate(out, axis=len(seq.batch_shape))
 
 
@@ -271,20 +277,50 @@ def _padded(res, k, passes):
                              True, passes)
 
 
-def _orth_against(X, bases, room):
-    """Orthonormalise the block X against the orthonormal blocks in ``bases`` (CGS2) and
-    itself, dropping directions already (numerically) in their span; at most ``room`` columns."""
+def _basis_times(blocks, C):
+    """``[B_1 B_2 ...] @ C`` without concatenating the blocks."""
+    out = None
+    r0 = 0
+    for B in blocks:
+        part = B @ C[r0:r0 + B.shape[1]]
+        out = part if out is None else out + part
+        r0 += B.shape[1]
+    return out
+
+
+def _grown(M, rows, cols):
+    """M, or a zero-padded copy with at least ``rows`` x ``cols`` (doubling)."""
+    if M.shape[0] >= rows and M.shape[1] >= cols:
+        return M
+    out = np.zeros((max(rows, 2 * M.shape[0]), max(cols, 2 * M.shape[1])))
+    out[:M.shape[0], :M.shape[1]] = M
+    return out
+
+
+def _orth_coefficients(X, bases, room):
+    """Orthonormalise the block X against the orthonormal blocks in ``bases`` (CGS2) and itself.
+
+    Returns ``(Q, C, R)`` with ``X = sum_i bases[i] @ C[i] + Q @ R`` up to rounding
+    and the dropped directions (those already, numerically, in the span:
+    ``|r_jj| <= 1e-12 max ||x_j||``); Q has at most ``room`` columns.
+    """
     scale = max(float(np.max(np.linalg.norm(X, axis=0))), np.finfo(float).tiny) if X.size else 0.0
+    C = [np.zeros((B.shape[1], X.shape[1])) for B in bases]
     for _ in range(2):
-        for B in bases:
-            X = X - B @ (B.T @ X)
+        for i, B in enumerate(bases):
+            c = B.T @ X
+            X = X - B @ c
+            C[i] += c
     Q, R = np.linalg.qr(X)
-    keep = np.abs(np.diagonal(R)) > 1e-12 * scale
-    return Q[:, keep][:, :max(room, 0)]
+    del X
+    keep = np.nonzero(np.abs(np.diagonal(R)) > 1e-12 * scale)[0][:max(room, 0)]
+    if keep.size == Q.shape[1]:
+        return Q, C, R
+    return Q[:, keep], C, R[keep, :]
 
 
 def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, rng=None,
-                        strict=True) -> TopSingularValues:
+                        strict=True, max_basis=None) -> TopSingularValues:
     """The k largest singular values of a matrix or matrix-free operator.
 
     Parameters
@@ -298,8 +334,10 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         Stop when every residual ``||A^T u_i - sigma_i v_i||`` is below
         ``tol * sigma_1``.
     block_size : int, optional
-        Vectors per block (default ``k + 2``); larger blocks do more
-        matrix-matrix work per pass and need fewer passes.
+        Vectors per block (default ``max(k + 2, 16)``, at most ``min(m, n)``):
+        a pass of a block through a long trajectory is memory-bound, so a
+        block of 16 costs little more than one vector and the Krylov space
+        grows much faster per pass.
     max_blocks : int, optional
         Cap on the number of blocks in the Krylov space (default: enough to
         span the whole space).
@@ -308,24 +346,26 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     strict : bool
         Raise :class:`ConvergenceError` when not converged (default); with
         False, return the best estimates with ``converged=False``.
+    max_basis : int, optional
+        Vectors kept per Krylov basis before a thick restart (default
+        ``max(8 * block_size, 3 * k)``): the bases are then replaced by the
+        best ``k + block_size`` Ritz vectors and the Lanczos coupling to the
+        next block, which bounds the memory.
 
     Returns
     -------
     TopSingularValues
 
-    Raises
-    ------
-    ConvergenceError
-        When ``strict`` and the residuals do not reach ``tol``.
-    NumericalError
-        When a product with A or A^T is not finite (an overflowing operator).
-
     Notes
     -----
     Block Golub-Kahan-Lanczos bidiagonalisation with full
     re-orthogonalisation (Golub, Luk & Overton 1981), followed by the
-    Rayleigh-Ritz projection onto the Krylov bases.  Memory
-    O((m + n) k_blocks * block_size), never an m x n matrix.
+    Rayleigh-Ritz projection onto the Krylov bases.  Only the two bases are
+    stored: the projected matrix and the residuals come from the
+    Gram-Schmidt coefficients (``A V_j`` is expanded on U_1..U_j and
+    ``A^T U_j`` on V_1..V_{j+1}), so memory is O((m + n) k_blocks
+    block_size), never an m x n matrix (for n = 4096, T = 100, k = 6: under
+    10% of one dense n x n matrix).
 
     Examples
     --------
@@ -342,12 +382,14 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     small = min(m, n)
     k = check_int(k, "k", minimum=1, maximum=small)
     tol = check_real(tol, "tol", low=0.0, low_open=True)
-    b = check_int(block_size, "block_size", minimum=1, allow_none=True) or min(k + 2, small)
+    b = check_int(block_size, "block_size", minimum=1, allow_none=True) or max(k + 2, _DEFAULT_BLOCK)
     b = min(b, small)
     # ceil(small / b) blocks span the smaller side; one more lets the other side's block
     # catch up (a wide matrix: the first left block already spans the whole range)
     cap = -(-small // b) + 1
     max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
+    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(8 * b, 3 * k)
+    max_basis = max(max_basis, k + 2 * b)
     gen = as_generator(rng)
 
     def finite(Y, what):
@@ -370,41 +412,82 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         return finite(Z, "A^T")
 
     V, _ = np.linalg.qr(gen.standard_normal((n, b)))
-    Us, Vs, AVs, ATUs = [], [V], [], []
+    # Only the two Krylov bases are stored (memory O((m + n) k_blocks b)); the projected
+    # matrix Bm = U^T A V and Dm = V^T A^T U come from the Gram-Schmidt coefficients.
+    Us, Vs = [], [V]
+    Bm = np.zeros((4 * b, 4 * b))      # rows: U columns, cols: V columns (grown on demand)
+    Dm = np.zeros((5 * b, 4 * b))      # rows: V columns (one block ahead), cols: U columns
     passes = 0
     result = None
-    for j in range(max_blocks):
-        AV = mat(Vs[-1])
-        passes += 1
-        AVs.append(AV)
-        U = _orth_against(AV, Us, m - sum(u.shape[1] for u in Us))
-        if U.shape[1]:
-            Us.append(U)
-            ATU = rmat(U)
+    ucols = 0
+    vcols = b
+    with blas_threads("gemm", max(m, n)):
+        for j in range(max_blocks):
+            v0 = vcols - Vs[-1].shape[1]
+            Bm = _grown(Bm, vcols + b, vcols + b)
+            Dm = _grown(Dm, vcols + 2 * b, vcols + b)
+            AV = mat(Vs[-1])
             passes += 1
-            ATUs.append(ATU)
-        if not Us:  # A V = 0 for the whole start block: A is zero on it
-            break
-        # Rayleigh-Ritz: B = U_all^T A V_all, from the stored products A V_j
-        Uall = np.concatenate(Us, axis=1)
-        Vall = np.concatenate(Vs, axis=1)
-        B = Uall.T @ np.concatenate(AVs, axis=1)
-        X, s, Yt = np.linalg.svd(B)
-        kk = min(k, s.size)
-        left = Uall @ X[:, :kk]
-        right = Vall @ Yt[:kk].T
-        ATleft = np.concatenate(ATUs, axis=1) @ X[:, :kk]
-        residuals = np.linalg.norm(ATleft - right * s[:kk], axis=0)
-        converged = kk == k and bool(np.all(residuals <= tol * max(s[0], np.finfo(float).tiny)))
-        result = TopSingularValues(s[:kk], left, right, residuals, converged, passes)
-        if converged:
-            return result
-        Vn = _orth_against(ATUs[-1], Vs, n - Vall.shape[1]) if U.shape[1] else np.zeros((n, 0))
-        if Vn.shape[1] == 0:
-            # the Krylov space is exhausted or invariant: the Ritz values are exact and
-            # any singular values beyond them are zero
-            return _padded(result, k, passes)
-        Vs.append(Vn)
+            U, C, R = _orth_coefficients(AV, Us, m - ucols)
+            del AV
+            r0 = 0
+            for Ui, Ci in zip(Us, C):
+                Bm[r0:r0 + Ui.shape[1], v0:vcols] = Ci
+                r0 += Ui.shape[1]
+            if U.shape[1]:
+                Bm[ucols:ucols + U.shape[1], v0:vcols] = R
+                Us.append(U)
+                u0, ucols = ucols, ucols + U.shape[1]
+                ATU = rmat(U)
+                passes += 1
+                Vn, D, S = _orth_coefficients(ATU, Vs, n - vcols)
+                del ATU
+                r0 = 0
+                for Vi, Di in zip(Vs, D):
+                    Dm[r0:r0 + Vi.shape[1], u0:ucols] = Di
+                    r0 += Vi.shape[1]
+                Dm[vcols:vcols + Vn.shape[1], u0:ucols] = S
+            else:
+                Vn = np.zeros((n, 0))
+            if not Us:  # A V = 0 for the whole start block: A is zero on it
+                break
+            # Rayleigh-Ritz on the projected matrix; residuals ||A^T u - s v|| in the V basis
+            Xf, svf, Ytf = np.linalg.svd(Bm[:ucols, :vcols], full_matrices=False)
+            kk = min(k, svf.size)
+            X, sv, Yt = Xf[:, :kk], svf, Ytf[:kk]
+            left = _basis_times(Us, X)
+            right = _basis_times(Vs, Yt.T)
+            nv = vcols + Vn.shape[1]
+            resid = Dm[:nv, :ucols] @ X
+            resid[:vcols] -= Yt.T * sv[:kk]
+            residuals = np.linalg.norm(resid, axis=0)
+            converged = kk == k and bool(np.all(residuals <= tol * max(sv[0], np.finfo(float).tiny)))
+            result = TopSingularValues(sv[:kk], left, right, residuals, converged, passes)
+            if converged:
+                return result
+            if Vn.shape[1] == 0 or j == max_blocks - 1:
+                if Vn.shape[1] == 0:
+                    # the Krylov space is exhausted or invariant: the Ritz values are exact and
+                    # any singular values beyond them are zero
+                    return _padded(result, k, passes)
+                break
+            if nv + b <= max_basis or ucols <= k + b:
+                Vs.append(Vn)
+                vcols = nv
+                continue
+            # thick restart: keep the best r Ritz triplets and their coupling to the next block
+            # (A V~ = U~ diag(s), A^T U~ = V~ D_top + V_next D_bottom), so nothing is lost
+            r = min(k + b, svf.size)
+            Xr, Yr = Xf[:, :r], Ytf[:r].T
+            Ut, Vt = _basis_times(Us, Xr), _basis_times(Vs, Yr)
+            Bnew = np.zeros_like(Bm)
+            Bnew[:r, :r] = Xr.T @ Bm[:ucols, :vcols] @ Yr
+            Dnew = np.zeros_like(Dm)
+            Dnew[:r, :r] = Yr.T @ Dm[:vcols, :ucols] @ Xr
+            Dnew[r:r + Vn.shape[1], :r] = Dm[vcols:nv, :ucols] @ Xr
+            Bm, Dm = Bnew, Dnew
+            Us, Vs = [Ut], [Vt, Vn]
+            ucols, vcols = r, r + Vn.shape[1]
     if result is None:  # A is zero on the start block
         return _padded(TopSingularValues(np.zeros(0), np.zeros((m, 0)), np.zeros((n, 0)),
                                          np.zeros(0), True, passes), k, passes)

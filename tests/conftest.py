@@ -32,3 +32,14 @@ settings.load_profile(os.environ.get("SPECTRA_HYPOTHESIS_PROFILE", "default"))
 def rng():
     """A fixed-seed generator, fresh for each test."""
     return np.random.default_rng(20261121)
+
+
+@pytest.fixture(autouse=True)
+def _restore_thread_policy():
+    """Tests (and README examples run as tests) may call spectra.set_threads: undo it."""
+    from spectra import _threads
+
+    saved = dict(_threads._state)
+    yield
+    _threads._state.clear()
+    _threads._state.update(saved)

@@ -137,7 +137,12 @@ def test_lyapunov_matches_the_library_and_the_determinant_identity():
     seq = traj.jacobian_sequence
     logdet = np.mean([seq.logabsdet(t) for t in range(31, 301)])
     assert sum(data["exponents"]) == pytest.approx(logdet, rel=1e-10)
-    assert len(data["running"]) == len(data["running_steps"]) == 270
+    assert len(data["running"]) == len(data["running_steps"]) == len(res.running_steps)
+    assert data["running_steps"][-1] == 270
+    every = _json(["lyapunov", "--size", "5", "--steps", "300", "--warmup", "30", "--running",
+                   "--reorth-every", "1"])
+    assert len(every["running_steps"]) == 270
+    np.testing.assert_allclose(every["exponents"], data["exponents"], atol=1e-8)   # auto == every step
     data = _json(["lyapunov", "--size", "5", "--steps", "300", "--k", "2"])
     assert len(data["exponents"]) == 2 and "running" not in data
 

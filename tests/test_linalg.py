@@ -104,3 +104,27 @@ def test_top_singular_values_refuses_an_overflowing_operator(rng):
     seq = spectra.as_jacobian_sequence(np.broadcast_to(W, (300, 6, 6)))
     with pytest.raises(spectra.NumericalError, match="not finite"):
         spectra.top_singular_values(seq.operator(), 2, rng=0)
+
+
+def test_top_singular_values_with_thick_restarts(rng):
+    """A tiny basis cap forces many restarts; the answer and its certificate are unchanged."""
+    n, T = 150, 20
+    traj = spectra.ElmanRNN(init.gaussian(n, gain=1.3, rng=rng)).run(steps=T, h0=rng.standard_normal(n))
+    P = traj.product()
+    exact = np.linalg.svd(P, compute_uv=False)[:6]
+    full = spectra.top_singular_values(traj.operator(), 6, rng=0, block_size=8, max_basis=10 ** 6)
+    tight = spectra.top_singular_values(traj.operator(), 6, rng=0, block_size=8, max_basis=30)
+    assert tight.passes > full.passes          # restarts happened and cost some passes
+    for res in (full, tight):
+        assert res.converged
+        np.testing.assert_allclose(res.values, exact, rtol=1e-10)
+        np.testing.assert_allclose(P @ res.right, res.left * res.values, atol=1e-9 * exact[0])
+        np.testing.assert_allclose(P.T @ res.left, res.right * res.values, atol=1e-9 * exact[0])
+        np.testing.assert_allclose(res.right.T @ res.right, np.eye(6), atol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs,exc", [({"max_basis": 0}, ValueError), ({"block_size": 0}, ValueError),
+                                        ({"max_basis": 2.5}, TypeError)])
+def test_top_singular_values_bad_options(kwargs, exc):
+    with pytest.raises(exc):
+        spectra.top_singular_values(np.eye(5), 2, **kwargs)

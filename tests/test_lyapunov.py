@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy.special import digamma
 
 import spectra
@@ -130,3 +131,129 @@ def test_kaplan_yorke():
 def test_rectangular_steps_are_refused():
     with pytest.raises(ValueError, match="needs square step Jacobians"):
         spectra.lyapunov_spectrum([np.ones((3, 2)), np.ones((2, 3))])
+
+
+def _tanh_trajectory(n, T, seed, gain=1.2):
+    rng = np.random.default_rng(seed)
+    cell = spectra.ElmanRNN.random(n, init="gaussian", gain=gain, input_size=n, rng=rng)
+    return cell.run(rng.standard_normal((T, n)), h0=rng.standard_normal(n))
+
+
+def test_auto_reorthonormalisation_matches_qr_every_step():
+    """n = 64 (compact-WY path), strongly spread exponents: 'auto' vs a QR at every step."""
+    traj = _tanh_trajectory(64, 400, 3)
+    every = spectra.lyapunov_spectrum(traj, reorth_every=1)
+    auto = spectra.lyapunov_spectrum(traj, reorth_every="auto")
+    np.testing.assert_allclose(auto.exponents, every.exponents, rtol=0, atol=1e-8)
+    assert every.qr_count == 400 and auto.qr_count < 400
+    logdet = np.linalg.slogdet(traj.jacobians())[1]
+    assert abs(auto.exponents.sum() - logdet.mean()) < 1e-10
+    # a classic reference written out: numpy's QR of J Q at every step
+    Q, acc = np.eye(64), np.zeros(64)
+    for A in traj.jacobians():
+        Q, R = np.linalg.qr(A @ Q)
+        acc += np.log(np.abs(np.diag(R)))
+    np.testing.assert_allclose(every.exponents, np.sort(acc / 400)[::-1], rtol=0, atol=1e-11)
+
+
+def test_auto_takes_long_intervals_for_well_conditioned_steps():
+    rng = np.random.default_rng(5)
+    Q = np.stack([init.orthogonal(60, rng=rng) for _ in range(300)])
+    J = Q * np.exp(np.linspace(0.05, -0.05, 60))[None, :, None]
+    auto = spectra.lyapunov_spectrum(J)
+    assert auto.reorth_every == "auto" and auto.qr_count < 60
+    np.testing.assert_allclose(auto.exponents, spectra.lyapunov_spectrum(J, reorth_every=1).exponents,
+                               atol=1e-10)
+
+
+def test_compact_wy_path_matches_explicit_path(monkeypatch):
+    import spectra._lyapunov as lyap
+
+    traj = _tanh_trajectory(50, 120, 4)
+    wy = spectra.lyapunov_spectrum(traj, reorth_every=1, warmup=10)
+    monkeypatch.setattr(lyap, "_WY_MIN_N", 10 ** 6)
+    explicit = spectra.lyapunov_spectrum(traj, reorth_every=1, warmup=10)
+    np.testing.assert_allclose(wy.exponents, explicit.exponents, atol=1e-12)
+    np.testing.assert_allclose(wy.stderr, explicit.stderr, atol=1e-12)
+    batch = spectra.lyapunov_spectrum(np.stack([traj.jacobians()] * 2), reorth_every=1, warmup=10)
+    np.testing.assert_allclose(batch.exponents[1], wy.exponents, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["sometimes", 0, 1.5])
+def test_bad_reorth_every(bad):
+    with pytest.raises((ValueError, TypeError), match="reorth_every"):
+        spectra.lyapunov_spectrum(np.ones((3, 2, 2)), reorth_every=bad)
+
+
+@st.composite
+def _random_runs(draw):
+    n = draw(st.integers(1, 10))
+    T = draw(st.integers(2, 400))
+    act = draw(st.sampled_from(spectra.available_activations()))
+    gain = draw(st.floats(0.1, 4.0))
+    kind = draw(st.sampled_from(["elman", "recurrent_first", "leaky"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    W = init.gaussian(n, gain=gain, rng=rng)
+    cls = {"elman": spectra.ElmanRNN, "recurrent_first": spectra.RecurrentFirstRNN}.get(kind)
+    cell = cls(W, init.gaussian(n, 2, rng=rng), activation=act) if cls else \
+        spectra.LeakyRNN(W, init.gaussian(n, 2, rng=rng), activation=act, alpha=rng.uniform(0, 1, n))
+    try:
+        return cell.run(rng.standard_normal((T, 2)), h0=rng.standard_normal(n))
+    except spectra.NumericalError:          # a diverging relu/elu run
+        return cell.run(np.zeros((3, 2)), h0=np.zeros(n))
+
+
+def _noise_floor(res, j):
+    """Exponent j is at float64's noise floor: -inf by an exact zero, or a large roundoff."""
+    return res.exponents[j] == -np.inf or res.roundoff[j] > 1e-3
+
+
+@given(_random_runs(), st.integers(0, 5))
+@settings(max_examples=60)
+def test_auto_reorthonormalisation_matches_qr_at_every_step(traj, warmup):
+    """reorth_every='auto' (the default) is as accurate as a QR at every step.
+
+    The largest exponent and the sum of all exponents (the growth of lengths and
+    volumes) are well conditioned: equal to 1e-8.  Each exponent agrees within
+    what the problem itself allows: rounding (the roundoff estimates), the
+    finite-time allocation's own sensitivity (a QR at every step moved by a
+    1e-14 perturbation of its frame), and 1% of its standard error.
+    """
+    warmup = min(warmup, traj.steps - 1)
+    n = traj.n
+    auto = spectra.lyapunov_spectrum(traj, warmup=warmup)
+    every = spectra.lyapunov_spectrum(traj, warmup=warmup, reorth_every=1)
+    Js = traj.jacobians().copy()
+    Js[0] = Js[0] @ np.linalg.qr(np.eye(n) + 1e-14 * np.random.default_rng(1).standard_normal((n, n)))[0]
+    probe = spectra.lyapunov_spectrum(Js, warmup=warmup, reorth_every=1)
+    assert auto.steps == every.steps
+    fine = np.isfinite(auto.exponents) & np.isfinite(every.exponents)
+    if fine[0]:
+        assert abs(auto.exponents[0] - every.exponents[0]) <= 1e-8 + 10 * (auto.roundoff[0] + every.roundoff[0])
+    if fine.all():
+        assert abs(auto.exponents.sum() - every.exponents.sum()) <= \
+            1e-8 * max(1.0, abs(every.exponents.sum())) + 10 * (auto.roundoff + every.roundoff).sum()
+    for j in range(n):
+        if not (fine[j] and np.isfinite(probe.exponents[j])):
+            # -inf on one side only: both at float64's noise floor
+            assert fine[j] or (_noise_floor(auto, j) and _noise_floor(every, j))
+            continue
+        tol = (1e-8 + 10 * (auto.roundoff[j] + every.roundoff[j])
+               + 10 * abs(probe.exponents[j] - every.exponents[j])
+               + 0.01 * min(auto.stderr[j], every.stderr[j]))
+        assert abs(auto.exponents[j] - every.exponents[j]) <= tol, (j, auto.exponents, every.exponents)
+
+
+def test_roundoff_flags_directions_at_the_noise_floor():
+    """Saturated units contract some directions by ~e^-36 per step: float64 cannot resolve them."""
+    rng = np.random.default_rng(0)
+    W = init.gaussian(6, gain=1.0, rng=rng)
+    # f'(a) = tanh'(a) for huge |a| on half the units: their directions sit ~e^-40 below
+    big = np.diag([1.0, 1.0, 1.0, 20.0, 20.0, 20.0])
+    cell = spectra.ElmanRNN(W, big, activation="tanh")
+    traj = cell.run(np.ones((200, 6)), h0=np.zeros(6))
+    res = spectra.lyapunov_spectrum(traj, reorth_every=1)
+    assert np.all(res.roundoff[:3] < 1e-12)
+    assert np.all((res.roundoff[3:] > 1e-3) | (res.exponents[3:] == -np.inf))
+    clean = spectra.lyapunov_spectrum(init.orthogonal(6, rng=1)[None].repeat(50, axis=0))
+    assert np.all(clean.roundoff < 1e-14)

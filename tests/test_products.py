@@ -178,3 +178,51 @@ def test_profile_batches_and_zero_products(rng):
     assert np.all(spectra.gradient_norm_profile(dead).log_norms == -np.inf)
     d = spectra.gradient_norm_profile(J).to_dict()
     assert d["lags"][:3] == [1, 2, 3] and len(d["log_norms"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["elman", "recurrent_first", "leaky"])
+def test_profile_and_product_of_structured_steps_match_dense(rng, kind):
+    """The structured sweeps (row scaling, column scaling, shifted) against dense matrices."""
+    n, T = 40, 60
+    W = init.gaussian(n, gain=1.4, rng=rng)
+    cell = {"elman": spectra.ElmanRNN(W), "recurrent_first": spectra.RecurrentFirstRNN(W),
+            "leaky": spectra.LeakyRNN(W, alpha=0.3)}[kind]
+    traj = cell.run(steps=T, h0=rng.standard_normal(n))
+    dense = traj.jacobians()
+    for ord in (2, "fro"):
+        prof = spectra.gradient_norm_profile(traj, ord=ord)
+        np.testing.assert_allclose(prof.log_norms, _dense_profile(dense, T, ord), rtol=0, atol=1e-10)
+    P = np.eye(n)
+    for A in dense:
+        P = A @ P
+    np.testing.assert_allclose(traj.product(), P, rtol=1e-12, atol=1e-14 * np.abs(P).max())
+    np.testing.assert_allclose(spectra.DenseJacobians(dense).product(), P, rtol=1e-12,
+                               atol=1e-14 * np.abs(P).max())
+    # blocks of vectors through the operator (carried as rows internally)
+    A, M = traj.operator(), rng.standard_normal((n, 5))
+    np.testing.assert_allclose(A.matmat(M), P @ M, rtol=1e-11, atol=1e-13 * np.abs(P).max())
+    np.testing.assert_allclose(A.rmatmat(M), P.T @ M, rtol=1e-11, atol=1e-13 * np.abs(P).max())
+
+
+def test_profile_rescales_extreme_steps_exactly():
+    """Steps of norm 1e200 and 1e-250 in one sweep: exact powers of two keep everything in range."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((6, 3, 3))
+    scale = np.array([1e200, 3e200, 1e200, 1e-250, 2e-250, 1e-250])
+    J = base * scale[:, None, None]
+    for ord in (2, "fro"):
+        prof = spectra.gradient_norm_profile(J, ord=ord)
+        # the norm of a product of scaled steps is the product of the scales times the norm
+        ref = _dense_profile(base, 6, ord) + np.cumsum(np.log(scale[::-1]))
+        np.testing.assert_allclose(prof.log_norms, ref, rtol=1e-13)
+
+
+def test_log_singular_values_of_steps_with_extreme_entries():
+    """Entries of 1e200 and 1e-250 (their squares leave float64) in every step."""
+    J = np.stack([np.diag([1e200, 3e200]), np.diag([1e-250, 2e-250])] * 3)
+    np.testing.assert_allclose(spectra.product_log_singular_values(J),
+                               [3 * np.log(3e200 * 2e-250), 3 * np.log(1e200 * 1e-250)], rtol=1e-14)
+    G = np.random.default_rng(3).standard_normal((40, 4, 4))
+    scaled = G * np.where(np.arange(40) % 2, 1e180, 1e-180)[:, None, None]
+    np.testing.assert_allclose(spectra.product_log_singular_values(scaled),
+                               spectra.product_log_singular_values(G), atol=1e-9)
