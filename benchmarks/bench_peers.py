@@ -145,17 +145,9 @@ def numpy_qr_every_step(traj):
 def matmul_bound_fn(n, T):
     import numpy as np
 
-    Js = np.random.default_rng(1).standard_normal((8, n, n)) / np.sqrt(n)
+    from _harness import matmul_bound_workload
 
-    def run():
-        P = np.eye(n)
-        for t in range(T):
-            P = Js[t % 8] @ P
-            if t % 16 == 15:
-                P /= np.max(np.abs(P))
-        return P
-
-    return run
+    return matmul_bound_workload(n, T, np.random.default_rng(1))
 
 
 # ---------------------------------------------------------------------------------------
