@@ -342,6 +342,17 @@ def run_case(n, T, args):
         chk = "" if dev is None else f"  check {dev:.1e}"
         print(f"  {workload:12s} {contender:40s} {med:10.4f} s{chk}{extra}", flush=True)
 
+    def skipped(workload, name):
+        """Record and skip a peer that would not fit in memory or is predicted beyond the cap."""
+        if _too_big(workload, n, T, args):
+            add(workload, name, float("nan"), [], None)
+            return True
+        guess = _predicted(workload, name, n, T, args)
+        if guess is not None:
+            add(workload, name, float("nan"), [], None, predicted=guess)
+            return True
+        return False
+
     bound, times, _ = timer(matmul_bound_fn(n, T))
     add("bound", "T plain n x n products (numpy)", bound, times)
     refs = {}
@@ -366,12 +377,7 @@ def run_case(n, T, args):
                 if workload not in args.workloads:
                     continue
                 for name, fn in fns.items():
-                    if _too_big(workload, n, T, args):
-                        add(workload, name, float("nan"), [], None)
-                        continue
-                    guess = _predicted(workload, name, n, T, args)
-                    if guess is not None:
-                        add(workload, name, float("nan"), [], None, predicted=guess)
+                    if skipped(workload, name):
                         continue
                     dev = deviation(workload, fn(), refs[workload])
                     med, times, _ = timer(fn)
@@ -386,12 +392,7 @@ def run_case(n, T, args):
                 if workload not in args.workloads:
                     continue
                 for name, (fn, fargs) in fns.items():
-                    if _too_big(workload, n, T, args):
-                        add(workload, name, float("nan"), [], None)
-                        continue
-                    guess = _predicted(workload, name, n, T, args)
-                    if guess is not None:
-                        add(workload, name, float("nan"), [], None, predicted=guess)
+                    if skipped(workload, name):
                         continue
                     call, secs = compiled(fn, *fargs)
                     dev = deviation(workload, call(), refs[workload])
