@@ -99,7 +99,7 @@ def main(argv=None):
     parser.add_argument("--json", default="benchmarks/results/bench_sweep.json")
     args = parser.parse_args(argv)
 
-    from spectra._sweep.execution import _cpu_count
+    from spectra.sweeps.execution import _cpu_count
 
     cores = args.workers or _cpu_count()
     g = the_grid(args.size, args.steps)

@@ -11,31 +11,31 @@ load on first use.
 
 from importlib import import_module as _import_module
 
-from . import init
-from ._activations import Activation, activation, available_activations
-from ._cells import Cell, ElmanRNN, LeakyRNN, RecurrentFirstRNN
-from ._errors import ConvergenceError, NumericalError
-from ._jacobians import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
-from ._trajectory import Trajectory
+from .cells import init
+from .cells.activations import Activation, activation, available_activations
+from .cells.simple import Cell, ElmanRNN, LeakyRNN, RecurrentFirstRNN
+from ._core.errors import ConvergenceError, NumericalError
+from .jacobians.sequence import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
+from .jacobians.trajectory import Trajectory
 
 # products and spectra (issue 3)
 from . import linalg
-from ._lyapunov import LyapunovResult, lyapunov_spectrum
-from ._products import NormProfile, gradient_norm_profile, product_log_singular_values
+from .analysis.lyapunov import LyapunovResult, lyapunov_spectrum
+from .analysis.products import NormProfile, gradient_norm_profile, product_log_singular_values
 from .linalg import (condition_number, spectral_norm, spectral_radius, step_condition_numbers,
                      step_eigenvalues, step_singular_values, top_singular_values)
 # issue 5: gated and feedforward cells
-from ._gated import GRU, LSTM, GRUJacobians, LSTMJacobians
-from ._layer_trajectory import LayerTrajectory
-from ._mlp import MLP, LayerJacobians
+from .cells.gated import GRU, LSTM, GRUJacobians, LSTMJacobians
+from .jacobians.layer_trajectory import LayerTrajectory
+from .cells.mlp import MLP, LayerJacobians
 # issue 10: deep feedforward nets, normalisation layers, gradient monitor
 from . import monitor
-from ._deep import (DepthProfile, DepthSpectra, MeanField, SlopeFit, depth_profile, depth_spectra,
+from .analysis.deep import (DepthProfile, DepthSpectra, MeanField, SlopeFit, depth_profile, depth_spectra,
                     linear_gaussian_spread, mean_field, mlp_ensemble)
-from ._norm import BatchNorm, LayerNorm, NormLayerJacobians
+from .cells.norm import BatchNorm, LayerNorm, NormLayerJacobians
 
 # bounds (issue 4)
-from ._bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
+from .analysis.bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
                       pascanu_bound, regime)
 
 # issue 9: remedies for vanishing and exploding gradients
@@ -75,12 +75,18 @@ from .nonnormal import (
 )
 # -- end issue 12 --
 # -- issue 11: sweeps over parameter grids --
-from . import grid
-from ._sweep import SweepRecord, SweepResult, load_sweep, process_pool, sweep
+from .sweeps import grid
+from .sweeps import SweepRecord, SweepResult, load_sweep, process_pool, sweep
 # -- end issue 11 --
 
 # performance: thread policy (issue 8)
-from ._threads import get_threads, set_threads, threads
+from ._core.threads import get_threads, set_threads, threads
+
+import sys as _sys
+
+# 0.1 module addresses of modules that moved into subpackages
+_sys.modules[__name__ + ".grid"] = grid
+_sys.modules[__name__ + ".init"] = init
 
 __version__ = "0.1.0"
 

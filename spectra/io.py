@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 
-from ._state_dict import _is_module, flatten_state_dict, read_state_dict, to_numpy
-from ._validation import describe
+from .cells.state_dict import _is_module, flatten_state_dict, read_state_dict, to_numpy
+from ._core.validation import describe
 
 __all__ = ["load_state_dict", "save_state_dict"]
 

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._errors import NumericalError
-from ._validation import check_int, check_real, describe
+from ._core.errors import NumericalError
+from ._core.validation import check_int, check_real, describe
 
 __all__ = ["GradientMonitor", "StepRecord", "Event", "GradientAlarm"]
 
@@ -387,7 +387,7 @@ class GradientMonitor:
         return rec
 
     def _top(self, A):
-        from .linalg import top_singular_values
+        from .linalg.dense import top_singular_values
 
         k = min(self.top_k, min(A.shape))
         res = top_singular_values(A, k, tol=self.tol, rng=0, strict=False)
@@ -418,9 +418,9 @@ class GradientMonitor:
                                 f"{name}: norm fell {f:.3g}x ({prev:.3g} -> {value:.3g})"))
 
     def _trajectory(self, step, trajectory, inputs, vector, events):
-        from ._cells import Cell
-        from ._jacobians import as_jacobian_sequence
-        from ._products import gradient_norm_profile
+        from .cells.simple import Cell
+        from .jacobians.sequence import as_jacobian_sequence
+        from .analysis.products import gradient_norm_profile
 
         if isinstance(trajectory, Cell):
             if inputs is None:
@@ -442,7 +442,7 @@ class GradientMonitor:
             return lag, None
         jtop = None
         if self.top_k and seq.steps:
-            from .linalg import top_singular_values
+            from .linalg.dense import top_singular_values
 
             k = min(self.top_k, seq.state_size(seq.steps), seq.state_size(0))
             try:

@@ -37,7 +37,7 @@ def rng():
 @pytest.fixture(autouse=True)
 def _restore_thread_policy():
     """Tests (and README examples run as tests) may call spectra.set_threads: undo it."""
-    from spectra import _threads
+    from spectra._core import threads as _threads
 
     saved = dict(_threads._state)
     yield

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import spectra
-from spectra._deep import _ols_weights
+from spectra.analysis.deep import _ols_weights
 
 Z = 4.0          # tolerance in standard errors
 LEVEL = 0.9999   # confidence level of intervals (|z| = 3.89)

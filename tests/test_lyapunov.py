@@ -167,7 +167,7 @@ def test_auto_takes_long_intervals_for_well_conditioned_steps():
 
 
 def test_compact_wy_path_matches_explicit_path(monkeypatch):
-    import spectra._lyapunov as lyap
+    import spectra.analysis.lyapunov as lyap
 
     traj = _tanh_trajectory(50, 120, 4)
     wy = spectra.lyapunov_spectrum(traj, reorth_every=1, warmup=10)

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import spectra
-from spectra import _fieldofvalues as fovmod
-from spectra import _pseudospectra as psmod
-from spectra._resolvent import schur_complex
+from spectra.linalg import fieldofvalues as fovmod
+from spectra.linalg import pseudospectra as psmod
+from spectra.linalg.resolvent import schur_complex
 
 EPS = np.finfo(float).eps
 A2 = np.array([[0.5, 10.0], [0.0, 0.5]])      # the example of the issue

@@ -7,7 +7,7 @@ import pytest
 
 import spectra
 from spectra import init
-from spectra._norm import NormLayerJacobians
+from spectra.cells.norm import NormLayerJacobians
 
 from _helpers import central_difference_jacobian, relative_error
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from spectra._resolvent import circle_crossings, radial_crossings, schur_complex, smin
+from spectra.linalg.resolvent import circle_crossings, radial_crossings, schur_complex, smin
 
 
 def _dense_smin(W, z):

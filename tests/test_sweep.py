@@ -361,9 +361,9 @@ def test_records_are_fsynced_in_batches_and_at_the_end(tmp_path, monkeypatch):
     out = tmp_path / "s.jsonl"
     res = spectra.sweep(work.draw, {"i": range(300)}, executor="serial", out=out)
     # not one per record: one per second of running at most, plus the one at the end
-    assert 1 <= len(synced) <= 2 + res.elapsed / spectra._sweep.store._Store.SYNC_INTERVAL < 300
+    assert 1 <= len(synced) <= 2 + res.elapsed / spectra.sweeps.store._Store.SYNC_INTERVAL < 300
     synced.clear()
-    monkeypatch.setattr(spectra._sweep.store._Store, "SYNC_INTERVAL", 0.01)
+    monkeypatch.setattr(spectra.sweeps.store._Store, "SYNC_INTERVAL", 0.01)
     spectra.sweep(work.slow_draw, {"i": range(6), "delay": 0.05}, executor="serial", out=tmp_path / "t.jsonl")
     assert len(synced) >= 2  # the background thread synced while points ran, and close() at the end
 

@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import spectra
-from spectra import _threads
+from spectra._core import threads as _threads
 
 
 def _blas_threads():

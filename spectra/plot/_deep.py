@@ -56,7 +56,7 @@ def depth_profile(profiles, ax=None, *, stat="mean_log", band=2.0, predictions=N
     -------
     matplotlib.figure.Figure
     """
-    from .._deep import DepthProfile
+    from ..analysis.deep import DepthProfile
 
     items = _labelled(profiles, DepthProfile, "profiles")
     if stat not in ("mean_log", "log_mean_square"):
@@ -121,7 +121,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
     -------
     matplotlib.figure.Figure
     """
-    from .._deep import DepthSpectra
+    from ..analysis.deep import DepthSpectra
 
     items = _labelled(spectra, DepthSpectra, "spectra")
     if kind not in ("spread", "spectrum"):
@@ -171,7 +171,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
 
 
 def _depth_profiles_figure(gen, width=64, depth=24, samples=24):
-    from .._deep import depth_profile as _profile, mean_field, mlp_ensemble
+    from ..analysis.deep import depth_profile as _profile, mean_field, mlp_ensemble
 
     widths = [width] * (depth + 1)
     left = {  # label: (options, sigma_w^2 for mean-field theory)
@@ -207,7 +207,7 @@ def _depth_profiles_figure(gen, width=64, depth=24, samples=24):
 
 
 def _isometry_figure(gen, width=64, depth=32, samples=16):
-    from .._deep import depth_spectra as _spectra, linear_gaussian_spread, mlp_ensemble
+    from ..analysis.deep import depth_spectra as _spectra, linear_gaussian_spread, mlp_ensemble
 
     widths = [width] * (depth + 1)
     depths = [1, 2, 4, 8, 16, 32]
@@ -248,7 +248,7 @@ def figure_set(rng=0) -> dict:
       and the whole spectrum at depth 8.
     * ``gradient_monitor``: the README's monitored training run.
     """
-    from .._validation import as_generator
+    from .._core.validation import as_generator
     from . import _monitor
 
     gen = as_generator(rng)

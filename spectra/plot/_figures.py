@@ -14,11 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._activations import Activation, activation as _activation
-from .._bounds import BoundReport
-from .._lyapunov import LyapunovResult
-from .._products import NormProfile, product_log_singular_values
-from .._validation import as_array, check_real, describe
+from ..cells.activations import Activation, activation as _activation
+from ..analysis.bounds import BoundReport
+from ..analysis.lyapunov import LyapunovResult
+from ..analysis.products import NormProfile, product_log_singular_values
+from .._core.validation import as_array, check_real, describe
 from ._style import color, figure_and_axes, log_axis, paper_style
 
 __all__ = ["activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
@@ -329,7 +329,7 @@ def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
                 raise ValueError(f"`J[{lag}]` must hold finite log singular values (-inf for zeros)")
             spectra_.append((lag, sv))
     else:
-        from .._jacobians import as_jacobian_sequence
+        from ..jacobians.sequence import as_jacobian_sequence
 
         seq = as_jacobian_sequence(J)
         t, _ = seq.check_span(t, 0)

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._validation import check_int, describe
+from .._core.validation import check_int, describe
 from ._style import paper_style, save
 
 __all__ = ["register", "unregister", "figure_names", "figure_specs", "build_figure", "make_figure_set",

@@ -8,12 +8,12 @@ figure.  Sizes are chosen so that the whole set takes seconds.
 
 from __future__ import annotations
 
-from .._activations import Activation, activation as _activation
-from .._bounds import bound_report, regime
-from .._cells import ElmanRNN
-from .._errors import NumericalError
-from .._lyapunov import lyapunov_spectrum
-from .._products import product_log_singular_values
+from ..cells.activations import Activation, activation as _activation
+from ..analysis.bounds import bound_report, regime
+from ..cells.simple import ElmanRNN
+from .._core.errors import NumericalError
+from ..analysis.lyapunov import lyapunov_spectrum
+from ..analysis.products import product_log_singular_values
 from ._figures import (activation_derivatives, eigenvalues, gradient_norms, lyapunov_convergence,
                        lyapunov_exponents, phase_diagram, singular_value_spectra)
 from ._figureset import register
@@ -182,10 +182,10 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
     """
     import numpy as np
 
-    from .. import grid as _grid
-    from .._cells import _INITS
-    from .._sweep import sweep
-    from .._validation import as_generator, check_choice, check_int, check_real, describe
+    from ..sweeps import grid as _grid
+    from ..cells.simple import _INITS
+    from ..sweeps import sweep
+    from .._core.validation import as_generator, check_choice, check_int, check_real, describe
 
     if isinstance(gains, (str, bytes)) or not hasattr(gains, "__len__") or len(gains) == 0:
         raise TypeError(f"`gains` must be a non-empty sequence of numbers; got {describe(gains)}")

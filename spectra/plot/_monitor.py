@@ -199,8 +199,8 @@ def toy_training(rng=0, *, steps=250, every=10, lr=0.1, lr_jump=(200, 5.0)):
     rate is multiplied by ``lr_jump[1]`` (a planted mistake the monitor
     flags).  Returns the :class:`~spectra.monitor.GradientMonitor`.
     """
-    from .. import init
-    from .._validation import as_generator
+    from ..cells import init
+    from .._core.validation import as_generator
     from ..monitor import GradientMonitor
 
     gen = as_generator(rng)

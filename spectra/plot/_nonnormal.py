@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import describe
+from .._core.validation import describe
 from ._figureset import register
 from ._style import color, figure_and_axes, log_axis
 

@@ -350,7 +350,7 @@ def figure_set(seed=0) -> dict:
     import spectra
     from spectra import init
 
-    from .._validation import check_int
+    from .._core.validation import check_int
 
     seed = check_int(seed, "seed", minimum=0)
     ss = np.random.SeedSequence(seed)

@@ -113,7 +113,7 @@ def _lag(value):
 
 def _value(v, name):
     """An exact sympy value for a parameter; gamma_h may be a SupResult or an activation."""
-    from .._activations import Activation
+    from ..cells.activations import Activation
     from ._sup import SupResult, gamma_h as _gamma_h
 
     if v is None:

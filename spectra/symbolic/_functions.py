@@ -15,9 +15,9 @@ import numbers
 import numpy as np
 import sympy as sp
 
-from .._activations import _ALIASES, _PARAM_ALIASES, _REGISTRY, Activation
-from .._activations import activation as _numeric_activation
-from .._validation import describe
+from ..cells.activations import _ALIASES, _PARAM_ALIASES, _REGISTRY, Activation
+from ..cells.activations import activation as _numeric_activation
+from .._core.validation import describe
 
 __all__ = ["x", "sigmoid", "activation_expr", "exact_number"]
 

@@ -24,7 +24,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.latex import LatexPrinter
 
-from .._validation import check_choice, check_int, describe
+from .._core.validation import check_choice, check_int, describe
 from ._functions import activation_expr, sigmoid
 from ._functions import x as _X
 from ._sup import derivative

@@ -42,7 +42,7 @@ from mpmath.libmp import mpf_pos, round_ceiling, round_floor
 from sympy.calculus.util import continuous_domain, periodicity
 from sympy.series.gruntz import gruntz
 
-from .._validation import describe
+from .._core.validation import describe
 from ._functions import activation_expr, sigmoid
 from ._interval import IntervalContext, IntervalUnsupported
 
@@ -262,7 +262,7 @@ def derivative(expr, x=None, n: int = 1):
     >>> symbolic.derivative(sympy.Max(0, symbolic.x))
     Piecewise((0, x <= 0), (1, True))
     """
-    from .._validation import check_int
+    from .._core.validation import check_int
 
     n = check_int(n, "n", minimum=0)
     expr, x = _prepare(expr, x)
@@ -279,7 +279,7 @@ def derivative(expr, x=None, n: int = 1):
 
 def _prepare(expr, x):
     """Validate; return (expr, x) with expr a sympy expression in the one symbol x."""
-    from .._activations import Activation
+    from ..cells.activations import Activation
 
     if isinstance(expr, (str, Activation)):
         expr = activation_expr(expr)

@@ -1,0 +1,271 @@
+"""Recurrent-layer weights in PyTorch's naming, read with numpy alone.
+
+PyTorch names the parameters of layer k of ``nn.RNN``, ``nn.LSTM`` and
+``nn.GRU`` ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}`` and
+``bias_hh_l{k}`` (with ``_reverse`` appended for the second direction of a
+bidirectional module, and ``weight_hr_l{k}`` for an LSTM's projection); the
+single-step modules ``nn.RNNCell``, ``nn.LSTMCell`` and ``nn.GRUCell`` use
+``weight_ih``, ``weight_hh``, ``bias_ih`` and ``bias_hh``.
+
+This module turns a torch module, a (possibly nested, possibly prefixed)
+state dict of tensors or numpy arrays, or a file (``.npz`` with the same key
+names, or a torch ``.pt``/``.pth`` file) into numpy arrays.  It never imports
+torch, except to read a torch file; a tensor is converted with
+``.detach().cpu().numpy()``.  The cells' ``from_torch`` constructors use it,
+and :mod:`spectra.io` exposes the file functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._core.validation import check_int, describe
+
+__all__ = ["to_numpy", "flatten_state_dict", "read_state_dict", "recurrent_weights",
+           "RecurrentWeights", "TORCH_KINDS"]
+
+# kind -> (number of stacked gates, torch class names accepted)
+TORCH_KINDS = {
+    "RNN": (1, ("RNN", "RNNCell")),
+    "LSTM": (4, ("LSTM", "LSTMCell")),
+    "GRU": (3, ("GRU", "GRUCell")),
+}
+_KIND_OF_GATES = {1: "nn.RNN", 3: "nn.GRU", 4: "nn.LSTM"}
+
+def _rows(gates):
+    return "n" if gates == 1 else f"{gates}n"
+
+
+_HH_KEY = re.compile(r"^(?P<prefix>.*?)weight_hh(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
+
+
+def _is_tensor(x) -> bool:
+    return hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "shape")
+
+
+def _is_module(x) -> bool:
+    return callable(getattr(x, "state_dict", None)) and callable(getattr(x, "named_modules", None))
+
+
+def to_numpy(value, name: str = "value") -> np.ndarray:
+    """A numpy array from an array-like or a torch tensor (on any device, any float dtype)."""
+    if _is_tensor(value):
+        t = value.detach().cpu()
+        try:
+            return t.numpy()
+        except TypeError:  # bfloat16 and other dtypes numpy lacks
+            return t.double().numpy()
+    return np.asarray(value)
+
+
+def flatten_state_dict(state, *, name: str = "state_dict") -> dict:
+    """Flatten nested mappings to ``{"a.b.key": array}``, keeping array and tensor leaves only.
+
+    A training checkpoint such as ``{"model": state_dict, "optimizer": ..., "epoch": 3}``
+    becomes the model's entries with a ``"model."`` prefix; non-array leaves are dropped.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"`{name}` must be a mapping of names to arrays or tensors; "
+                        f"got {describe(state)}")
+    out = {}
+
+    def walk(mapping, prefix):
+        for key, value in mapping.items():
+            full = f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                walk(value, full + ".")
+            elif _is_tensor(value) or isinstance(value, np.ndarray):
+                out[full] = value
+    walk(state, "")
+    return out
+
+
+def read_state_dict(path, *, key=None) -> dict:
+    """Read a state dict from an ``.npz`` file or a torch ``.pt``/``.pth`` file.
+
+    Returns a flat ``{name: numpy array}`` (nested entries joined with dots).
+    ``key`` picks one entry of a checkpoint that holds several
+    (e.g. ``key="model"`` for ``{"model": ..., "optimizer": ...}``).
+    """
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`path` must be a file name (str or os.PathLike); got {describe(path)}")
+    path = os.fspath(path)
+    if path.lower().endswith(".npz"):
+        import zipfile
+
+        if os.path.isfile(path) and not zipfile.is_zipfile(path):
+            raise ValueError(f"{path!r} is not an .npz file (it is not a zip archive of arrays)")
+        with np.load(path, allow_pickle=False) as data:
+            state = {k: data[k] for k in data.files}
+    else:
+        state = _read_torch_file(path)
+    flat = flatten_state_dict(state, name=path)
+    if key is not None:
+        if not isinstance(key, str):
+            raise TypeError(f"`key` must be a string; got {describe(key)}")
+        head = key.rstrip(".") + "."
+        flat = {k[len(head):]: v for k, v in flat.items() if k.startswith(head)}
+        if not flat:
+            tops = sorted({k.split(".", 1)[0] for k in state})
+            raise ValueError(f"`key` {key!r} names no arrays in {path!r}; its top-level entries "
+                             f"are {tops}")
+    return {k: to_numpy(v, k) for k, v in flat.items()}
+
+
+def _read_torch_file(path):
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(f"reading {path!r} needs PyTorch (pip install torch, or "
+                          "pip install 'spectra[torch]'); without torch, save the weights as .npz "
+                          "(spectra.io.save_state_dict on a machine with torch, or "
+                          "numpy.savez(path, **{k: v.numpy() for k, v in state_dict.items()}))"
+                          ) from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # unpickling refused: a whole pickled module, or not a torch file
+        raise ValueError(f"{path!r} is not a plain torch state dict (torch.load with "
+                         f"weights_only=True failed: {type(exc).__name__}: {exc}); save "
+                         "`model.state_dict()` rather than the model, or load the module "
+                         "yourself and pass it to from_torch") from exc
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{path!r} holds {describe(obj)}, not a state dict (a mapping of "
+                         "parameter names to tensors)")
+    return obj
+
+
+@dataclass(frozen=True)
+class RecurrentWeights:
+    """One layer and direction of a recurrent module, as numpy arrays."""
+
+    weight_ih: np.ndarray
+    weight_hh: np.ndarray
+    bias_ih: np.ndarray | None
+    bias_hh: np.ndarray | None
+    nonlinearity: str | None  # from a torch nn.RNN / nn.RNNCell module, else None
+    where: str                # the key prefix and suffix, for messages
+
+
+def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None) -> RecurrentWeights:
+    """The weights of one layer of a torch recurrent module.
+
+    Parameters
+    ----------
+    source : torch module, mapping, or path
+        ``nn.RNN``/``nn.LSTM``/``nn.GRU`` or their ``*Cell`` versions (or a
+        module containing exactly one of them); a state dict of tensors or
+        numpy arrays, possibly nested (a checkpoint) or prefixed
+        (``"encoder.lstm.weight_ih_l0"``); or an ``.npz``/``.pt``/``.pth`` file.
+    kind : {"RNN", "LSTM", "GRU"}
+    layer : int
+        Layer k of a multi-layer module (keys ``*_l{k}``).
+    reverse : bool
+        The reverse direction of a bidirectional module (keys ``*_l{k}_reverse``).
+    prefix : str, optional
+        The key prefix of the recurrent module inside a larger state dict
+        (found automatically when there is only one).
+    """
+    gates, class_names = TORCH_KINDS[kind]
+    layer = check_int(layer, "layer", minimum=0)
+    if not isinstance(reverse, (bool, np.bool_)):
+        raise TypeError(f"`reverse` must be True or False; got {describe(reverse)}")
+    if prefix is not None and not isinstance(prefix, str):
+        raise TypeError(f"`prefix` must be a string; got {describe(prefix)}")
+    module = None
+    if isinstance(source, (str, os.PathLike)):
+        state = read_state_dict(source)
+    elif _is_module(source):
+        module = source
+        state = flatten_state_dict(source.state_dict())
+    elif isinstance(source, Mapping):
+        state = flatten_state_dict(source, name="module_or_state_dict")
+    else:
+        raise TypeError(f"`module_or_state_dict` must be a torch {' or '.join(class_names)} module, "
+                        f"a state dict (a mapping of names to tensors or arrays), or a path to an "
+                        f".npz/.pt file; got {describe(source)}")
+
+    candidates = {}
+    for key in state:
+        m = _HH_KEY.match(key)
+        if m:
+            candidates.setdefault(m["prefix"], []).append(
+                (None if m["layer"] is None else int(m["layer"]), bool(m["reverse"])))
+    if prefix is not None:
+        wanted = [p for p in (prefix, prefix + ".") if p in candidates]
+        if not wanted:
+            raise ValueError(f"`prefix` {prefix!r} names no recurrent weights; weights were "
+                             f"found under the prefixes {sorted(candidates)}")
+        prefix = wanted[0]
+    elif not candidates:
+        shown = sorted(state)[:8]
+        raise ValueError(f"`module_or_state_dict` holds no recurrent-layer weights (keys like "
+                         f"'weight_hh_l0' or 'weight_hh'); its keys are {shown}"
+                         + (" ..." if len(state) > 8 else ""))
+    elif len(candidates) > 1:
+        raise ValueError(f"`module_or_state_dict` holds recurrent weights under several prefixes "
+                         f"{sorted(candidates)}; pass prefix=... to choose one")
+    else:
+        prefix = next(iter(candidates))
+    entries = candidates[prefix]
+
+    if module is not None:
+        sub = module.get_submodule(prefix.rstrip(".")) if prefix else module
+        mro = [c.__name__ for c in type(sub).__mro__]
+        if not any(c in class_names for c in mro):
+            raise TypeError(f"expected a torch nn.{class_names[0]} or nn.{class_names[1]}; got "
+                            f"{type(sub).__name__}")
+        if getattr(sub, "proj_size", 0):
+            raise ValueError(f"LSTM layers with projections (proj_size={sub.proj_size}) are not "
+                             "supported: their state is [h (proj_size), c (hidden_size)]")
+        nonlinearity = getattr(sub, "nonlinearity", None)
+    else:
+        nonlinearity = None
+
+    layered = any(k is not None for k, _ in entries)
+    if not layered:  # a single-step cell: weight_ih, weight_hh, ...
+        if layer != 0:
+            raise ValueError(f"`layer` must be 0 for a single-step cell (nn.{class_names[1]}, keys "
+                             f"'{prefix}weight_hh' ...); got {layer}")
+        if reverse:
+            raise ValueError("`reverse=True` needs a bidirectional module; these are the weights "
+                             f"of a single-step cell (nn.{class_names[1]})")
+        suffix = ""
+    else:
+        layers = sorted({k for k, _ in entries if k is not None})
+        if layer not in layers:
+            raise ValueError(f"`layer` must be one of {layers} (the module has {len(layers)} "
+                             f"layer{'s' if len(layers) > 1 else ''}); got {layer}")
+        if reverse and (layer, True) not in entries:
+            raise ValueError(f"`reverse=True` needs a bidirectional module; there is no key "
+                             f"'{prefix}weight_hh_l{layer}_reverse'")
+        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+
+    def get(name, required):
+        key = f"{prefix}{name}{suffix}"
+        if key not in state:
+            if required:
+                raise ValueError(f"`module_or_state_dict` has {prefix}weight_hh{suffix} but no "
+                                 f"{key!r}")
+            return None
+        return to_numpy(state[key], key)
+
+    if f"{prefix}weight_hr{suffix}" in state:
+        raise ValueError(f"LSTM layers with projections (proj_size > 0, key "
+                         f"'{prefix}weight_hr{suffix}') are not supported: their state is "
+                         "[h (proj_size), c (hidden_size)]")
+    weight_hh = get("weight_hh", True)
+    if weight_hh.ndim == 2 and weight_hh.shape[1] and weight_hh.shape[0] % weight_hh.shape[1] == 0:
+        ratio = weight_hh.shape[0] // weight_hh.shape[1]
+        if ratio != gates and ratio in _KIND_OF_GATES:
+            raise ValueError(f"'{prefix}weight_hh{suffix}' has shape {weight_hh.shape}, the layout "
+                             f"of {_KIND_OF_GATES[ratio]} ({_rows(ratio)} x n), not of nn.{kind} "
+                             f"({_rows(gates)} x n)")
+    return RecurrentWeights(get("weight_ih", True), weight_hh, get("bias_ih", False),
+                            get("bias_hh", False), nonlinearity, f"{prefix}*{suffix}")

@@ -1,0 +1,203 @@
+"""Trajectories: a cell run over inputs, with its step Jacobians kept factored."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.errors import NumericalError
+from .sequence import LAYOUTS, JacobianSequence
+from .._core.validation import as_array, check_choice, check_int
+
+__all__ = ["Trajectory", "simulate"]
+
+
+def _readonly(a):
+    if a is not None:
+        a.flags.writeable = False
+    return a
+
+
+class Trajectory:
+    """A run of a step map: states h_0..h_T and the step Jacobians J_1..J_T.
+
+    Attributes
+    ----------
+    states : (T+1, n) or (B, T+1, n) ndarray
+        Row t is h_t; row 0 is the initial state.  For an LSTM the state is
+        the 2n vector [h, c].
+    hidden : ndarray
+        The hidden part of the state (``states`` itself except for the LSTM,
+        where it is h).
+    inputs : (T, d) or (B, T, d) ndarray or None
+        The inputs x_1..x_T, or None for an autonomous run.
+    preactivations : ndarray or None
+        What the cell computed before its nonlinearity at each step
+        (a_1..a_T for the Elman and leaky cells; the stacked gate
+        pre-activations for gated cells), or None.
+    jacobian_sequence : JacobianSequence
+        The step Jacobians in factored form (O(T n) memory beyond the weights).
+    cell : Cell
+        The cell that produced the run.
+
+    Notes
+    -----
+    Steps are 1-based: ``jacobian(t)`` is ``J_t = dh_t/dh_{t-1}`` for
+    ``t = 1..T`` and ``product(t, k)`` is
+    ``dh_t/dh_k = J_t J_{t-1} ... J_{k+1}`` (the identity when ``k == t``).
+    ``layout="backprop"`` gives transposes, which carry dE/dh backwards:
+    ``dE/dh_k = product(t, k, layout="backprop") @ dE/dh_t``.
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> W = np.array([[0.5, 0.2], [-0.3, 0.8]])
+    >>> traj = spectra.ElmanRNN(W).run(h0=[0.1, -0.2], steps=5)
+    >>> traj.states.shape
+    (6, 2)
+    >>> bool(np.allclose(traj.product(3, 1), traj.jacobian(3) @ traj.jacobian(2)))
+    True
+    """
+
+    def __init__(self, cell, states, inputs, jacobian_sequence: JacobianSequence,
+                 preactivations=None):
+        self.cell = cell
+        self.states = _readonly(states)
+        self.inputs = _readonly(inputs)
+        self.preactivations = _readonly(preactivations)
+        self.jacobian_sequence = jacobian_sequence
+
+    # -- shape -------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """Number of steps T."""
+        return self.states.shape[-2] - 1
+
+    def __len__(self) -> int:
+        return self.steps
+
+    @property
+    def n(self) -> int:
+        """Size of the state (the Jacobians are n x n)."""
+        return self.states.shape[-1]
+
+    @property
+    def batch_shape(self) -> tuple:
+        """``()`` for a single run, ``(B,)`` for a batch of independent runs."""
+        return self.states.shape[:-2]
+
+    @property
+    def hidden(self) -> np.ndarray:
+        """The hidden part of the state (h for an LSTM's [h, c])."""
+        return self.cell._hidden(self.states)
+
+    # -- Jacobians ---------------------------------------------------------------------
+    def jacobian(self, t: int, *, layout: str = "numerator") -> np.ndarray:
+        """Step Jacobian ``J_t = dh_t/dh_{t-1}`` for ``t = 1..T`` (dense, n x n)."""
+        check_choice(layout, "layout", LAYOUTS)
+        t = check_int(t, "t", minimum=1, maximum=self.steps)
+        J = self.jacobian_sequence.matrix(t)
+        return np.swapaxes(J, -1, -2).copy() if layout == "backprop" else J
+
+    def jacobians(self, *, layout: str = "numerator") -> np.ndarray:
+        """All step Jacobians, shape ``(T, n, n)``; ``[t-1]`` is ``jacobian(t)``."""
+        check_choice(layout, "layout", LAYOUTS)
+        J = self.jacobian_sequence.matrices()
+        return np.swapaxes(J, -1, -2).copy() if layout == "backprop" else J
+
+    def product(self, t: int | None = None, k: int | None = None, *,
+                layout: str = "numerator") -> np.ndarray:
+        """``dh_t/dh_k = J_t ... J_{k+1}`` for ``0 <= k <= t <= T`` (defaults T, 0).
+
+        Raises :class:`spectra.NumericalError` if the product leaves the
+        float64 range; the log-domain routines handle such spans.
+        """
+        return self.jacobian_sequence.product(t, k, layout=layout)
+
+    def operator(self, t: int | None = None, k: int | None = None, *,
+                 layout: str = "numerator"):
+        """``dh_t/dh_k`` as a matrix-free ``scipy.sparse.linalg.LinearOperator``.
+
+        matvec and rmatvec cost O((t-k) n^2) and never form an n x n matrix.
+        """
+        return self.jacobian_sequence.operator(t, k, layout=layout)
+
+    def select(self, b: int) -> "Trajectory":
+        """The ``b``-th run of a batched trajectory."""
+        seq = self.jacobian_sequence.select(b)
+        pick = (lambda a: None if a is None else a[b])
+        return Trajectory(self.cell, pick(self.states), pick(self.inputs), seq,
+                          pick(self.preactivations))
+
+    def __repr__(self) -> str:
+        batch = f", batch_shape={self.batch_shape}" if self.batch_shape else ""
+        return f"Trajectory(cell={type(self.cell).__name__}, steps={self.steps}, n={self.n}{batch})"
+
+
+def _batch_of(arr, core_ndim):
+    return arr.shape[:arr.ndim - core_ndim]
+
+
+def simulate(cell, inputs=None, *, h0=None, steps=None, h0_name="h0") -> Trajectory:
+    """Run ``cell`` over ``inputs`` from ``h0``; the engine behind ``Cell.run``.
+
+    The cell supplies four hooks: ``_initial_state(h0, batch_shape, name)``,
+    ``_input_drive(X, steps, batch_shape)`` (the input contribution of every
+    step, computed in one matrix product), ``_advance(h, u)`` (one step,
+    returning the new state and what the Jacobians need) and
+    ``_jacobians(states, aux)``.
+    """
+    dtype = cell.dtype
+    if inputs is not None:
+        if not cell.input_size:
+            raise ValueError(f"`inputs` given, but this {type(cell).__name__} has no input "
+                             "matrix; pass steps=T for an autonomous run, or build the cell "
+                             "with an input matrix")
+        X = as_array(inputs, "inputs", dtype=dtype, ndim=(2, 3))
+        if X.shape[-1] != cell.input_size:
+            raise ValueError(f"`inputs` must have {cell.input_size} features in its last axis "
+                             f"(shape (T, {cell.input_size}) or (B, T, {cell.input_size})); "
+                             f"got shape {X.shape}")
+        T = X.shape[-2]
+        if steps is not None:
+            steps = check_int(steps, "steps", minimum=0)
+            if steps != T:
+                raise ValueError(f"`steps` must equal the number of inputs ({T}) when both are "
+                                 f"given; got steps={steps}")
+        batch = X.shape[:-2]
+    else:
+        if steps is None:
+            raise ValueError("`steps` is required when `inputs` is None "
+                             "(e.g. cell.run(steps=100) for an autonomous run)")
+        T = check_int(steps, "steps", minimum=0)
+        X = None
+        batch = ()
+    H0 = cell._initial_state(h0, batch, h0_name)
+    hb = H0.shape[:-1]
+    if X is not None and hb and batch and hb != batch:
+        raise ValueError(f"`{h0_name}` batch shape {hb} does not match `inputs` batch shape {batch}")
+    batch = batch or hb
+    if X is not None and batch and X.shape[:-2] != batch:
+        X = np.broadcast_to(X, batch + X.shape[-2:])
+    H0 = np.broadcast_to(H0, batch + H0.shape[-1:])
+    U = cell._input_drive(X, T, batch)
+    states = np.empty(batch + (T + 1, H0.shape[-1]), dtype=dtype)
+    states[..., 0, :] = H0
+    aux = None
+    h = H0
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for t in range(T):
+            h, a = cell._advance(h, U[..., t, :])
+            states[..., t + 1, :] = h
+            if a is not None:
+                if aux is None:
+                    aux = np.empty(batch + (T, a.shape[-1]), dtype=dtype)
+                aux[..., t, :] = a
+    finite = np.isfinite(states).reshape(-1, T + 1, states.shape[-1]).all(axis=(0, 2))
+    if not finite.all():
+        first = int(np.argmin(finite))
+        raise NumericalError(f"the state of the {type(cell).__name__} overflowed at step "
+                             f"t={first} (non-finite h_{first}): the run diverges; reduce the "
+                             "weights' gain or the number of steps")
+    with np.errstate(under="ignore"):
+        seq = cell._jacobians(states, aux)
+    return Trajectory(cell, states, X, seq, aux)

@@ -1,0 +1,499 @@
+"""Linear-algebra helpers: spectral norm and radius, per-step spectra, matrix-free top-k SVD.
+
+Everything accepts dense arrays (with optional leading batch axes) and, where
+it makes sense, a :class:`scipy.sparse.linalg.LinearOperator` such as
+``Trajectory.operator(t, k)``, so a product of a thousand 4096 x 4096
+Jacobians never has to be formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._core.errors import ConvergenceError, NumericalError
+from .._core.threads import blas_threads
+from ..jacobians.sequence import as_jacobian_sequence
+from .._core.validation import as_array, as_generator, check_choice, check_int, check_real
+
+__all__ = [
+    "spectral_norm",
+    "spectral_radius",
+    "condition_number",
+    "step_eigenvalues",
+    "step_singular_values",
+    "step_condition_numbers",
+    "top_singular_values",
+    "TopSingularValues",
+]
+
+_CHUNK = 64  # steps materialised at once by the per-step routines
+# Default block of top_singular_values: a pass of a block through a long trajectory is
+# memory-bound (each step reads its n x n weights once), so up to about 16 vectors cost
+# little more than one and the Krylov space grows much faster per pass.
+_DEFAULT_BLOCK = 16
+
+
+def _is_operator(A) -> bool:
+    return hasattr(A, "matvec") and hasattr(A, "rmatvec") and hasattr(A, "shape") \
+        and not isinstance(A, np.ndarray)
+
+
+def _dense(A, name, *, square=False):
+    arr = as_array(A, name)
+    if arr.ndim < 2:
+        raise ValueError(f"`{name}` must be a matrix (or a stack of matrices); got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {arr.shape}")
+    if square and arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"`{name}` must be square; got shape {arr.shape}")
+    return arr
+
+
+def spectral_norm(W, *, method="exact", tol=1e-12, maxiter=None, rng=None):
+    """Largest singular value ``||W||_2``.
+
+    Parameters
+    ----------
+    W : (..., m, n) array_like or LinearOperator
+        A matrix, a stack of matrices, or a matrix-free operator.
+    method : {"exact", "power", "lanczos"}
+        ``exact``: dense SVD (LAPACK).  ``power``: power iteration on
+        W^T W.  ``lanczos``: block Golub-Kahan-Lanczos
+        (:func:`top_singular_values` with k = 1).  The iterative methods need
+        only products with W and W^T, so they work on operators.
+    tol : float
+        Relative accuracy of the iterative methods.
+    maxiter : int, optional
+        Iteration cap of the iterative methods (default 10 n).
+    rng : int, Generator or None
+        Start vector of the iterative methods.
+
+    Returns
+    -------
+    float or ndarray (one value per matrix of a stack)
+
+    Raises
+    ------
+    ConvergenceError
+        If an iterative method does not reach ``tol`` within ``maxiter``
+        (increase ``maxiter`` or use ``method="exact"``).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> W = np.array([[3.0, 0.0], [4.0, 5.0]])
+    >>> round(spectra.spectral_norm(W), 12)
+    6.708203932499
+    >>> round(spectra.spectral_norm(W, method="power"), 9)
+    6.708203932
+    """
+    check_choice(method, "method", ("exact", "power", "lanczos"))
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
+    maxiter = check_int(maxiter, "maxiter", minimum=1, allow_none=True)
+    if method == "exact":
+        if _is_operator(W):
+            raise TypeError("`W` is a LinearOperator; method='exact' needs a dense matrix "
+                            "(use method='lanczos' or 'power')")
+        A = _dense(W, "W")
+        s = np.linalg.svd(A, compute_uv=False)[..., 0]
+        return float(s) if s.ndim == 0 else s
+    op = _as_operator(W, "W")
+    if method == "lanczos":
+        return float(top_singular_values(op, 1, tol=tol, rng=rng).values[0])
+    return _power_norm(op, tol, maxiter, as_generator(rng))
+
+
+def _as_operator(W, name):
+    from scipy.sparse.linalg import aslinearoperator
+
+    if _is_operator(W):
+        return W
+    A = _dense(W, name)
+    if A.ndim != 2:
+        raise ValueError(f"`{name}` must be a single matrix for an iterative method; got shape {A.shape}")
+    return aslinearoperator(A)
+
+
+def _power_norm(op, tol, maxiter, gen):
+    m, n = op.shape
+    maxiter = maxiter or max(100, 10 * n)
+    v = gen.standard_normal(n)
+    v /= np.linalg.norm(v)
+    prev = 0.0
+    for _ in range(maxiter):
+        u = op.matvec(v)
+        s = np.linalg.norm(u)
+        if s == 0:
+            return 0.0
+        w = op.rmatvec(u / s)
+        t = np.linalg.norm(w)
+        # residual of the singular pair (s, u/s, v): ||W^T u/s - s v||
+        res = np.linalg.norm(w - s * v)
+        v = w / t
+        if abs(t - prev) <= tol * t and res <= np.sqrt(tol) * t:
+            return float(t)
+        prev = t
+    raise ConvergenceError(f"power iteration for the spectral norm did not reach tol={tol} in "
+                           f"{maxiter} iterations (the top singular values may be close); "
+                           "increase `maxiter` or use method='lanczos' or 'exact'")
+
+
+def spectral_radius(W, *, tol=1e-12, rng=None):
+    """Largest eigenvalue modulus ``max |lambda_i(W)|``.
+
+    Parameters
+    ----------
+    W : (..., n, n) array_like or LinearOperator
+        Square matrix (or stack), or a square operator (then ARPACK's
+        ``eigs`` finds the eigenvalue of largest modulus).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> round(spectra.spectral_radius(np.array([[0.0, 2.0], [-2.0, 0.0]])), 12)   # a rotation by 90 deg, scaled
+    2.0
+    """
+    if _is_operator(W):
+        from scipy.sparse.linalg import ArpackNoConvergence, eigs
+
+        n = W.shape[0]
+        if W.shape[0] != W.shape[1]:
+            raise ValueError(f"`W` must be square; got shape {W.shape}")
+        if n <= 2:
+            dense = W @ np.eye(n)
+            return float(np.max(np.abs(np.linalg.eigvals(dense))))
+        v0 = as_generator(rng).standard_normal(n)
+        try:
+            vals = eigs(W, k=1, which="LM", tol=tol, v0=v0, return_eigenvectors=False)
+        except ArpackNoConvergence as exc:
+            raise ConvergenceError(f"ARPACK did not converge for the spectral radius: {exc}") from None
+        return float(np.abs(vals[0]))
+    A = _dense(W, "W", square=True)
+    r = np.max(np.abs(np.linalg.eigvals(A)), axis=-1)
+    return float(r) if r.ndim == 0 else r
+
+
+def condition_number(W):
+    """2-norm condition number sigma_max / sigma_min (inf for a singular matrix).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> spectra.condition_number(np.diag([4.0, 0.5]))
+    8.0
+    """
+    A = _dense(W, "W")
+    s = np.linalg.svd(A, compute_uv=False)
+    with np.errstate(divide="ignore"):
+        c = np.where(s[..., -1] > 0, s[..., 0] / np.where(s[..., -1] > 0, s[..., -1], 1.0), np.inf)
+    return float(c) if c.ndim == 0 else c
+
+
+def _per_step(J, fn, what, square=True):
+    seq = as_jacobian_sequence(J)
+    if square:
+        seq.require_square(what)
+    out = []
+    with blas_threads("factor", seq.n if seq.steps and seq.is_square else 1):
+        for a in range(1, seq.steps + 1, _CHUNK):
+            b = min(seq.steps, a + _CHUNK - 1)
+            out.append(fn(seq.matrices(a, b)))
+    return np.concatenate(out, axis=len(seq.batch_shape))
+
+
+def step_eigenvalues(J) -> np.ndarray:
+    """Eigenvalues of every step Jacobian, shape ``(T, n)`` (complex), by decreasing modulus.
+
+    Parameters
+    ----------
+    J : Trajectory, JacobianSequence, (T, n, n) array_like or sequence of matrices
+    """
+    def eig(M):
+        lam = np.linalg.eigvals(M)
+        order = np.argsort(-np.abs(lam), axis=-1, kind="stable")
+        return np.take_along_axis(lam, order, axis=-1).astype(complex)
+
+    return _per_step(J, eig, "step_eigenvalues")
+
+
+def step_singular_values(J) -> np.ndarray:
+    """Singular values of every step Jacobian, shape ``(T, min(n_out, n_in))``, descending."""
+    seq = as_jacobian_sequence(J)
+    if seq.is_square:
+        return _per_step(seq, lambda M: np.linalg.svd(M, compute_uv=False), "", square=False)
+    return np.array([np.linalg.svd(seq.matrix(t), compute_uv=False)
+                     for t in range(1, seq.steps + 1)], dtype=object)
+
+
+def step_condition_numbers(J) -> np.ndarray:
+    """2-norm condition number of every step Jacobian, shape ``(T,)`` (inf when singular)."""
+    return _per_step(J, condition_number, "", square=False)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopSingularValues:
+    """Result of :func:`top_singular_values`.
+
+    Attributes
+    ----------
+    values : (k,) ndarray
+        The largest singular values, descending.
+    left, right : (m, k), (n, k) ndarray
+        The corresponding singular vectors (zero columns for exactly zero
+        singular values beyond the rank of A).
+    residuals : (k,) ndarray
+        ``||A^T u_i - sigma_i v_i||`` (the other residual is zero by
+        construction); each sigma_i is within this of a true singular value.
+    converged : bool
+        Whether every residual is below ``tol * sigma_1``.
+    passes : int
+        Products with A plus products with A^T, each on a block of vectors.
+    """
+
+    values: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    residuals: np.ndarray
+    converged: bool
+    passes: int
+
+    def to_dict(self) -> dict:
+        return {"values": self.values.tolist(), "residuals": self.residuals.tolist(),
+                "converged": self.converged, "passes": self.passes}
+
+
+def _padded(res, k, passes):
+    """Complete an exact (invariant-subspace) result with zero singular values up to k."""
+    m, n = res.left.shape[0], res.right.shape[0]
+    extra = k - res.values.size
+    pad = (lambda a, rows: np.concatenate([a, np.zeros((rows, extra))], axis=1))
+    return TopSingularValues(np.concatenate([res.values, np.zeros(extra)]), pad(res.left, m),
+                             pad(res.right, n), np.concatenate([res.residuals, np.zeros(extra)]),
+                             True, passes)
+
+
+def _basis_times(blocks, C):
+    """``[B_1 B_2 ...] @ C`` without concatenating the blocks."""
+    out = None
+    r0 = 0
+    for B in blocks:
+        part = B @ C[r0:r0 + B.shape[1]]
+        out = part if out is None else out + part
+        r0 += B.shape[1]
+    return out
+
+
+def _grown(M, rows, cols):
+    """M, or a zero-padded copy with at least ``rows`` x ``cols`` (doubling)."""
+    if M.shape[0] >= rows and M.shape[1] >= cols:
+        return M
+    out = np.zeros((max(rows, 2 * M.shape[0]), max(cols, 2 * M.shape[1])))
+    out[:M.shape[0], :M.shape[1]] = M
+    return out
+
+
+def _orth_coefficients(X, bases, room):
+    """Orthonormalise the block X against the orthonormal blocks in ``bases`` (CGS2) and itself.
+
+    Returns ``(Q, C, R)`` with ``X = sum_i bases[i] @ C[i] + Q @ R`` up to rounding
+    and the dropped directions (those already, numerically, in the span:
+    ``|r_jj| <= 1e-12 max ||x_j||``); Q has at most ``room`` columns.
+    """
+    scale = max(float(np.max(np.linalg.norm(X, axis=0))), np.finfo(float).tiny) if X.size else 0.0
+    C = [np.zeros((B.shape[1], X.shape[1])) for B in bases]
+    for _ in range(2):
+        for i, B in enumerate(bases):
+            c = B.T @ X
+            X = X - B @ c
+            C[i] += c
+    Q, R = np.linalg.qr(X)
+    del X
+    keep = np.nonzero(np.abs(np.diagonal(R)) > 1e-12 * scale)[0][:max(room, 0)]
+    if keep.size == Q.shape[1]:
+        return Q, C, R
+    return Q[:, keep], C, R[keep, :]
+
+
+def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, rng=None,
+                        strict=True, max_basis=None) -> TopSingularValues:
+    """The k largest singular values of a matrix or matrix-free operator.
+
+    Parameters
+    ----------
+    A : (m, n) array_like or LinearOperator
+        E.g. ``traj.operator(T, 0)``: each product with it is a pass through
+        the whole trajectory, done on a block of vectors at once.
+    k : int
+        How many singular values.
+    tol : float
+        Stop when every residual ``||A^T u_i - sigma_i v_i||`` is below
+        ``tol * sigma_1``.
+    block_size : int, optional
+        Vectors per block (default ``max(k + 2, 16)``, at most ``min(m, n)``):
+        a pass of a block through a long trajectory is memory-bound, so a
+        block of 16 costs little more than one vector and the Krylov space
+        grows much faster per pass.
+    max_blocks : int, optional
+        Cap on the number of blocks in the Krylov space (default: enough to
+        span the whole space).
+    rng : int, Generator or None
+        The random start block.
+    strict : bool
+        Raise :class:`ConvergenceError` when not converged (default); with
+        False, return the best estimates with ``converged=False``.
+    max_basis : int, optional
+        Vectors kept per Krylov basis before a thick restart (default
+        ``max(8 * block_size, 3 * k)``): the bases are then replaced by the
+        best ``k + block_size`` Ritz vectors and the Lanczos coupling to the
+        next block, which bounds the memory.
+
+    Returns
+    -------
+    TopSingularValues
+
+    Notes
+    -----
+    Block Golub-Kahan-Lanczos bidiagonalisation with full
+    re-orthogonalisation (Golub, Luk & Overton 1981), followed by the
+    Rayleigh-Ritz projection onto the Krylov bases.  Only the two bases are
+    stored: the projected matrix and the residuals come from the
+    Gram-Schmidt coefficients (``A V_j`` is expanded on U_1..U_j and
+    ``A^T U_j`` on V_1..V_{j+1}), so memory is O((m + n) k_blocks
+    block_size), never an m x n matrix (for n = 4096, T = 100, k = 6: under
+    10% of one dense n x n matrix).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> A = np.diag(np.arange(1.0, 21.0))
+    >>> spectra.top_singular_values(A, 3, rng=0).values
+    array([20., 19., 18.])
+    """
+    if not _is_operator(A):
+        A = _dense(A, "A")
+        if A.ndim != 2:
+            raise ValueError(f"`A` must be a single matrix; got shape {A.shape}")
+    m, n = A.shape
+    small = min(m, n)
+    k = check_int(k, "k", minimum=1, maximum=small)
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
+    b = check_int(block_size, "block_size", minimum=1, allow_none=True) or max(k + 2, _DEFAULT_BLOCK)
+    b = min(b, small)
+    # ceil(small / b) blocks span the smaller side; one more lets the other side's block
+    # catch up (a wide matrix: the first left block already spans the whole range)
+    cap = -(-small // b) + 1
+    max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
+    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(8 * b, 3 * k)
+    max_basis = max(max_basis, k + 2 * b)
+    gen = as_generator(rng)
+
+    def finite(Y, what):
+        if not np.all(np.isfinite(Y)):
+            raise NumericalError(f"top_singular_values: a product with {what} is not finite (the "
+                                 "operator overflows float64, e.g. a long exploding Jacobian "
+                                 "product); use spectra.product_log_singular_values, which works in "
+                                 "the log domain")
+        return Y
+
+    def mat(X):
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = np.asarray(A @ X, dtype=np.float64).reshape(m, -1)
+        return finite(Y, "A")
+
+    def rmat(Y):
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = np.asarray((A.T @ Y) if isinstance(A, np.ndarray) else A.rmatmat(Y),
+                           dtype=np.float64).reshape(n, -1)
+        return finite(Z, "A^T")
+
+    V, _ = np.linalg.qr(gen.standard_normal((n, b)))
+    # Only the two Krylov bases are stored (memory O((m + n) k_blocks b)); the projected
+    # matrix Bm = U^T A V and Dm = V^T A^T U come from the Gram-Schmidt coefficients.
+    Us, Vs = [], [V]
+    Bm = np.zeros((4 * b, 4 * b))      # rows: U columns, cols: V columns (grown on demand)
+    Dm = np.zeros((5 * b, 4 * b))      # rows: V columns (one block ahead), cols: U columns
+    passes = 0
+    result = None
+    ucols = 0
+    vcols = b
+    with blas_threads("gemm", max(m, n)):
+        for j in range(max_blocks):
+            v0 = vcols - Vs[-1].shape[1]
+            Bm = _grown(Bm, vcols + b, vcols + b)
+            Dm = _grown(Dm, vcols + 2 * b, vcols + b)
+            AV = mat(Vs[-1])
+            passes += 1
+            U, C, R = _orth_coefficients(AV, Us, m - ucols)
+            del AV
+            r0 = 0
+            for Ui, Ci in zip(Us, C):
+                Bm[r0:r0 + Ui.shape[1], v0:vcols] = Ci
+                r0 += Ui.shape[1]
+            if U.shape[1]:
+                Bm[ucols:ucols + U.shape[1], v0:vcols] = R
+                Us.append(U)
+                u0, ucols = ucols, ucols + U.shape[1]
+                ATU = rmat(U)
+                passes += 1
+                Vn, D, S = _orth_coefficients(ATU, Vs, n - vcols)
+                del ATU
+                r0 = 0
+                for Vi, Di in zip(Vs, D):
+                    Dm[r0:r0 + Vi.shape[1], u0:ucols] = Di
+                    r0 += Vi.shape[1]
+                Dm[vcols:vcols + Vn.shape[1], u0:ucols] = S
+            else:
+                Vn = np.zeros((n, 0))
+            if not Us:  # A V = 0 for the whole start block: A is zero on it
+                break
+            # Rayleigh-Ritz on the projected matrix; residuals ||A^T u - s v|| in the V basis
+            Xf, svf, Ytf = np.linalg.svd(Bm[:ucols, :vcols], full_matrices=False)
+            kk = min(k, svf.size)
+            X, sv, Yt = Xf[:, :kk], svf, Ytf[:kk]
+            left = _basis_times(Us, X)
+            right = _basis_times(Vs, Yt.T)
+            nv = vcols + Vn.shape[1]
+            resid = Dm[:nv, :ucols] @ X
+            resid[:vcols] -= Yt.T * sv[:kk]
+            residuals = np.linalg.norm(resid, axis=0)
+            converged = kk == k and bool(np.all(residuals <= tol * max(sv[0], np.finfo(float).tiny)))
+            result = TopSingularValues(sv[:kk], left, right, residuals, converged, passes)
+            if converged:
+                return result
+            if Vn.shape[1] == 0 or j == max_blocks - 1:
+                if Vn.shape[1] == 0:
+                    # the Krylov space is exhausted or invariant: the Ritz values are exact and
+                    # any singular values beyond them are zero
+                    return _padded(result, k, passes)
+                break
+            if nv + b <= max_basis or ucols <= k + b:
+                Vs.append(Vn)
+                vcols = nv
+                continue
+            # thick restart: keep the best r Ritz triplets and their coupling to the next block
+            # (A V~ = U~ diag(s), A^T U~ = V~ D_top + V_next D_bottom), so nothing is lost
+            r = min(k + b, svf.size)
+            Xr, Yr = Xf[:, :r], Ytf[:r].T
+            Ut, Vt = _basis_times(Us, Xr), _basis_times(Vs, Yr)
+            Bnew = np.zeros_like(Bm)
+            Bnew[:r, :r] = Xr.T @ Bm[:ucols, :vcols] @ Yr
+            Dnew = np.zeros_like(Dm)
+            Dnew[:r, :r] = Yr.T @ Dm[:vcols, :ucols] @ Xr
+            Dnew[r:r + Vn.shape[1], :r] = Dm[vcols:nv, :ucols] @ Xr
+            Bm, Dm = Bnew, Dnew
+            Us, Vs = [Ut], [Vt, Vn]
+            ucols, vcols = r, r + Vn.shape[1]
+    if result is None:  # A is zero on the start block
+        return _padded(TopSingularValues(np.zeros(0), np.zeros((m, 0)), np.zeros((n, 0)),
+                                         np.zeros(0), True, passes), k, passes)
+    if result.converged or not strict:
+        return result
+    raise ConvergenceError(f"top_singular_values did not converge to tol={tol} within {len(Us)} "
+                           f"blocks of {b} vectors (largest residual {np.max(result.residuals):.2e} "
+                           f"relative to sigma_1 = {result.values[0]:.3e}); increase `max_blocks` or "
+                           "`block_size`, or loosen `tol`")
