@@ -21,7 +21,8 @@ import os
 
 import numpy as np
 
-from .cells.state_dict import _is_module, flatten_state_dict, read_state_dict, to_numpy
+from ._core.interop import is_module, to_numpy
+from .cells.state_dict import flatten_state_dict, read_state_dict
 from ._core.validation import describe
 
 __all__ = ["load_state_dict", "save_state_dict"]
@@ -82,7 +83,7 @@ def save_state_dict(path, state_dict) -> None:
     path = os.fspath(path)
     if not path.lower().endswith(".npz"):
         raise ValueError(f"`path` must end in .npz; got {path!r}")
-    if _is_module(state_dict):
+    if is_module(state_dict):
         state_dict = state_dict.state_dict()
     flat = flatten_state_dict(state_dict)
     if not flat:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._core.errors import NumericalError
+from ._core.interop import is_tensor, tensor_to_numpy
 from ._core.validation import check_int, check_real, describe
 
 __all__ = ["GradientMonitor", "StepRecord", "Event", "GradientAlarm"]
@@ -144,17 +145,10 @@ class StepRecord:
 # ---------------------------------------------------------------------------------------
 
 
-def _is_module(obj) -> bool:
-    return hasattr(obj, "named_parameters") and callable(obj.named_parameters)
-
-
 def _to_numpy(x, name):
     """A float64 numpy copy of an array or tensor; non-finite values are kept (they are data here)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor: read it without importing torch
-        x = x.detach()
-        if hasattr(x, "float"):
-            x = x.float()
-        x = x.cpu().numpy()
+    if is_tensor(x):
+        x = tensor_to_numpy(x, upcast=True)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"`{name}` must be an array of real numbers; got {describe(x)}")
     try:
@@ -171,7 +165,7 @@ def _named_arrays(obj, what, *, grads):
     """[(name, array)] from a mapping, a sequence, (name, array) pairs or a torch module."""
     if obj is None:
         return []
-    if _is_module(obj):
+    if callable(getattr(obj, "named_parameters", None)):  # a torch module, or anything like it
         out = []
         for name, p in obj.named_parameters():
             if grads:
@@ -183,7 +177,7 @@ def _named_arrays(obj, what, *, grads):
         return out
     if isinstance(obj, Mapping):
         return [(str(k), _to_numpy(v, f"{what}[{k!r}]")) for k, v in obj.items()]
-    if isinstance(obj, np.ndarray) or hasattr(obj, "detach"):
+    if isinstance(obj, np.ndarray) or is_tensor(obj):
         return [("0", _to_numpy(obj, what))]
     if isinstance(obj, (str, bytes)) or not hasattr(obj, "__iter__"):
         raise TypeError(f"`{what}` must be a dict of arrays, a sequence of arrays or a torch module "

@@ -14,6 +14,8 @@ import operator
 
 import numpy as np
 
+from .interop import is_tensor, tensor_to_numpy
+
 __all__ = [
     "as_generator",
     "as_matrix",
@@ -70,8 +72,8 @@ def as_array(value, name: str, *, dtype=np.float64, ndim=None, allow_empty=True)
         raise TypeError(f"`{name}` must be an array of real numbers; got None")
     if isinstance(value, (str, bytes)):
         raise TypeError(f"`{name}` must be an array of real numbers; got {describe(value)}")
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    if is_tensor(value):
+        value = tensor_to_numpy(value)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested sequences and the like

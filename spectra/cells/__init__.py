@@ -1,1 +1,33 @@
-"""TODO"""
+"""Cells: step maps h_t = F(h_{t-1}, x_t) with analytic, factored step Jacobians.
+
+Lives here: the :class:`Cell` protocol and the engine that runs it
+(:mod:`.base`), the cell registry (:mod:`.registry`), activations
+(:mod:`.activations`), weight initialisers (:mod:`.init`), the simple cells
+(:mod:`.simple`: Elman, recurrent-first, leaky), the gated cells
+(:mod:`.gated`: LSTM, GRU), feedforward stacks (:mod:`.mlp`), normalisation
+layers (:mod:`.norm`) and PyTorch state-dict loading (:mod:`.state_dict`).
+
+May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.  Nothing here
+imports an analysis.
+
+Adding a cell: subclass :class:`Cell`, implement its hooks and decorate it with
+:func:`register_cell` (see ARCHITECTURE.md).
+"""
+
+from . import init
+from .activations import Activation, activation, available_activations
+from .base import Cell, Recurrence, simulate
+from .registry import cell_class, cell_name, register_cell, registered_cells
+from .simple import ElmanRNN, LeakyRNN, RecurrentFirstRNN
+from .gated import GRU, LSTM, GRUJacobians, LSTMJacobians
+from .norm import BatchNorm, LayerNorm, NormLayerJacobians
+from .mlp import MLP, LayerJacobians
+from .state_dict import flatten_state_dict, read_state_dict, recurrent_weights
+
+__all__ = [
+    "Cell", "Recurrence", "simulate", "register_cell", "registered_cells", "cell_class", "cell_name",
+    "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm", "BatchNorm",
+    "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
+    "Activation", "activation", "available_activations", "init",
+    "flatten_state_dict", "read_state_dict", "recurrent_weights",
+]

@@ -20,7 +20,8 @@ import functools
 import numpy as np
 
 from .activations import _logistic, _logistic_d, _tanh_d
-from .simple import Cell, _frozen
+from .base import Cell, frozen as _frozen
+from .registry import register_cell
 from ..jacobians.sequence import JacobianSequence, without_subnormals
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_dtype, check_int,
                           check_real, describe)
@@ -254,6 +255,11 @@ class _GatedCell(Cell):
     def bias_hh(self):
         return self._b_hh
 
+    def parameters(self) -> dict:
+        """``{name: array}`` in PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (those present)."""
+        return {k: v for k, v in (("weight_ih", self._W_ih), ("weight_hh", self._W_hh),
+                                  ("bias_ih", self._b_ih), ("bias_hh", self._b_hh)) if v is not None}
+
     def _bias(self):
         b = np.zeros(self._gates * self.hidden_size, dtype=self.dtype)
         for v in (self._b_ih, self._b_hh):
@@ -382,6 +388,7 @@ def _from_torch_for(kind, gates):
     return classmethod(from_torch)
 
 
+@register_cell("lstm")
 class LSTM(_GatedCell):
     """Long short-term memory cell with PyTorch's parameters and equations.
 
@@ -441,10 +448,10 @@ class LSTM(_GatedCell):
     _state_parts = 2  # [h, c]
     from_torch = _from_torch_for("LSTM", 4)
 
-    def _hidden(self, states):
+    def hidden_part(self, states):
         return states[..., :self.hidden_size]
 
-    def _initial_state(self, h0, batch_shape, name="h0"):
+    def initial_state(self, h0, batch_shape, name="h0"):
         n = self.hidden_size
         if isinstance(h0, tuple):
             if len(h0) != 2:
@@ -468,10 +475,10 @@ class LSTM(_GatedCell):
                              f"({2 * n},) or (B, {2 * n})), or a tuple (h, c); got shape {h0.shape}")
         return h0
 
-    def _input_drive(self, X, steps, batch_shape):
+    def input_drive(self, X, steps, batch_shape):
         return self._drive(X, steps, self._bias())
 
-    def _advance(self, hc, u):
+    def advance(self, hc, u):
         n = self.hidden_size
         a = hc[..., :n] @ self._W_hh.T + u
         i = _logistic(a[..., :n])
@@ -481,7 +488,7 @@ class LSTM(_GatedCell):
         c = f * hc[..., n:] + i * g
         return np.concatenate([o * np.tanh(c), c], axis=-1), a
 
-    def _jacobians(self, states, A):
+    def factored_jacobians(self, states, A):
         n = self.hidden_size
         if A is None:  # zero steps
             A = np.empty(states.shape[:-2] + (0, 4 * n), dtype=self.dtype)
@@ -493,6 +500,7 @@ class LSTM(_GatedCell):
                              np.tanh(c) * _logistic_d(a_o))
 
 
+@register_cell("gru")
 class GRU(_GatedCell):
     """Gated recurrent unit with PyTorch's parameters and equations.
 
@@ -543,7 +551,7 @@ class GRU(_GatedCell):
         n = self.hidden_size
         self._b_hn = np.zeros(n, dtype=self.dtype) if self._b_hh is None else self._b_hh[2 * n:]
 
-    def _input_drive(self, X, steps, batch_shape):
+    def input_drive(self, X, steps, batch_shape):
         n = self.hidden_size
         bias = np.zeros(3 * n, dtype=self.dtype)
         if self._b_ih is not None:
@@ -552,7 +560,7 @@ class GRU(_GatedCell):
             bias[:2 * n] += self._b_hh[:2 * n]
         return self._drive(X, steps, bias)
 
-    def _advance(self, h, u):
+    def advance(self, h, u):
         n = self.hidden_size
         gh = h @ self._W_hh.T
         a_r = u[..., :n] + gh[..., :n]
@@ -561,7 +569,7 @@ class GRU(_GatedCell):
         new = np.tanh(a_n)
         return new + _logistic(a_z) * (h - new), np.concatenate([a_r, a_z, a_n], axis=-1)
 
-    def _jacobians(self, states, A):
+    def factored_jacobians(self, states, A):
         n = self.hidden_size
         if A is None:
             A = np.empty(states.shape[:-2] + (0, 3 * n), dtype=self.dtype)

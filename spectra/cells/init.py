@@ -37,6 +37,11 @@ __all__ = [
     "scale_to_spectral_radius",
 ]
 
+#: Names of the square recurrent initialisers, as accepted by ``Cell.random(init=...)``
+#: and the CLI's ``--init``.
+INITIALIZERS = ("gaussian", "orthogonal", "xavier_normal", "xavier_uniform", "he_normal",
+                "he_uniform", "identity", "echo_state")
+
 
 def _shape(n, m):
     n = check_int(n, "n", minimum=1)

@@ -22,9 +22,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from .activations import Activation, activation as _activation
-from .simple import _INITS, Cell, _frozen
+from .base import Cell, frozen as _frozen
+from .init import INITIALIZERS as _INITS
 from .._core.errors import NumericalError
-from ..jacobians.sequence import LAYOUTS, JacobianSequence, _is_tensor, without_subnormals
+from .._core.interop import is_tensor
+from ..jacobians.sequence import LAYOUTS, JacobianSequence, without_subnormals
 from .norm import NormLayerJacobians, norm_list
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_choice, check_dtype,
                           check_int, check_real, describe)
@@ -104,7 +106,7 @@ class LayerJacobians(JacobianSequence):
 
 def _layer_list(value, name, L, what):
     """A list of L per-layer entries from a sequence (or a stacked array)."""
-    if isinstance(value, np.ndarray) or _is_tensor(value):
+    if isinstance(value, np.ndarray) or is_tensor(value):
         value = list(as_array(value, name))
     elif isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise TypeError(f"`{name}` must be a sequence of {L} {what}; got {describe(value)}")
@@ -114,8 +116,13 @@ def _layer_list(value, name, L, what):
     return items
 
 
-class MLP(Cell):
+class MLP:
     """A feedforward stack read as a step map over depth (plain or residual).
+
+    An MLP offers the public interface of a :class:`~spectra.Cell` (``run``,
+    ``step``, ``step_jacobian``, ``jvp``, ``vjp``) and is registered as one
+    (``isinstance(mlp, spectra.Cell)``), but runs layer by layer: its steps
+    change width, which the recurrent engine's hooks do not allow.
 
     Parameters
     ----------
@@ -184,7 +191,7 @@ class MLP(Cell):
     def __init__(self, weights, biases=None, *, activation="tanh", residual=False,
                  dtype=np.float64, norm=None):
         dtype = check_dtype(dtype)
-        if isinstance(weights, np.ndarray) or _is_tensor(weights):
+        if isinstance(weights, np.ndarray) or is_tensor(weights):
             arr = as_array(weights, "weights", dtype=dtype)
             if arr.ndim != 3:
                 raise ValueError(f"`weights` must be a sequence of matrices or an array of shape "
@@ -235,6 +242,19 @@ class MLP(Cell):
         self._biases = tuple(_frozen(b) for b in bs)
 
     # -- attributes --------------------------------------------------------------------
+    def parameters(self) -> dict:
+        """``{"W_1": ..., "b_1": ..., ...}``: the weights and biases of every layer by name."""
+        out = {}
+        for l, (W, b) in enumerate(zip(self._weights, self._biases), start=1):
+            out[f"W_{l}"] = W
+            if b is not None:
+                out[f"b_{l}"] = b
+        return out
+
+    def hidden_part(self, states):
+        """The hidden part of the states: all of it."""
+        return states
+
     @property
     def weights(self) -> tuple:
         return self._weights
@@ -473,3 +493,6 @@ class MLP(Cell):
             weights.append(make(n_out, n_in, gain=gain, rng=gen))
             biases.append(bias_scale * gen.standard_normal(n_out) if bias_scale > 0 else None)
         return cls(weights, biases, activation=activation, residual=residual, dtype=dtype, norm=norm)
+
+
+Cell.register(MLP)

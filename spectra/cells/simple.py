@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import Activation, activation as _activation
+from .base import Cell, Recurrence, frozen as _frozen, state_vector as _state_vector
+from .init import INITIALIZERS
+from .registry import register_cell
 from ..jacobians.sequence import LAYOUTS, ScaledJacobians
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_choice,
                           check_dtype, check_int, check_real, describe)
@@ -23,105 +26,10 @@ from .._core.validation import (as_array, as_generator, as_matrix, as_vector, ch
 __all__ = ["Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN"]
 
 
-def _frozen(a):
-    if a is None:
-        return None
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
-
-
-def _state_vector(v, name, n, dtype):
-    v = as_array(v, name, dtype=dtype, ndim=(1, 2))
-    if v.shape[-1] != n:
-        raise ValueError(f"`{name}` must have length {n} (shape ({n},) or (B, {n})); got shape {v.shape}")
-    return v
-
-
-class Cell:
-    """Base class of step maps h_t = F(h_{t-1}, x_t).
-
-    Subclasses set ``n`` (state size), ``input_size`` (0 when the cell has no
-    input matrix), ``dtype``, and implement the hooks used by
-    :func:`spectra._trajectory.simulate`.
-    """
-
-    n: int
-    input_size: int = 0
-    dtype = np.dtype(np.float64)
-
-    # -- public ------------------------------------------------------------------------
-    def run(self, inputs=None, *, h0=None, steps=None):
-        """Run the cell over ``inputs`` (or autonomously for ``steps`` steps).
-
-        Parameters
-        ----------
-        inputs : (T, d) or (B, T, d) array_like, optional
-            Inputs x_1..x_T (a leading batch axis runs B independent
-            sequences at once).  None runs with zero input (only the bias
-            drives the cell); ``steps`` then gives T.
-        h0 : (n,) or (B, n) array_like, optional
-            Initial state (zeros by default).
-        steps : int, optional
-            T; required when ``inputs`` is None, must match it otherwise.
-
-        Returns
-        -------
-        Trajectory
-        """
-        from ..jacobians.trajectory import simulate  # the trajectory layer sits above the cells
-
-        return simulate(self, inputs, h0=h0, steps=steps)
-
-    def step(self, h_prev, x=None) -> np.ndarray:
-        """One step: h_t from h_{t-1} (shape ``(n,)`` or ``(B, n)``) and x_t."""
-        return self._one_step(h_prev, x).states[..., 1, :].copy()
-
-    def step_jacobian(self, h_prev, x=None, *, layout: str = "numerator") -> np.ndarray:
-        """``dh_t/dh_{t-1}`` at ``h_prev`` and input ``x`` (dense n x n).
-
-        ``layout="backprop"`` gives the transpose, which maps dE/dh_t to
-        dE/dh_{t-1}.
-        """
-        check_choice(layout, "layout", LAYOUTS)
-        return self._one_step(h_prev, x).jacobian(1, layout=layout)
-
-    def jvp(self, h_prev, v, x=None) -> np.ndarray:
-        """``(dh_t/dh_{t-1}) v`` without forming the Jacobian."""
-        seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.matvec(1, _state_vector(v, "v", self.n, self.dtype))
-
-    def vjp(self, h_prev, u, x=None) -> np.ndarray:
-        """``(dh_t/dh_{t-1})^T u`` without forming the Jacobian (one backprop step)."""
-        seq = self._one_step(h_prev, x).jacobian_sequence
-        return seq.rmatvec(1, _state_vector(u, "u", self.n, self.dtype))
-
-    def _one_step(self, h_prev, x):
-        from ..jacobians.trajectory import simulate
-
-        if h_prev is None:
-            raise TypeError("`h_prev` must be a state vector; got None")
-        if x is None:
-            return simulate(self, None, h0=h_prev, steps=1, h0_name="h_prev")
-        x = as_array(x, "x", dtype=self.dtype, ndim=(1, 2))
-        return simulate(self, x[..., None, :], h0=h_prev, h0_name="h_prev")
-
-    # -- hooks ---------------------------------------------------------------------------
-    def _hidden(self, states):
-        return states
-
-    def _initial_state(self, h0, batch_shape, name="h0"):
-        if h0 is None:
-            return np.zeros(batch_shape + (self.n,), dtype=self.dtype)
-        h0 = as_array(h0, name, dtype=self.dtype, ndim=(1, 2))
-        if h0.shape[-1] != self.n:
-            raise ValueError(f"`{name}` must have length {self.n} (shape ({self.n},) or (B, {self.n})); "
-                             f"got shape {h0.shape}")
-        return h0
-
-
 class _SimpleRNN(Cell):
     """Shared machinery of the three single-matrix recurrent cells."""
+
+    _form = "elman"
 
     _names = ("W_hh", "W_hx", "b")
 
@@ -157,7 +65,7 @@ class _SimpleRNN(Cell):
         """The pre-activations of a run, or an empty (..., 0, n) array for a run of 0 steps."""
         return np.empty(states.shape[:-2] + (0, self.n), dtype=self.dtype) if A is None else A
 
-    def _input_drive(self, X, steps, batch_shape):
+    def input_drive(self, X, steps, batch_shape):
         bias = np.zeros(self.n, dtype=self.dtype) if self._b is None else self._b
         if X is None:
             return np.broadcast_to(bias, (steps, self.n))
@@ -166,6 +74,21 @@ class _SimpleRNN(Cell):
     def __repr__(self) -> str:
         extra = f", input_size={self.input_size}" if self.input_size else ""
         return f"{type(self).__name__}(n={self.n}{extra}, activation={self.activation!r})"
+
+    def parameters(self) -> dict:
+        """``{name: array}`` of the recurrent matrix, the input matrix and the bias (those present)."""
+        out = {}
+        for name, value in zip(self._names, (self._W, self._W_in, self._b)):
+            if value is not None:
+                out[name] = value
+        return out
+
+    def recurrence(self):
+        return Recurrence("recurrent_first" if self._form == "recurrent_first" else "elman",
+                          self._W, self._W_in, self._b, self.activation, self._leak())
+
+    def _leak(self):
+        return None
 
     @classmethod
     def random(cls, n, *, input_size=0, init="gaussian", gain=1.0, bias_scale=0.0,
@@ -216,8 +139,7 @@ class _SimpleRNN(Cell):
         return cls(W, W_in, b, activation=activation, dtype=dtype, **options)
 
 
-_INITS = ("gaussian", "orthogonal", "xavier_normal", "xavier_uniform", "he_normal",
-          "he_uniform", "identity", "echo_state")
+_INITS = INITIALIZERS
 
 
 class _HiddenInputNames:
@@ -234,6 +156,7 @@ class _HiddenInputNames:
         return self._W_in
 
 
+@register_cell("elman")
 class ElmanRNN(_HiddenInputNames, _SimpleRNN):
     """Elman network h_t = f(a_t), a_t = W_hx x_t + W_hh h_{t-1} + b.
 
@@ -272,7 +195,7 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         super().__init__(W_hh, W_hx, b, activation=activation, dtype=dtype)
 
 
-    def _advance(self, h, u):
+    def advance(self, h, u):
         a = h @ self._W.T + u
         return self.activation.f(a), a
 
@@ -332,11 +255,12 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         return cls(w.weight_hh, w.weight_ih, b,
                    activation="tanh" if activation is None else activation, dtype=dtype)
 
-    def _jacobians(self, states, A):
+    def factored_jacobians(self, states, A):
         A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=self.activation.df(A))
 
 
+@register_cell("recurrent_first", aliases=("recurrentfirst",))
 class RecurrentFirstRNN(_SimpleRNN):
     """The form of Pascanu, Mikolov & Bengio (2013): h_t = W f(h_{t-1}) + W_in x_t + b.
 
@@ -380,6 +304,7 @@ class RecurrentFirstRNN(_SimpleRNN):
     """
 
     _names = ("W", "W_in", "b")
+    _form = "recurrent_first"
 
     def __init__(self, W, W_in=None, b=None, *, activation="tanh", dtype=np.float64):
         super().__init__(W, W_in, b, activation=activation, dtype=dtype)
@@ -394,10 +319,10 @@ class RecurrentFirstRNN(_SimpleRNN):
         """The input matrix (None if the cell has none)."""
         return self._W_in
 
-    def _advance(self, h, u):
+    def advance(self, h, u):
         return self.activation.f(h) @ self._W.T + u, None
 
-    def _jacobians(self, states, aux):
+    def factored_jacobians(self, states, aux):
         return ScaledJacobians(self._W, col=self.activation.df(states[..., :-1, :]))
 
     def classic_jacobian(self, h_prev) -> np.ndarray:
@@ -413,6 +338,7 @@ class RecurrentFirstRNN(_SimpleRNN):
         return self._W.T * self.activation.df(h_prev)[..., None, :]
 
 
+@register_cell("leaky")
 class LeakyRNN(_HiddenInputNames, _SimpleRNN):
     """Leaky-integrator units: h_t = alpha h_{t-1} + (1 - alpha) f(a_t).
 
@@ -452,12 +378,15 @@ class LeakyRNN(_HiddenInputNames, _SimpleRNN):
     def alpha(self):
         return self._alpha
 
+    def _leak(self):
+        return np.broadcast_to(self._alpha, (self.n,))
 
-    def _advance(self, h, u):
+
+    def advance(self, h, u):
         a = h @ self._W.T + u
         return self._alpha * h + (1.0 - self._alpha) * self.activation.f(a), a
 
-    def _jacobians(self, states, A):
+    def factored_jacobians(self, states, A):
         A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=(1.0 - self._alpha) * self.activation.df(A),
                                shift=self._alpha)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.interop import is_module, is_tensor, to_numpy
 from .._core.validation import check_int, describe
 
 __all__ = ["to_numpy", "flatten_state_dict", "read_state_dict", "recurrent_weights",
@@ -44,25 +45,6 @@ def _rows(gates):
 _HH_KEY = re.compile(r"^(?P<prefix>.*?)weight_hh(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
 
 
-def _is_tensor(x) -> bool:
-    return hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "shape")
-
-
-def _is_module(x) -> bool:
-    return callable(getattr(x, "state_dict", None)) and callable(getattr(x, "named_modules", None))
-
-
-def to_numpy(value, name: str = "value") -> np.ndarray:
-    """A numpy array from an array-like or a torch tensor (on any device, any float dtype)."""
-    if _is_tensor(value):
-        t = value.detach().cpu()
-        try:
-            return t.numpy()
-        except TypeError:  # bfloat16 and other dtypes numpy lacks
-            return t.double().numpy()
-    return np.asarray(value)
-
-
 def flatten_state_dict(state, *, name: str = "state_dict") -> dict:
     """Flatten nested mappings to ``{"a.b.key": array}``, keeping array and tensor leaves only.
 
@@ -79,7 +61,7 @@ def flatten_state_dict(state, *, name: str = "state_dict") -> dict:
             full = f"{prefix}{key}"
             if isinstance(value, Mapping):
                 walk(value, full + ".")
-            elif _is_tensor(value) or isinstance(value, np.ndarray):
+            elif is_tensor(value) or isinstance(value, np.ndarray):
                 out[full] = value
     walk(state, "")
     return out
@@ -181,7 +163,7 @@ def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None)
     module = None
     if isinstance(source, (str, os.PathLike)):
         state = read_state_dict(source)
-    elif _is_module(source):
+    elif is_module(source):
         module = source
         state = flatten_state_dict(source.state_dict())
     elif isinstance(source, Mapping):

@@ -1,1 +1,16 @@
-"""TODO"""
+"""Step Jacobians kept factored: sequences, trajectories and their kernels.
+
+Lives here: the :class:`JacobianSequence` abstract base and the dense and
+scaled sequences (:mod:`.sequence`), trajectories of cells and of layered maps
+(:mod:`.trajectory`, :mod:`.layer_trajectory`) and the progress bar of long
+passes (:mod:`.progress`).
+
+May import: numpy, :mod:`spectra._core`.  Nothing here knows a cell class.
+"""
+
+from .sequence import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
+from .trajectory import Trajectory
+from .layer_trajectory import LayerTrajectory
+
+__all__ = ["JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",
+           "Trajectory", "LayerTrajectory"]

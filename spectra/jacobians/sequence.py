@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .._core.errors import NumericalError
+from .._core.interop import is_tensor
 from .._core.validation import as_array, check_choice, check_int, describe
 
 __all__ = [
@@ -474,7 +475,7 @@ class DenseJacobians(JacobianSequence):
     """
 
     def __init__(self, mats, *, name: str = "J", dtype=np.float64):
-        if isinstance(mats, np.ndarray) or _is_tensor(mats):
+        if isinstance(mats, np.ndarray) or is_tensor(mats):
             arr = as_array(mats, name, dtype=dtype)
             self._init_array(arr, name)
             return
@@ -757,10 +758,6 @@ def without_subnormals(v):
     if np.any(small):
         v = np.where(small, 0, v).astype(v.dtype)
     return v
-
-
-def _is_tensor(x) -> bool:
-    return hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "shape")
 
 
 def as_jacobian_sequence(J, *, name: str = "J") -> JacobianSequence:

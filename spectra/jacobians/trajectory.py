@@ -8,7 +8,7 @@ from .._core.errors import NumericalError
 from .sequence import LAYOUTS, JacobianSequence
 from .._core.validation import as_array, check_choice, check_int
 
-__all__ = ["Trajectory", "simulate"]
+__all__ = ["Trajectory"]
 
 
 def _readonly(a):
@@ -88,7 +88,7 @@ class Trajectory:
     @property
     def hidden(self) -> np.ndarray:
         """The hidden part of the state (h for an LSTM's [h, c])."""
-        return self.cell._hidden(self.states)
+        return self.cell.hidden_part(self.states)
 
     # -- Jacobians ---------------------------------------------------------------------
     def jacobian(self, t: int, *, layout: str = "numerator") -> np.ndarray:
@@ -135,69 +135,3 @@ class Trajectory:
 
 def _batch_of(arr, core_ndim):
     return arr.shape[:arr.ndim - core_ndim]
-
-
-def simulate(cell, inputs=None, *, h0=None, steps=None, h0_name="h0") -> Trajectory:
-    """Run ``cell`` over ``inputs`` from ``h0``; the engine behind ``Cell.run``.
-
-    The cell supplies four hooks: ``_initial_state(h0, batch_shape, name)``,
-    ``_input_drive(X, steps, batch_shape)`` (the input contribution of every
-    step, computed in one matrix product), ``_advance(h, u)`` (one step,
-    returning the new state and what the Jacobians need) and
-    ``_jacobians(states, aux)``.
-    """
-    dtype = cell.dtype
-    if inputs is not None:
-        if not cell.input_size:
-            raise ValueError(f"`inputs` given, but this {type(cell).__name__} has no input "
-                             "matrix; pass steps=T for an autonomous run, or build the cell "
-                             "with an input matrix")
-        X = as_array(inputs, "inputs", dtype=dtype, ndim=(2, 3))
-        if X.shape[-1] != cell.input_size:
-            raise ValueError(f"`inputs` must have {cell.input_size} features in its last axis "
-                             f"(shape (T, {cell.input_size}) or (B, T, {cell.input_size})); "
-                             f"got shape {X.shape}")
-        T = X.shape[-2]
-        if steps is not None:
-            steps = check_int(steps, "steps", minimum=0)
-            if steps != T:
-                raise ValueError(f"`steps` must equal the number of inputs ({T}) when both are "
-                                 f"given; got steps={steps}")
-        batch = X.shape[:-2]
-    else:
-        if steps is None:
-            raise ValueError("`steps` is required when `inputs` is None "
-                             "(e.g. cell.run(steps=100) for an autonomous run)")
-        T = check_int(steps, "steps", minimum=0)
-        X = None
-        batch = ()
-    H0 = cell._initial_state(h0, batch, h0_name)
-    hb = H0.shape[:-1]
-    if X is not None and hb and batch and hb != batch:
-        raise ValueError(f"`{h0_name}` batch shape {hb} does not match `inputs` batch shape {batch}")
-    batch = batch or hb
-    if X is not None and batch and X.shape[:-2] != batch:
-        X = np.broadcast_to(X, batch + X.shape[-2:])
-    H0 = np.broadcast_to(H0, batch + H0.shape[-1:])
-    U = cell._input_drive(X, T, batch)
-    states = np.empty(batch + (T + 1, H0.shape[-1]), dtype=dtype)
-    states[..., 0, :] = H0
-    aux = None
-    h = H0
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        for t in range(T):
-            h, a = cell._advance(h, U[..., t, :])
-            states[..., t + 1, :] = h
-            if a is not None:
-                if aux is None:
-                    aux = np.empty(batch + (T, a.shape[-1]), dtype=dtype)
-                aux[..., t, :] = a
-    finite = np.isfinite(states).reshape(-1, T + 1, states.shape[-1]).all(axis=(0, 2))
-    if not finite.all():
-        first = int(np.argmin(finite))
-        raise NumericalError(f"the state of the {type(cell).__name__} overflowed at step "
-                             f"t={first} (non-finite h_{first}): the run diverges; reduce the "
-                             "weights' gain or the number of steps")
-    with np.errstate(under="ignore"):
-        seq = cell._jacobians(states, aux)
-    return Trajectory(cell, states, X, seq, aux)

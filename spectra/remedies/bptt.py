@@ -20,6 +20,7 @@ import numpy as np
 
 from ..cells.simple import Cell, ElmanRNN, LeakyRNN, RecurrentFirstRNN
 from .._core.errors import NumericalError
+from .._core.interop import to_numpy
 from .._core.validation import as_array, as_matrix, as_vector, check_choice, check_int, describe
 
 __all__ = ["BPTTResult", "TruncationResult", "bptt_gradient", "truncated_bptt_error"]
@@ -212,8 +213,7 @@ def _targets(targets, loss, c):
     """(targets as an array, True for integer class labels)."""
     if targets is None:
         raise TypeError("`targets` must be an array; got None")
-    raw = np.asarray(targets) if not (hasattr(targets, "detach") and hasattr(targets, "cpu")) \
-        else targets.detach().cpu().numpy()
+    raw = to_numpy(targets)
     if raw.dtype.kind == "b":
         raise TypeError("`targets` must be class labels (integers) or real values; got booleans")
     if loss == "softmax" and raw.dtype.kind in "iu":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bptt import _Net
-from ..cells.simple import Cell
+from ..cells.base import Cell
 from ..jacobians.sequence import JacobianSequence, without_subnormals
 from ..analysis.lyapunov import lyapunov_spectrum
 from ..analysis.products import gradient_norm_profile
@@ -184,6 +184,10 @@ class ClosedLoopRNN(Cell):
                              "use run(steps=T, h0=...)")
         return super().run(None, h0=h0, steps=steps)
 
+    def parameters(self) -> dict:
+        """The parameters of the driven cell and the output layer: ``W_yh`` and ``b_y``."""
+        return {**self.cell.parameters(), "W_yh": self._V, "b_y": self._b_y}
+
     def fed_back(self, traj) -> np.ndarray:
         """The outputs fed back, y_0..y_{T-1} (row t-1 is the input of step t)."""
         aux = traj.preactivations
@@ -194,11 +198,11 @@ class ClosedLoopRNN(Cell):
         z = h @ self._V.T + self._b_y
         return _softmax(z) if self.output == "softmax" else z
 
-    def _input_drive(self, X, steps, batch):
+    def input_drive(self, X, steps, batch):
         b = np.zeros(self.n) if self._net.b is None else self._net.b
         return np.broadcast_to(b, (steps, self.n))
 
-    def _advance(self, h, u):
+    def advance(self, h, u):
         net = self._net
         y = self._out(h)
         drive = y @ net.W_in.T + u
@@ -209,7 +213,7 @@ class ClosedLoopRNN(Cell):
         hn = fa if net.alpha is None else net.alpha * h + net.beta * fa
         return hn, np.concatenate([a, y], axis=-1)
 
-    def _jacobians(self, states, aux):
+    def factored_jacobians(self, states, aux):
         net = self._net
         if net.form == "rf":
             Y = aux if aux is not None else np.empty(states.shape[:-2] + (0, net.input_size))

@@ -1,0 +1,197 @@
+"""One base for every result: a frozen dataclass with ``to_dict()``, a short repr and ``summary()``.
+
+The JSON policy (one, everywhere: results, the CLI's ``--json``, sweep records):
+
+* numpy scalars become Python ``int``/``float``/``bool``; arrays and tuples become lists;
+* non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (so the
+  output is strict JSON, ``json.dumps(..., allow_nan=False)`` accepts it);
+* complex numbers become ``{"real": re, "imag": im}``; complex arrays
+  ``{"real": [...], "imag": [...]}``;
+* nested results and other objects with ``to_dict()`` become their dicts;
+  mapping keys become strings.
+
+:func:`from_jsonable` reverses the float rule for a value read back.
+
+Defining a result::
+
+    @dataclass(frozen=True, repr=False)
+    class MyProfile(Result):
+        lags: np.ndarray
+        log_norms: np.ndarray
+
+``repr=False`` keeps the short repr of :class:`Result` (a dataclass would write
+its own, printing whole arrays).  Fields listed in ``_json_exclude`` are left
+out of ``to_dict()`` (live objects such as a cell).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["Result", "to_jsonable", "from_jsonable", "format_value"]
+
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _float(x: float):
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def to_jsonable(value, *, _depth: int = 0):
+    """``value`` as strict-JSON Python data under the package's one policy (see module docs).
+
+    >>> import numpy as np
+    >>> to_jsonable({"a": np.array([1.0, -np.inf]), "z": 1 + 2j, "k": np.int64(3)})
+    {'a': [1.0, '-inf'], 'z': {'real': 1.0, 'imag': 2.0}, 'k': 3}
+    """
+    if _depth > 100:
+        raise ValueError("value is nested more than 100 levels deep (a cycle?)")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return _float(float(value))
+    if isinstance(value, numbers.Complex):
+        return {"real": _float(float(value.real)), "imag": _float(float(value.imag))}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "c":
+            return {"real": to_jsonable(value.real, _depth=_depth + 1),
+                    "imag": to_jsonable(value.imag, _depth=_depth + 1)}
+        if value.dtype.kind in "biuU" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()
+        return to_jsonable(value.tolist(), _depth=_depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, _depth=_depth + 1) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v, _depth=_depth + 1) for k, v in value.items()}
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and not isinstance(value, type):
+        return to_jsonable(to_dict(), _depth=_depth + 1)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name), _depth=_depth + 1)
+                for f in dataclasses.fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return [to_jsonable(v, _depth=_depth + 1) for v in sorted(value, key=repr)]
+    raise TypeError(f"cannot convert {type(value).__name__} to JSON; give it a to_dict() method")
+
+
+def from_jsonable(value):
+    """Undo the float rule of :func:`to_jsonable`: ``"inf"``, ``"-inf"``, ``"nan"`` become floats.
+
+    >>> from_jsonable([1.0, "-inf", {"x": "nan"}])
+    [1.0, -inf, {'x': nan}]
+    """
+    if isinstance(value, str):
+        return _NONFINITE.get(value, value)
+    if isinstance(value, list):
+        return [from_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: from_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def format_value(value, *, width: int = 48) -> str:
+    """A short text for one field: numbers with 6 significant digits, arrays by shape and range.
+
+    >>> import numpy as np
+    >>> format_value(np.arange(10.0))
+    'array(10,) in [0, 9]'
+    >>> format_value(np.array([0.5, -np.inf]))
+    '[0.5, -inf]'
+    """
+    if isinstance(value, Result):
+        return f"{type(value).__name__}(...)"
+    if value is None or isinstance(value, (bool, np.bool_, str)):
+        text = repr(value) if isinstance(value, str) else str(value)
+    elif isinstance(value, numbers.Integral):
+        text = str(int(value))
+    elif isinstance(value, numbers.Real):
+        text = f"{float(value):.6g}"
+    elif isinstance(value, numbers.Complex):
+        text = f"{complex(value):.4g}"
+    elif isinstance(value, np.ndarray) or (isinstance(value, (list, tuple)) and value
+                                           and all(isinstance(v, numbers.Number) for v in value)):
+        arr = np.asarray(value)
+        if arr.size <= 4 and arr.ndim <= 1:
+            text = "[" + ", ".join(format_value(v) for v in arr.tolist()) + "]"
+        elif arr.dtype.kind in "biuf" and arr.size:
+            finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
+            shape = "x".join(map(str, arr.shape)) if arr.ndim > 1 else f"{arr.shape[0]},"
+            if finite.size:
+                text = f"array({shape}) in [{finite.min():.4g}, {finite.max():.4g}]"
+            else:
+                text = f"array({shape}) non-finite"
+            if arr.dtype.kind == "f" and finite.size < arr.size:
+                text += f", {arr.size - finite.size} non-finite"
+        else:
+            text = f"array(shape={arr.shape}, dtype={arr.dtype})"
+    elif isinstance(value, Mapping):
+        text = "{" + ", ".join(map(str, list(value)[:4])) + (", ...}" if len(value) > 4 else "}")
+    elif isinstance(value, (list, tuple)):
+        text = f"[{len(value)} items]"
+    else:
+        text = type(value).__name__
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class Result:
+    """Base of every result class: ``to_dict()``, a short ``repr`` and ``summary()``.
+
+    Subclasses are ``@dataclass(frozen=True, repr=False)``; see the module docs.
+
+    >>> import numpy as np
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True, repr=False)
+    ... class Demo(Result):
+    ...     values: np.ndarray
+    ...     steps: int
+    >>> d = Demo(np.array([1.0, 2.0, -np.inf, 4.0, 5.0]), 7)
+    >>> d
+    Demo(values=array(5,) in [1, 5], 1 non-finite, steps=7)
+    >>> d.to_dict()
+    {'values': [1.0, 2.0, '-inf', 4.0, 5.0], 'steps': 7}
+    """
+
+    __slots__ = ()
+    _json_exclude: ClassVar[frozenset] = frozenset()
+
+    def _fields(self):
+        return [f for f in dataclasses.fields(self) if f.repr]
+
+    def to_dict(self) -> dict:
+        """The fields as strict-JSON Python data (one policy for the package: see
+        :mod:`spectra._core.results`)."""
+        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name not in self._json_exclude}
+
+    def __repr__(self) -> str:
+        parts = [f"{f.name}={format_value(getattr(self, f.name), width=40)}" for f in self._fields()]
+        lines, line = [], f"{type(self).__name__}("
+        indent = " " * len(line)
+        for i, part in enumerate(parts):
+            piece = part + (", " if i < len(parts) - 1 else "")
+            if len(line) + len(piece) > 96 and line.strip() and not line.endswith("("):
+                lines.append(line.rstrip())
+                line = indent
+            line += piece
+        if len(lines) >= 6:
+            lines = lines[:5] + [indent + "..."]
+        return "\n".join(lines + [line + ")"])
+
+    def summary(self) -> str:
+        """A plain-text table of the fields: name and value (arrays by shape and range)."""
+        rows = [(f.name, format_value(getattr(self, f.name), width=64)) for f in self._fields()]
+        width = max((len(name) for name, _ in rows), default=0)
+        head = type(self).__name__
+        return "\n".join([head, "-" * len(head)] + [f"{name:<{width}}  {text}" for name, text in rows])
