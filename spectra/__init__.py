@@ -1,88 +1,149 @@
 """spectra: numerical and symbolic analysis of Jacobian spectra in recurrent and deep networks.
 
-Conventions (see README): a step map h_t = F(h_{t-1}, x_t) has step Jacobian
+Conventions: a step map h_t = F(h_{t-1}, x_t) has step Jacobian
 J_t = dh_t/dh_{t-1} in numerator layout; dh_t/dh_k = J_t ... J_{k+1}; the lag
 is t - k; logarithms are natural; Lyapunov exponents are per step.
 
-``import spectra`` loads numpy only.  The leaf modules ``spectra.symbolic``
-(sympy), ``spectra.plot`` (matplotlib), ``spectra.io`` and ``spectra.cli``
-load on first use.
+``import spectra`` loads numpy only; :mod:`spectra.symbolic` (sympy),
+:mod:`spectra.plot` (matplotlib), :mod:`spectra.io` and :mod:`spectra.cli`
+load on first use.  The names below are the most used; everything else lives
+in its subpackage (and every name of 0.1 still resolves here).
+
+Cells and runs
+--------------
+   Cell                   -- the cell protocol: base class of step maps
+   ElmanRNN               -- h_t = f(W_hh h_{t-1} + W_hx x_t + b)
+   RecurrentFirstRNN      -- h_t = W f(h_{t-1}) + W_in x_t + b (Pascanu et al.)
+   LeakyRNN               -- leaky-integrator units
+   LSTM                   -- PyTorch-layout LSTM
+   GRU                    -- PyTorch-layout GRU
+   MLP                    -- a feedforward stack as a step map over depth
+   LayerNorm              -- layer normalisation
+   BatchNorm              -- batch normalisation
+   Activation             -- a nonlinearity with its derivatives and sup|f'|
+   activation             -- look an activation up by name
+   available_activations  -- names of the built-in activations
+   register_cell          -- make a cell class known to the CLI and sweeps
+
+Jacobians
+---------
+   Trajectory             -- a run: states and factored step Jacobians
+   JacobianSequence       -- abstract sequence of step Jacobians
+   DenseJacobians         -- explicit step Jacobians
+   ScaledJacobians        -- diag(shift) + diag(row) W diag(col) per step
+   as_jacobian_sequence   -- accept a trajectory, sequence or array
+
+Products, spectra and Lyapunov exponents
+----------------------------------------
+   gradient_norm_profile       -- log ||dh_t/dh_{t-lag}|| for every lag
+   NormProfile                 -- its result
+   product_log_singular_values -- all log singular values of a long product
+   lyapunov_spectrum           -- Lyapunov exponents with standard errors
+   LyapunovSpectrum            -- its result
+   spectral_norm               -- ||W||_2 (dense, batched or matrix-free)
+   spectral_radius             -- max |eigenvalue|
+   top_singular_values         -- matrix-free top-k singular values
+   step_eigenvalues            -- eigenvalues of every step Jacobian
+   step_singular_values        -- singular values of every step Jacobian
+
+Bounds (Pascanu, Mikolov & Bengio 2013)
+---------------------------------------
+   gamma_W                -- ||W_hh||_2
+   gamma_h                -- sup |f'|
+   pascanu_bound          -- (gamma_W gamma_h)^lag
+   leaky_bound            -- the per-step bound of leaky units
+   horizon                -- lags until the bound falls below eps
+   regime                 -- vanishing guaranteed / exploding possible
+   Regime                 -- its result
+   bound_report           -- exact norms against classic and trajectory bounds
+   BoundReport            -- its result
+
+Deep networks
+-------------
+   mlp_ensemble           -- random networks at initialisation, run
+   depth_profile          -- gradient norms over depth, with standard errors
+   DepthProfile           -- its result
+   depth_spectra          -- singular values at depth (dynamical isometry)
+   DepthSpectra           -- its result
+   mean_field             -- mean-field variance and gradient gain chi
+   MeanField              -- its result
+
+Remedies
+--------
+   bptt_gradient          -- BPTT gradient split by lag
+   truncated_bptt_error   -- error of truncated BPTT
+   clip_by_norm           -- gradient clipping (Pascanu et al., eq. 13)
+   vanishing_regularizer  -- the regulariser Omega and its gradient
+   echo_state_check       -- the echo-state property
+   leaky_comparison       -- leaky against plain units
+   teacher_forcing_comparison -- free running against teacher forcing
+
+Non-normality
+-------------
+   nonnormality           -- departures from normality of a matrix
+   transient_growth       -- max_k ||A^k|| and its Kreiss lower bound
+   kreiss_constant        -- the Kreiss constant
+   pseudospectra          -- epsilon-pseudospectra on a grid
+   field_of_values        -- the numerical range
+
+Sweeps, monitoring, threads
+---------------------------
+   sweep                  -- a function over a parameter grid, resumable
+   load_sweep             -- read a sweep's records back
+   GradientMonitor        -- watch gradient norms while training
+   set_threads            -- the BLAS thread policy
+   threads                -- a context with a thread count
+
+Errors
+------
+   NumericalError         -- a result would overflow, underflow or is not finite
+   ConvergenceError       -- an iteration did not converge
+
+Subpackages
+-----------
+   cells                  -- the cell protocol, registry and built-in cells
+   jacobians              -- sequences of step Jacobians and trajectories
+   linalg                 -- spectral norms, Krylov kernels, resolvents
+   analysis               -- products, Lyapunov spectra, bounds, depth
+   nonnormal              -- transient growth, pseudospectra, Kreiss
+   remedies               -- remedies for vanishing and exploding gradients
+   sweeps                 -- parameter sweeps (grids in spectra.grid)
+   monitor                -- gradient monitoring during training
+   symbolic               -- exact derivations with sympy (lazy)
+   plot                   -- publication figures with matplotlib (lazy)
+   io                     -- reading and writing weights (lazy)
+   cli                    -- the command line (lazy)
 """
 
+import sys as _sys
 from importlib import import_module as _import_module
 
-from .cells import init
-from .cells.activations import Activation, activation, available_activations
-from .cells.simple import Cell, ElmanRNN, LeakyRNN, RecurrentFirstRNN
 from ._core.errors import ConvergenceError, NumericalError
-from .jacobians.sequence import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
-from .jacobians.trajectory import Trajectory
-
-# products and spectra (issue 3)
-from . import linalg
-from .analysis.lyapunov import LyapunovResult, lyapunov_spectrum
-from .analysis.products import NormProfile, gradient_norm_profile, product_log_singular_values
-from .linalg import (condition_number, spectral_norm, spectral_radius, step_condition_numbers,
-                     step_eigenvalues, step_singular_values, top_singular_values)
-# issue 5: gated and feedforward cells
-from .cells.gated import GRU, LSTM, GRUJacobians, LSTMJacobians
-from .jacobians.layer_trajectory import LayerTrajectory
-from .cells.mlp import MLP, LayerJacobians
-# issue 10: deep feedforward nets, normalisation layers, gradient monitor
-from . import monitor
-from .analysis.deep import (DepthProfile, DepthSpectra, MeanField, SlopeFit, depth_profile, depth_spectra,
-                    linear_gaussian_spread, mean_field, mlp_ensemble)
-from .cells.norm import BatchNorm, LayerNorm, NormLayerJacobians
-
-# bounds (issue 4)
-from .analysis.bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
-                      pascanu_bound, regime)
-
-# issue 9: remedies for vanishing and exploding gradients
-from . import remedies
-from .remedies import (BPTTResult, ClipResult, ClosedLoopRNN, EchoStateCheck, FeedbackJacobians,
-                       LeakyComparison, PenaltyPath, Readout, RegularizerResult, SpectralControl,
-                       TeacherForcingComparison, TruncationResult, bptt_gradient, clip_by_norm,
-                       clip_by_value, closed_loop_jacobian, decay_steps_to_vanishing,
-                       echo_state_check, fit_readout, leaky_alpha, leaky_comparison, penalty_path,
-                       soft_threshold, spectral_control, teacher_forcing_comparison,
-                       truncated_bptt_error, vanishing_regularizer)
-# -- issue 12: non-normality (transient growth, pseudospectra, field of values) --
-from . import nonnormal
-from .nonnormal import (
-    FieldOfValues,
-    KreissConstant,
-    NonNormality,
-    ProductGrowth,
-    PseudospectralRadius,
-    Pseudospectra,
-    StepNonNormality,
-    TransientGrowth,
-    eigenvector_condition,
-    field_of_values,
-    henrici_departure,
-    kreiss_constant,
-    nonnormality,
-    normal_counterpart,
-    numerical_abscissa,
-    numerical_radius,
-    product_growth,
-    pseudospectra,
-    pseudospectral_radius,
-    random_nonnormal,
-    step_nonnormality,
-    transient_growth,
-)
-# -- end issue 12 --
-# -- issue 11: sweeps over parameter grids --
-from .sweeps import grid
-from .sweeps import SweepRecord, SweepResult, load_sweep, process_pool, sweep
-# -- end issue 11 --
-
-# performance: thread policy (issue 8)
 from ._core.threads import get_threads, set_threads, threads
-
-import sys as _sys
+from . import cells, jacobians
+from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, LayerNorm, LeakyRNN,
+                    RecurrentFirstRNN, activation, available_activations, init, register_cell)
+from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
+                        as_jacobian_sequence)
+from . import linalg
+from .linalg import (spectral_norm, spectral_radius, step_eigenvalues, step_singular_values,
+                     top_singular_values)
+from . import analysis
+from .analysis import (BoundReport, DepthProfile, DepthSpectra, LyapunovSpectrum, MeanField,
+                       NormProfile, Regime, bound_report, depth_profile, depth_spectra, gamma_W,
+                       gamma_h, gradient_norm_profile, horizon, leaky_bound, lyapunov_spectrum,
+                       mean_field, mlp_ensemble, pascanu_bound, product_log_singular_values,
+                       regime)
+from . import remedies
+from .remedies import (bptt_gradient, clip_by_norm, echo_state_check, leaky_comparison,
+                       teacher_forcing_comparison, truncated_bptt_error, vanishing_regularizer)
+from . import nonnormal
+from .nonnormal import (field_of_values, kreiss_constant, nonnormality, pseudospectra,
+                        transient_growth)
+from . import sweeps, monitor
+from .sweeps import grid, load_sweep, sweep
+from .monitor import GradientMonitor
+from ._aliases import ALIASES_01 as _ALIASES_01
 
 # 0.1 module addresses of modules that moved into subpackages
 _sys.modules[__name__ + ".grid"] = grid
@@ -93,133 +154,33 @@ __version__ = "0.1.0"
 _LAZY_MODULES = ("symbolic", "plot", "io", "cli")
 
 __all__ = [
-    # bounds (issue 4)
-    "gamma_W",
-    "gamma_h",
-    "pascanu_bound",
-    "leaky_bound",
-    "horizon",
-    "regime",
-    "Regime",
-    "bound_report",
-    "BoundReport",
-    "Activation",
-    "activation",
-    "available_activations",
-    "init",
-    "Cell",
-    "ElmanRNN",
-    "RecurrentFirstRNN",
-    "LeakyRNN",
-    "Trajectory",
-    "JacobianSequence",
-    "DenseJacobians",
-    "ScaledJacobians",
-    "as_jacobian_sequence",
-    "NumericalError",
-    "ConvergenceError",
-    # products and spectra (issue 3)
-    "linalg",
-    "product_log_singular_values",
-    "gradient_norm_profile",
-    "NormProfile",
-    "lyapunov_spectrum",
-    "LyapunovResult",
-    "spectral_norm",
-    "spectral_radius",
-    "condition_number",
-    "step_eigenvalues",
-    "step_singular_values",
-    "step_condition_numbers",
-    "top_singular_values",
-    # issue 5: gated and feedforward cells
-    "LSTM",
-    "GRU",
-    "MLP",
-    "LSTMJacobians",
-    "GRUJacobians",
-    "LayerJacobians",
-    "LayerTrajectory",
-    # issue 10: deep feedforward nets, normalisation layers, gradient monitor
-    "monitor",
-    "LayerNorm",
-    "BatchNorm",
-    "NormLayerJacobians",
-    "mlp_ensemble",
-    "depth_profile",
-    "DepthProfile",
-    "depth_spectra",
-    "DepthSpectra",
-    "SlopeFit",
-    "mean_field",
+    # cells and runs
+    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm",
+    "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
+    # jacobians
+    "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",
+    # products, spectra and Lyapunov exponents
+    "gradient_norm_profile", "NormProfile", "product_log_singular_values", "lyapunov_spectrum",
+    "LyapunovSpectrum", "spectral_norm", "spectral_radius", "top_singular_values",
+    "step_eigenvalues", "step_singular_values",
+    # bounds
+    "gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime", "Regime",
+    "bound_report", "BoundReport",
+    # deep networks
+    "mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra", "mean_field",
     "MeanField",
-    "linear_gaussian_spread",
-    # issue 9: remedies for vanishing and exploding gradients
-    "remedies",
-    "bptt_gradient",
-    "BPTTResult",
-    "truncated_bptt_error",
-    "TruncationResult",
-    "clip_by_norm",
-    "clip_by_value",
-    "ClipResult",
-    "vanishing_regularizer",
-    "RegularizerResult",
-    "penalty_path",
-    "PenaltyPath",
-    "decay_steps_to_vanishing",
-    "spectral_control",
-    "SpectralControl",
-    "soft_threshold",
-    "echo_state_check",
-    "EchoStateCheck",
-    "fit_readout",
-    "Readout",
-    "leaky_alpha",
-    "leaky_comparison",
-    "LeakyComparison",
-    "ClosedLoopRNN",
-    "FeedbackJacobians",
-    "closed_loop_jacobian",
-    "teacher_forcing_comparison",
-    "TeacherForcingComparison",
-    # -- issue 12: non-normality --
-    "nonnormal",
-    "NonNormality",
-    "StepNonNormality",
-    "FieldOfValues",
-    "TransientGrowth",
-    "ProductGrowth",
-    "KreissConstant",
-    "Pseudospectra",
-    "PseudospectralRadius",
-    "henrici_departure",
-    "eigenvector_condition",
-    "numerical_abscissa",
-    "numerical_radius",
-    "field_of_values",
-    "nonnormality",
-    "step_nonnormality",
-    "transient_growth",
-    "product_growth",
-    "kreiss_constant",
-    "pseudospectra",
-    "pseudospectral_radius",
-    "normal_counterpart",
-    "random_nonnormal",
-    # -- end issue 12 --
-    # -- issue 11: sweeps over parameter grids --
-    "grid",
-    "sweep",
-    "SweepRecord",
-    "SweepResult",
-    "load_sweep",
-    "process_pool",
-    # -- end issue 11 --
-    # performance: thread policy (issue 8)
-    "set_threads",
-    "get_threads",
-    "threads",
+    # remedies
+    "bptt_gradient", "truncated_bptt_error", "clip_by_norm", "vanishing_regularizer",
+    "echo_state_check", "leaky_comparison", "teacher_forcing_comparison",
+    # non-normality
+    "nonnormality", "transient_growth", "kreiss_constant", "pseudospectra", "field_of_values",
+    # sweeps, monitoring, threads
+    "sweep", "load_sweep", "GradientMonitor", "set_threads", "threads",
+    # errors
+    "NumericalError", "ConvergenceError",
+    # subpackages
+    "cells", "jacobians", "linalg", "analysis", "nonnormal", "remedies", "sweeps", "monitor",
+    "symbolic", "plot", "io", "cli",
 ]
 
 
@@ -228,8 +189,14 @@ def __getattr__(name):
         module = _import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
+    target = _ALIASES_01.get(name)
+    if target is not None:   # a 0.1 name that now lives in a subpackage (or was renamed)
+        module, attr = target
+        value = getattr(_import_module(module), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'spectra' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES))
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_ALIASES_01))

@@ -412,8 +412,8 @@ class GradientMonitor:
                                 f"{name}: norm fell {f:.3g}x ({prev:.3g} -> {value:.3g})"))
 
     def _trajectory(self, step, trajectory, inputs, vector, events):
-        from .cells.simple import Cell
-        from .jacobians.sequence import as_jacobian_sequence
+        from .cells.base import Cell
+        from .jacobians import as_jacobian_sequence
         from .analysis.products import gradient_norm_profile
 
         if isinstance(trajectory, Cell):

@@ -7,7 +7,8 @@ The JSON policy (one, everywhere: results, the CLI's ``--json``, sweep records):
   output is strict JSON, ``json.dumps(..., allow_nan=False)`` accepts it);
 * complex numbers become ``{"real": re, "imag": im}``; complex arrays
   ``{"real": [...], "imag": [...]}``;
-* nested results and other objects with ``to_dict()`` become their dicts;
+* nested results and other objects with ``to_dict()`` become their dicts,
+  objects with ``json_value()`` that value (an activation: its name);
   mapping keys become strings.
 
 :func:`from_jsonable` reverses the float rule for a value read back.
@@ -21,7 +22,8 @@ Defining a result::
 
 ``repr=False`` keeps the short repr of :class:`Result` (a dataclass would write
 its own, printing whole arrays).  Fields listed in ``_json_exclude`` are left
-out of ``to_dict()`` (live objects such as a cell).
+out of ``to_dict()`` (live objects such as a cell); properties listed in
+``_json_extra`` are written too (derived statistics worth keeping in a file).
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def to_jsonable(value, *, _depth: int = 0):
         return [to_jsonable(v, _depth=_depth + 1) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v, _depth=_depth + 1) for k, v in value.items()}
+    json_value = getattr(value, "json_value", None)
+    if callable(json_value) and not isinstance(value, type):   # e.g. an Activation: its name
+        return to_jsonable(json_value(), _depth=_depth + 1)
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict) and not isinstance(value, type):
         return to_jsonable(to_dict(), _depth=_depth + 1)
@@ -165,6 +170,7 @@ class Result:
 
     __slots__ = ()
     _json_exclude: ClassVar[frozenset] = frozenset()
+    _json_extra: ClassVar[tuple] = ()   # derived properties that to_dict() also writes
 
     def _fields(self):
         return [f for f in dataclasses.fields(self) if f.repr]
@@ -172,8 +178,11 @@ class Result:
     def to_dict(self) -> dict:
         """The fields as strict-JSON Python data (one policy for the package: see
         :mod:`spectra._core.results`)."""
-        return {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if f.name not in self._json_exclude}
+        out = {f.name: to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+               if f.name not in self._json_exclude}
+        for name in self._json_extra:
+            out[name] = to_jsonable(getattr(self, name))
+        return out
 
     def __repr__(self) -> str:
         parts = [f"{f.name}={format_value(getattr(self, f.name), width=40)}" for f in self._fields()]

@@ -1,1 +1,28 @@
-"""TODO"""
+"""Analyses of Jacobian products: profiles, spectra, Lyapunov exponents, bounds, depth.
+
+Lives here: products and gradient-norm profiles (:mod:`.products`),
+Lyapunov spectra (:mod:`.lyapunov`), the bounds of Pascanu et al. and their
+horizons (:mod:`.bounds`), depth profiles of feedforward stacks
+(:mod:`.deep`) and their mean-field theory (:mod:`.meanfield`).
+
+May import: numpy, scipy (inside functions), :mod:`spectra._core`,
+:mod:`spectra.jacobians`, :mod:`spectra.linalg`, :mod:`spectra.cells`.
+Everything here takes a :class:`~spectra.Trajectory`, a
+:class:`~spectra.JacobianSequence` or arrays, so a new cell needs no change here.
+"""
+
+from .bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
+                     pascanu_bound, regime)
+from .deep import (DepthProfile, DepthSpectra, SlopeFit, depth_profile, depth_spectra, mlp_ensemble)
+from .meanfield import MeanField, linear_gaussian_spread, mean_field
+from .lyapunov import LyapunovSpectrum, lyapunov_spectrum
+from .products import NormProfile, gradient_norm_profile, product_log_singular_values
+
+__all__ = [
+    "product_log_singular_values", "gradient_norm_profile", "NormProfile",
+    "lyapunov_spectrum", "LyapunovSpectrum",
+    "gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime", "Regime",
+    "bound_report", "BoundReport",
+    "mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra", "SlopeFit",
+    "mean_field", "MeanField", "linear_gaussian_spread",
+]

@@ -12,32 +12,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.results import Result
 from ..cells.activations import Activation, activation as _activation
 from .._core.errors import NumericalError
-from ..jacobians.sequence import as_jacobian_sequence
+from ..jacobians.structured import as_jacobian_sequence
 from .products import gradient_norm_profile
 from .._core.validation import as_array, as_matrix, check_real, describe
 
 __all__ = ["gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime",
-           "bound_report", "BoundReport", "Regime"]
+           "bound_report", "BoundReport", "Regime", "cell_parts", "recurrent_matrix"]
 
 
-def _recurrent_matrix(W, name="W"):
-    """The recurrent matrix of a simple cell, or W itself validated as a square matrix."""
-    inner = getattr(W, "_W", None)
-    if inner is not None and hasattr(W, "activation"):
-        return np.asarray(inner)
+def recurrent_matrix(W, name="W"):
+    """The recurrent matrix of a cell with a :class:`~spectra.cells.Recurrence`, or ``W``
+    itself validated as a square matrix."""
+    parts = cell_parts(W)
+    if parts is not None:
+        return parts[0]
     if hasattr(W, "run") and hasattr(W, "n"):
         raise TypeError(f"`{name}`: a {type(W).__name__} has no single recurrent matrix; its "
                         "per-step bounds come from bound_report(trajectory)")
     return as_matrix(W, name, square=True)
 
 
-def _cell_parts(cell):
-    """(W, activation, alpha) of a simple recurrent cell, or None."""
-    if getattr(cell, "_W", None) is None or not hasattr(cell, "activation"):
+def cell_parts(cell):
+    """``(W, activation, alpha)`` of a cell of the classic form (its ``recurrence()``), or None.
+
+    The documented way for analyses to read a cell's weights: any cell whose
+    :meth:`~spectra.Cell.recurrence` returns a :class:`~spectra.cells.Recurrence`
+    gets the classic bounds, whatever its class.
+    """
+    if isinstance(cell, type) or not callable(getattr(cell, "recurrence", None)):
         return None
-    return np.asarray(cell._W), cell.activation, getattr(cell, "alpha", None)
+    rec = cell.recurrence()
+    if rec is None:
+        return None
+    return np.asarray(rec.W), rec.activation, rec.alpha
 
 
 def gamma_W(W) -> float:
@@ -53,7 +63,7 @@ def gamma_W(W) -> float:
     >>> spectra.gamma_W(np.array([[0.0, 2.0], [0.5, 0.0]]))
     2.0
     """
-    W = _recurrent_matrix(W)
+    W = recurrent_matrix(W)
     return float(np.linalg.svd(W, compute_uv=False)[0])
 
 
@@ -78,7 +88,7 @@ def gamma_h(activation) -> float:
 
 def _gamma(W, activation):
     if activation is None:
-        parts = _cell_parts(W)
+        parts = cell_parts(W)
         if parts is None:
             raise TypeError("`activation` is required unless `W` is a cell")
         return gamma_W(parts[0]) * parts[1].gamma
@@ -157,7 +167,7 @@ def leaky_bound(W, activation=None, alpha=None) -> float:
     1.1
     """
     if alpha is None:
-        parts = _cell_parts(W)
+        parts = cell_parts(W)
         if parts is None or parts[2] is None:
             raise TypeError("`alpha` is required unless `W` is a LeakyRNN")
         alpha = parts[2]
@@ -199,8 +209,8 @@ def _horizon_of(g, eps):
     return L
 
 
-@dataclass(frozen=True)
-class Regime:
+@dataclass(frozen=True, repr=False)
+class Regime(Result):
     """Which of Pascanu et al.'s conditions holds, and the numbers that decided it.
 
     Attributes
@@ -221,10 +231,6 @@ class Regime:
     gamma: float
     threshold: float
     reason: str
-
-    def to_dict(self) -> dict:
-        return {"regime": self.regime, "gamma_W": self.gamma_W, "gamma_h": self.gamma_h,
-                "gamma": self.gamma, "threshold": self.threshold, "reason": self.reason}
 
 
 def regime(W, activation=None, *, alpha=None, rtol=1e-12) -> Regime:
@@ -254,7 +260,7 @@ def regime(W, activation=None, *, alpha=None, rtol=1e-12) -> Regime:
     'exploding possible'
     """
     rtol = check_real(rtol, "rtol", low=0.0)
-    parts = _cell_parts(W) if activation is None else None
+    parts = cell_parts(W) if activation is None else None
     if activation is None and parts is None:
         raise TypeError("`activation` is required unless `W` is a cell")
     if parts is not None:
@@ -298,8 +304,8 @@ def _fmt_log(x: float) -> str:
     return f"{mant:.3f}e{exp:+03d}"
 
 
-@dataclass(frozen=True)
-class BoundReport:
+@dataclass(frozen=True, repr=False)
+class BoundReport(Result):
     """The audit of the gradient-norm bounds along a trajectory, per lag.
 
     All norms are natural logs (they routinely leave the float64 range).
@@ -345,16 +351,6 @@ class BoundReport:
     gamma_W: float | None
     gamma_h: float | None
     t: int
-
-    def to_dict(self) -> dict:
-        tl = (lambda a: None if a is None else a.tolist())
-        return {"lags": self.lags.tolist(), "exact": tl(self.exact), "classic": tl(self.classic),
-                "trajectory": tl(self.trajectory), "lower": tl(self.lower),
-                "classic_tightness": tl(self.classic_tightness),
-                "trajectory_tightness": tl(self.trajectory_tightness), "eps": self.eps,
-                "horizon_exact": self.horizon_exact, "horizon_classic": self.horizon_classic,
-                "horizon_trajectory": self.horizon_trajectory, "gamma_W": self.gamma_W,
-                "gamma_h": self.gamma_h, "t": self.t}
 
     def table(self, lags=None) -> str:
         """A plain-text table: lag, exact norm, classic bound, trajectory bound, lower bound."""
@@ -419,7 +415,7 @@ def bound_report(J, *, W=None, activation=None, alpha=None, t=None, eps=1e-6) ->
     seq = as_jacobian_sequence(J)
     t, _ = seq.check_span(t, 0)
     cell = getattr(J, "cell", None)
-    parts = _cell_parts(cell) if cell is not None else None
+    parts = cell_parts(cell) if cell is not None else None
     if parts is not None:
         W = parts[0] if W is None else W
         activation = parts[1] if activation is None else activation

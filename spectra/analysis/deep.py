@@ -12,11 +12,8 @@ predictions to compare them with:
   for every lag and sample, means, standard errors, fitted slopes;
 * :func:`depth_spectra` -> :class:`DepthSpectra`: all singular values of
   dh_d/dh_0 at chosen depths d (dynamical isometry);
-* :func:`mean_field` -> :class:`MeanField`: the mean-field recursions of
-  Poole et al. (2016) and Schoenholz et al. (2017) for the pre-activation
-  variance and the per-layer gradient gain chi;
-* :func:`linear_gaussian_spread`: the exact variance of the squared singular
-  values of a product of Gaussian matrices, at finite width.
+* the predictions :func:`mean_field` and :func:`linear_gaussian_spread` live in
+  :mod:`spectra.analysis.meanfield`.
 """
 
 from __future__ import annotations
@@ -26,14 +23,17 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..cells.activations import Activation, activation as _activation
-from ..jacobians.sequence import JacobianSequence, as_jacobian_sequence
+from .._core.results import Result
+from ..jacobians.sequence import JacobianSequence
+from ..jacobians.structured import as_jacobian_sequence
 from .products import _log_singular_values_at, gradient_norm_profile
 from ..jacobians.trajectory import Trajectory
 from .._core.validation import (as_array, as_generator, check_choice, check_int, check_real, describe)
 
 __all__ = ["mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra",
            "SlopeFit", "mean_field", "MeanField", "linear_gaussian_spread"]
+
+from .meanfield import MeanField, linear_gaussian_spread, mean_field  # noqa: E402  (0.1 address)
 
 _QUANTITIES = ("spectral", "fro", "vector")
 
@@ -120,8 +120,8 @@ def _ensemble(J, name="J"):
 # slopes
 
 
-@dataclass(frozen=True)
-class SlopeFit:
+@dataclass(frozen=True, repr=False)
+class SlopeFit(Result):
     """A straight line fitted against depth, with its standard error.
 
     Attributes
@@ -147,10 +147,6 @@ class SlopeFit:
         level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
         z = NormalDist().inv_cdf(0.5 + level / 2)
         return (self.slope - z * self.stderr, self.slope + z * self.stderr)
-
-    def to_dict(self) -> dict:
-        return {"slope": self.slope, "stderr": self.stderr, "intercept": self.intercept,
-                "stat": self.stat, "samples": self.samples}
 
 
 def _ols_weights(x):
@@ -187,8 +183,8 @@ def _log_mean_exp(X, axis=0):
         return np.squeeze(m, axis) + np.log(np.mean(np.exp(X - m), axis=axis))
 
 
-@dataclass(frozen=True)
-class DepthProfile:
+@dataclass(frozen=True, repr=False)
+class DepthProfile(Result):
     """Log norms of dh_L/dh_{L-lag} over an ensemble, for every lag (layers crossed back).
 
     Attributes
@@ -308,11 +304,7 @@ class DepthProfile:
         hi = check_int(hi, "lags[1]", minimum=lo, maximum=self.depth)
         return (self.lags >= lo) & (self.lags <= hi)
 
-    def to_dict(self) -> dict:
-        return {"lags": self.lags.tolist(), "log_norms": self.log_norms.tolist(),
-                "quantity": self.quantity, "mean": self.mean.tolist(),
-                "stderr": self.stderr.tolist(), "log_mean_square": self.log_mean_square.tolist(),
-                "log_mean_square_stderr": self.log_mean_square_stderr.tolist()}
+    _json_extra = ('mean', 'stderr', 'log_mean_square', 'log_mean_square_stderr')
 
 
 def _random_unit(gen, shape):
@@ -390,8 +382,8 @@ def depth_profile(J, *, quantity="spectral", vector=None, rng=0) -> DepthProfile
 # singular-value spectra at depth
 
 
-@dataclass(frozen=True)
-class DepthSpectra:
+@dataclass(frozen=True, repr=False)
+class DepthSpectra(Result):
     """All singular values of the input-output Jacobian dh_d/dh_0 at several depths d.
 
     Attributes
@@ -475,10 +467,7 @@ class DepthSpectra:
         Y = self.spread if stat == "spread" else self.log_condition
         return _per_sample_slope(self.depths.astype(np.float64), Y, stat)
 
-    def to_dict(self) -> dict:
-        return {"depths": self.depths.tolist(),
-                "log_singular_values": self.log_singular_values.tolist(),
-                "mean_spread": self.mean_spread.tolist(), "spread_stderr": self.spread_stderr.tolist()}
+    _json_extra = ('mean_spread', 'spread_stderr')
 
 
 def depth_spectra(J, *, depths=None) -> DepthSpectra:
@@ -531,154 +520,3 @@ def depth_spectra(J, *, depths=None) -> DepthSpectra:
             block[..., j, :v.shape[-1]] = v
         rows.append(block.reshape((-1, len(ds), m)))
     return DepthSpectra(np.asarray(ds), np.concatenate(rows, axis=0))
-
-
-# ---------------------------------------------------------------------------------------
-# theory
-
-
-def linear_gaussian_spread(depth, n=None) -> float:
-    """Expected variance of the squared singular values of a product of Gaussian matrices.
-
-    For J = W_L ... W_1 with n x n matrices of i.i.d. N(0, 1/n) entries,
-    the expectation over J of (1/n) sum_i s_i^4 - ((1/n) sum_i s_i^2)^2,
-    exactly at width n, or its wide-network limit L when ``n`` is None.
-
-    Parameters
-    ----------
-    depth : int
-        L >= 0.
-    n : int, optional
-        The width; None for the limit n -> infinity.
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    The squared singular values of such a product follow the Fuss-Catalan
-    law in the wide limit, with mean 1 and variance L (Pennington,
-    Schoenholz & Ganguli 2017, for linear networks).  At finite n, with
-    A_L = J J^T, b_L = E (tr A_L)^2 and c_L = E tr A_L^2, Wick's theorem
-    for one more Gaussian factor gives the exact recursion
-
-        b_L = b_{L-1} + (2/n) c_{L-1},    c_L = (1/n) b_{L-1} + (1 + 1/n) c_{L-1},
-
-    from b_0 = n^2, c_0 = n; the expected spread is c_L/n - b_L/n^2
-    (L + O(L^2/n)).
-
-    Examples
-    --------
-    >>> import spectra
-    >>> spectra.linear_gaussian_spread(1, 4)       # Wishart: (2 + 1/n) - (1 + 2/n^2)
-    1.125
-    >>> spectra.linear_gaussian_spread(10)
-    10.0
-    """
-    depth = check_int(depth, "depth", minimum=0)
-    if n is None:
-        return float(depth)
-    n = check_int(n, "n", minimum=1)
-    b, c = float(n) ** 2, float(n)
-    for _ in range(depth):
-        b, c = b + 2.0 * c / n, b / n + (1.0 + 1.0 / n) * c
-    return c / n - b / (float(n) ** 2)
-
-
-@dataclass(frozen=True)
-class MeanField:
-    """The mean-field signal and gradient recursions of a deep network.
-
-    Attributes
-    ----------
-    q : (L,) ndarray
-        Pre-activation variance q_l at layers 1..L.
-    chi : (L,) ndarray
-        Per-layer mean-square gradient gain chi_l = sigma_w^2 E[f'(sqrt(q_l) z)^2].
-    weight_var, bias_var : float
-        sigma_w^2 (= fan_in * Var(W_ij)) and sigma_b^2.
-    activation : Activation
-    """
-
-    q: np.ndarray
-    chi: np.ndarray
-    weight_var: float
-    bias_var: float
-    activation: Activation
-
-    @property
-    def depth(self) -> int:
-        return self.q.size
-
-    def log_mean_square(self) -> np.ndarray:
-        """Predicted log E||g_{L-lag}||^2 / ||g_L||^2 for lag = 1..L (g_l = dE/dh_l)."""
-        return np.cumsum(np.log(self.chi[::-1]))
-
-    def to_dict(self) -> dict:
-        return {"q": self.q.tolist(), "chi": self.chi.tolist(), "weight_var": self.weight_var,
-                "bias_var": self.bias_var, "activation": self.activation.name}
-
-
-_GH_NODES = 128  # even: no node at the kink of relu-like functions, which then integrate exactly
-
-
-def mean_field(activation, depth, *, weight_var=1.0, bias_var=0.0, q0=1.0) -> MeanField:
-    """Mean-field pre-activation variances and gradient gains of a deep plain MLP.
-
-    Parameters
-    ----------
-    activation : str or Activation
-    depth : int
-        L.
-    weight_var : float
-        sigma_w^2 = fan_in * Var(W_ij): 1 for Xavier on square layers, 2 for
-        He, gain^2 for orthogonal or :func:`spectra.init.gaussian`.
-    bias_var : float
-        sigma_b^2 = Var(b_i).
-    q0 : float
-        Mean square per unit of the input, (1/n_0) ||x||^2.
-
-    Returns
-    -------
-    MeanField
-
-    Notes
-    -----
-    In the wide limit a pre-activation a_l = W_l h_{l-1} + b_l is Gaussian
-    with variance q_l = sigma_w^2 E[f(sqrt(q_{l-1}) z)^2] + sigma_b^2
-    (q_1 = sigma_w^2 q0 + sigma_b^2), and, treating the backward weights as
-    independent of the forward pass, a gradient g_l = dE/dh_l obeys
-    E||g_{l-1}||^2 = chi_l E||g_l||^2 with chi_l = sigma_w^2 E[f'(sqrt(q_l) z)^2]
-    (Poole et al. 2016; Schoenholz et al. 2017).  Expectations over
-    z ~ N(0, 1) use 128-point Gauss-Hermite quadrature (exact for relu-like
-    kinks at 0).  For ReLU with He initialisation chi = 1 at every layer; for
-    sigmoid with Xavier initialisation chi ~ 0.056 (log chi ~ -2.89).
-
-    Examples
-    --------
-    >>> import spectra
-    >>> mf = spectra.mean_field("relu", 5, weight_var=2.0)
-    >>> mf.chi.round(12)
-    array([1., 1., 1., 1., 1.])
-    """
-    act = activation if isinstance(activation, Activation) else _activation(activation)
-    depth = check_int(depth, "depth", minimum=1)
-    sw = check_real(weight_var, "weight_var", low=0.0)
-    sb = check_real(bias_var, "bias_var", low=0.0)
-    q0 = check_real(q0, "q0", low=0.0)
-    z, w = np.polynomial.hermite_e.hermegauss(_GH_NODES)
-    w = w / w.sum()
-    q = np.empty(depth)
-    chi = np.empty(depth)
-    ql = sw * q0 + sb
-    with np.errstate(over="ignore", under="ignore"):
-        for l in range(depth):
-            q[l] = ql
-            x = np.sqrt(ql) * z
-            chi[l] = sw * float(w @ (act.df(x) ** 2))
-            ql = sw * float(w @ (act.f(x) ** 2)) + sb
-    if not (np.all(np.isfinite(q)) and np.all(np.isfinite(chi))):
-        raise ValueError("the mean-field recursion overflowed; the network's signal diverges with "
-                         "these weight_var/bias_var")
-    return MeanField(q, chi, sw, sb, act)

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.results import Result
 from ..linalg.graded import flush_subnormals
-from ..jacobians.sequence import as_jacobian_sequence
+from ..jacobians.structured import as_jacobian_sequence
 from .._core.validation import as_generator, check_int
 
-__all__ = ["lyapunov_spectrum", "LyapunovResult"]
+__all__ = ["lyapunov_spectrum", "LyapunovSpectrum"]
 
 _BLOCKS = 20  # block averages for the standard errors
 
 
-@dataclass(frozen=True)
-class LyapunovResult:
+@dataclass(frozen=True, repr=False)
+class LyapunovSpectrum(Result):
     """Lyapunov exponents with standard errors and running estimates.
 
     Attributes
@@ -87,16 +88,8 @@ class LyapunovResult:
                 out[i] = (j + 1) + c[j] / abs(row[j + 1])
         return out[0] if self.exponents.ndim == 1 else out
 
-    def to_dict(self) -> dict:
-        """Plain Python values (lists of floats; -inf stays a float)."""
-        return {"exponents": self.exponents.tolist(), "stderr": self.stderr.tolist(),
-                "steps": self.steps, "warmup": self.warmup, "reorth_every": self.reorth_every,
-                "qr_count": self.qr_count,
-                "roundoff": None if self.roundoff is None else self.roundoff.tolist(),
-                "running": self.running.tolist(), "running_steps": self.running_steps.tolist()}
 
-
-def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> LyapunovResult:
+def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> LyapunovSpectrum:
     """Lyapunov exponents of ``J_T ... J_1`` by repeated QR (Benettin et al. 1980).
 
     Parameters
@@ -124,7 +117,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> 
 
     Returns
     -------
-    LyapunovResult
+    LyapunovSpectrum
 
     Notes
     -----
@@ -187,7 +180,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> 
     stderr = np.take_along_axis(stderr, order, axis=-1)
     roundoff = np.take_along_axis(roundoff, order, axis=-1)
     running = np.take_along_axis(running, order[..., None, :], axis=-1)
-    return LyapunovResult(exponents, stderr, running, cum_len, steps, warmup, reorth_every,
+    return LyapunovSpectrum(exponents, stderr, running, cum_len, steps, warmup, reorth_every,
                           int(lengths.size), roundoff)
 
 
@@ -346,7 +339,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         return _partial_spectrum(seq, T, Q, reorth_every, warmup)
     from scipy.linalg import lapack
 
-    from ..jacobians.sequence import ScaledJacobians
+    from ..jacobians.structured import ScaledJacobians
 
     nb = 16
     members = list(np.ndindex(*batch)) if batch else [()]
@@ -442,3 +435,7 @@ def _block_stderr(sums, lengths, exponents):
     with np.errstate(invalid="ignore"):
         se = np.std(means, axis=-2, ddof=1) / math.sqrt(nb)
     return np.where(exponents == -np.inf, 0.0, se)
+
+
+# 0.1 names
+LyapunovResult = LyapunovSpectrum

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..linalg.graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
-from ..jacobians.sequence import _HI, _LO, _SAFE_EXP, as_jacobian_sequence, step_operator
+from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
+from ..jacobians.structured import as_jacobian_sequence
 from .._core.threads import blas_threads
 from .._core.validation import as_array
 

@@ -77,6 +77,10 @@ class Activation:
         """The parameters as a dict, as accepted by :func:`activation`."""
         return dict(self.params)
 
+    def json_value(self) -> str:
+        """How results write this activation in JSON: its name."""
+        return self.name
+
     def __repr__(self) -> str:
         args = "".join(f", {k}={v!r}" for k, v in self.params)
         return f"Activation({self.name!r}{args})"

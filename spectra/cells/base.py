@@ -45,7 +45,8 @@ class Recurrence(NamedTuple):
     """A cell of the classic form, for the analyses that need its weights.
 
     ``form="elman"``: ``a_t = W h_{t-1} + W_in x_t + b``,
-    ``h_t = alpha h_{t-1} + (1 - alpha) f(a_t)`` (``alpha`` None: no leak).
+    ``h_t = alpha h_{t-1} + (1 - alpha) f(a_t)`` (``alpha`` None: no leak; else a
+    scalar or one value per unit).
     ``form="recurrent_first"``: ``h_t = W f(h_{t-1}) + W_in x_t + b``.
     """
 

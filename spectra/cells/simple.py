@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import Activation, activation as _activation
-from .base import Cell, Recurrence, frozen as _frozen, state_vector as _state_vector
+from .base import Cell, Recurrence, frozen as _frozen
 from .init import INITIALIZERS
 from .registry import register_cell
-from ..jacobians.sequence import LAYOUTS, ScaledJacobians
+from ..jacobians.structured import ScaledJacobians
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_choice,
                           check_dtype, check_int, check_real, describe)
 
@@ -379,7 +379,7 @@ class LeakyRNN(_HiddenInputNames, _SimpleRNN):
         return self._alpha
 
     def _leak(self):
-        return np.broadcast_to(self._alpha, (self.n,))
+        return self._alpha
 
 
     def advance(self, h, u):

@@ -8,7 +8,9 @@ passes (:mod:`.progress`).
 May import: numpy, :mod:`spectra._core`.  Nothing here knows a cell class.
 """
 
-from .sequence import DenseJacobians, JacobianSequence, ScaledJacobians, as_jacobian_sequence
+from .sequence import JacobianSequence
+
+from .structured import DenseJacobians, ScaledJacobians, as_jacobian_sequence
 from .trajectory import Trajectory
 from .layer_trajectory import LayerTrajectory
 

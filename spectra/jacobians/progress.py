@@ -125,6 +125,6 @@ def counting(J, bar):
     """``J``'s Jacobian sequence, reporting to ``bar`` (or ``J`` itself when the bar is off)."""
     if bar is None or not bar.enabled:
         return J
-    from .sequence import as_jacobian_sequence
+    from .structured import as_jacobian_sequence
 
     return _Counting(as_jacobian_sequence(J), bar)

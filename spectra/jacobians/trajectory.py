@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core.errors import NumericalError
 from .sequence import LAYOUTS, JacobianSequence
-from .._core.validation import as_array, check_choice, check_int
+from .._core.validation import check_choice, check_int
 
 __all__ = ["Trajectory"]
 

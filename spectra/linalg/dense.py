@@ -14,7 +14,7 @@ import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError
 from .._core.threads import blas_threads
-from ..jacobians.sequence import as_jacobian_sequence
+from ..jacobians.structured import as_jacobian_sequence
 from .._core.validation import as_array, as_generator, check_choice, check_int, check_real
 
 __all__ = [

@@ -57,7 +57,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError
-from ..jacobians.sequence import _normalise, as_jacobian_sequence
+from ..jacobians.kernels import normalise as _normalise
+from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.fieldofvalues import _norm2, numerical_radius_and_angle, support
 from ..linalg.pseudospectra import default_levels, kreiss, pseudospectral_radius_and_angle
 from ..linalg.resolvent import schur_complex, smin

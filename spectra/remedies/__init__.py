@@ -16,29 +16,36 @@ spectrum or to the gradient (Pascanu, Mikolov & Bengio 2013; seed text,
 * teacher forcing against free running: :class:`ClosedLoopRNN`,
   :func:`closed_loop_jacobian`, :func:`teacher_forcing_comparison`.
 
-Everything is numpy; the names are also available from ``spectra`` itself.
+Everything is numpy.  May import: :mod:`spectra._core`, :mod:`spectra.cells`,
+:mod:`spectra.jacobians`, :mod:`spectra.linalg`, :mod:`spectra.analysis`.
+The shared engine of the exact gradients (a cell's :class:`~spectra.cells.Recurrence`
+in float64, the forward pass and its adjoint) is :mod:`.engine`.
 """
 
-from .bptt import BPTTResult, TruncationResult, bptt_gradient, truncated_bptt_error
-from .clipping import ClipResult, clip_by_norm, clip_by_value
+from .bptt import BPTTGradient, TruncationCurve, bptt_gradient, truncated_bptt_error
+from .clipping import ClippedGradient, clip_by_norm, clip_by_value
 from .closed_loop import (ClosedLoopRNN, FeedbackJacobians, TeacherForcingComparison,
                            closed_loop_jacobian, teacher_forcing_comparison)
 from .echo_state import EchoStateCheck, Readout, echo_state_check, fit_readout
 from .leaky import LeakyComparison, leaky_alpha, leaky_comparison
 from .penalties import (PenaltyPath, SpectralControl, decay_steps_to_vanishing, penalty_path,
                          soft_threshold, spectral_control)
-from .regularizer import RegularizerResult, vanishing_regularizer
+from .regularizer import RegularizerValue, vanishing_regularizer
+
+# 0.1 names of the results
+BPTTResult, TruncationResult, ClipResult, RegularizerResult = (BPTTGradient, TruncationCurve,
+                                                               ClippedGradient, RegularizerValue)
 
 __all__ = [
     "bptt_gradient",
-    "BPTTResult",
+    "BPTTGradient",
     "truncated_bptt_error",
-    "TruncationResult",
+    "TruncationCurve",
     "clip_by_norm",
     "clip_by_value",
-    "ClipResult",
+    "ClippedGradient",
     "vanishing_regularizer",
-    "RegularizerResult",
+    "RegularizerValue",
     "penalty_path",
     "PenaltyPath",
     "decay_steps_to_vanishing",

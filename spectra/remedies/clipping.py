@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core.results import Result
 from .._core.validation import as_array, check_real, describe
 
-__all__ = ["ClipResult", "clip_by_norm", "clip_by_value"]
+__all__ = ["ClippedGradient", "clip_by_norm", "clip_by_value"]
 
 
-@dataclass(frozen=True)
-class ClipResult:
+@dataclass(frozen=True, repr=False)
+class ClippedGradient(Result):
     """A clipped gradient and what clipping did to its size and direction.
 
     Attributes
@@ -50,18 +51,6 @@ class ClipResult:
     clipped: bool
     fraction_clipped: float
     method: str
-
-    def to_dict(self) -> dict:
-        g = self.gradient
-        if isinstance(g, dict):
-            grad = {k: np.asarray(v).tolist() for k, v in g.items()}
-        elif isinstance(g, list):
-            grad = [np.asarray(v).tolist() for v in g]
-        else:
-            grad = np.asarray(g).tolist()
-        return {"gradient": grad, "norm": self.norm, "clipped_norm": self.clipped_norm,
-                "scale": self.scale, "cosine": self.cosine, "clipped": self.clipped,
-                "fraction_clipped": self.fraction_clipped, "method": self.method}
 
 
 def _parts(g, name="g"):
@@ -108,7 +97,7 @@ def _cosine(xs, ys, nx, ny) -> float:
     return float(np.clip(_inner(xs, ys) / (nx * ny), -1.0, 1.0))
 
 
-def clip_by_norm(g, threshold) -> ClipResult:
+def clip_by_norm(g, threshold) -> ClippedGradient:
     """Norm clipping: ``g <- threshold g / ||g||`` when ``||g|| >= threshold``.
 
     Seed text eq. (13) (Pascanu, Mikolov & Bengio 2013, algorithm 1).  The
@@ -126,7 +115,7 @@ def clip_by_norm(g, threshold) -> ClipResult:
 
     Returns
     -------
-    ClipResult
+    ClippedGradient
         The clipped gradient has norm ``min(||g||, threshold)``; the scale
         factor is nudged down by an ulp where rounding would otherwise leave
         the computed norm a hair above the threshold, so
@@ -144,7 +133,7 @@ def clip_by_norm(g, threshold) -> ClipResult:
     norm = _global_norm(arrs)
     if norm < threshold or norm == 0.0:
         out = [a.copy() for a in arrs]
-        return ClipResult(rebuild(out), norm, norm, 1.0, 1.0, False, 0.0, "norm")
+        return ClippedGradient(rebuild(out), norm, norm, 1.0, 1.0, False, 0.0, "norm")
     scale = threshold / norm
     out = [a * scale for a in arrs]
     new = _global_norm(out)
@@ -155,10 +144,10 @@ def clip_by_norm(g, threshold) -> ClipResult:
     changed = scale != 1.0
     frac = (sum(int(np.count_nonzero(a)) for a in arrs) / max(sum(a.size for a in arrs), 1)
             if changed else 0.0)
-    return ClipResult(rebuild(out), norm, new, scale, 1.0, changed, frac, "norm")
+    return ClippedGradient(rebuild(out), norm, new, scale, 1.0, changed, frac, "norm")
 
 
-def clip_by_value(g, limit) -> ClipResult:
+def clip_by_value(g, limit) -> ClippedGradient:
     """Value clipping: every entry clipped to ``[-limit, limit]``.
 
     Unlike norm clipping this changes the direction of the update: the
@@ -175,7 +164,7 @@ def clip_by_value(g, limit) -> ClipResult:
 
     Returns
     -------
-    ClipResult
+    ClippedGradient
 
     Examples
     --------
@@ -192,4 +181,8 @@ def clip_by_value(g, limit) -> ClipResult:
     total = max(sum(a.size for a in arrs), 1)
     cos = 1.0 if changed == 0 else _cosine(out, arrs, new, norm)
     scale = new / norm if norm > 0 else 1.0
-    return ClipResult(rebuild(out), norm, new, scale, cos, changed > 0, changed / total, "value")
+    return ClippedGradient(rebuild(out), norm, new, scale, cos, changed > 0, changed / total, "value")
+
+
+# 0.1 names
+ClipResult = ClippedGradient

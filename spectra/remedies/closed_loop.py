@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bptt import _Net
+from .engine import Net
+from .._core.results import Result
 from ..cells.base import Cell
 from ..jacobians.sequence import JacobianSequence, without_subnormals
 from ..analysis.lyapunov import lyapunov_spectrum
@@ -151,7 +152,7 @@ class ClosedLoopRNN(Cell):
     """
 
     def __init__(self, cell, W_yh, b_y=None, *, output="softmax"):
-        self._net = net = _Net(cell)
+        self._net = net = Net(cell)
         check_choice(output, "output", OUTPUTS)
         if net.W_in is None:
             raise ValueError("`cell` must have an input matrix to feed its output back into")
@@ -247,8 +248,8 @@ def closed_loop_jacobian(cell, h_prev, W_yh, b_y=None, *, output="softmax") -> n
     return ClosedLoopRNN(cell, W_yh, b_y, output=output).step_jacobian(h_prev)
 
 
-@dataclass(frozen=True)
-class TeacherForcingComparison:
+@dataclass(frozen=True, repr=False)
+class TeacherForcingComparison(Result):
     """The same state sequence seen free running and teacher forced.
 
     Attributes
@@ -276,13 +277,6 @@ class TeacherForcingComparison:
     lyapunov_forced: float
     state_difference: float
     outputs: np.ndarray
-
-    def to_dict(self) -> dict:
-        return {"lags": self.lags.tolist(), "log_norms_free": self.log_norms_free.tolist(),
-                "log_norms_forced": self.log_norms_forced.tolist(),
-                "feedback_norms": self.feedback_norms.tolist(), "lyapunov_free": self.lyapunov_free,
-                "lyapunov_forced": self.lyapunov_forced, "state_difference": self.state_difference,
-                "outputs": self.outputs.tolist()}
 
 
 def teacher_forcing_comparison(cell, W_yh, b_y=None, *, output="softmax", h0=None,

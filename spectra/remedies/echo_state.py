@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.bounds import _cell_parts, leaky_bound
-from ..cells.simple import Cell
+from .._core.results import Result
+from ..analysis.bounds import cell_parts, leaky_bound
+from ..cells.base import Cell
 from .._core.validation import as_array, as_generator, check_int, check_real, describe
 
 __all__ = ["EchoStateCheck", "Readout", "echo_state_check", "fit_readout"]
 
 
-@dataclass(frozen=True)
-class EchoStateCheck:
+@dataclass(frozen=True, repr=False)
+class EchoStateCheck(Result):
     """Distances between runs of one network from different initial states under one input.
 
     Attributes
@@ -57,17 +58,9 @@ class EchoStateCheck:
     spectral_radius: float | None
     gamma_W: float | None
 
-    def to_dict(self) -> dict:
-        tl = (lambda a: None if a is None else a.tolist())
-        return {"times": self.times.tolist(), "distances": self.distances.tolist(),
-                "max_distance": self.max_distance.tolist(), "contraction": self.contraction,
-                "bound": tl(self.bound), "guaranteed": self.guaranteed, "rate": self.rate,
-                "converged": self.converged, "steps_to_tol": self.steps_to_tol, "tol": self.tol,
-                "spectral_radius": self.spectral_radius, "gamma_W": self.gamma_W}
-
 
 def _contraction(cell):
-    parts = _cell_parts(cell)
+    parts = cell_parts(cell)
     if parts is None:
         return None, None, None
     W, act, alpha = parts
@@ -172,8 +165,8 @@ def echo_state_check(cell, inputs=None, *, steps=None, h0=None, n_initial=8, rng
                           rate, bool(ok[-1]), steps_to_tol, tol, rho, gw)
 
 
-@dataclass(frozen=True)
-class Readout:
+@dataclass(frozen=True, repr=False)
+class Readout(Result):
     """A linear readout ``y_t = W_yh h_t + b_y`` fitted by ridge regression.
 
     Attributes
@@ -195,10 +188,6 @@ class Readout:
     def predict(self, states) -> np.ndarray:
         """``W_yh h + b_y`` for states of shape (..., n)."""
         return np.asarray(states) @ self.W_yh.T + self.b_y
-
-    def to_dict(self) -> dict:
-        return {"W_yh": self.W_yh.tolist(), "b_y": self.b_y.tolist(),
-                "rms_error": self.rms_error, "ridge": self.ridge, "washout": self.washout}
 
 
 def fit_readout(states, targets, *, ridge=0.0, washout=0, bias=True) -> Readout:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.results import Result
 from ..analysis.bounds import leaky_bound
 from ..cells.simple import ElmanRNN, LeakyRNN
 from ..analysis.products import gradient_norm_profile
@@ -37,8 +38,8 @@ def leaky_alpha(n, *, low=0.02, high=0.2, rng=None) -> np.ndarray:
     return as_generator(rng).uniform(low, high, size=n)
 
 
-@dataclass(frozen=True)
-class LeakyComparison:
+@dataclass(frozen=True, repr=False)
+class LeakyComparison(Result):
     """Lag profiles of one network with and without leaky integration.
 
     Attributes
@@ -70,14 +71,6 @@ class LeakyComparison:
     bound_leaky: float
     alpha: np.ndarray
     eps: float
-
-    def to_dict(self) -> dict:
-        return {"lags": self.lags.tolist(), "log_norms_standard": self.log_norms_standard.tolist(),
-                "log_norms_leaky": self.log_norms_leaky.tolist(),
-                "slope_standard": self.slope_standard, "slope_leaky": self.slope_leaky,
-                "horizon_standard": self.horizon_standard, "horizon_leaky": self.horizon_leaky,
-                "bound_standard": self.bound_standard, "bound_leaky": self.bound_leaky,
-                "alpha": self.alpha.tolist(), "eps": self.eps}
 
 
 def _slope(lags, logs):

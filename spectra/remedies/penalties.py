@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.bounds import _cell_parts, _recurrent_matrix, gamma_h, regime
+from .._core.results import Result
+from ..analysis.bounds import cell_parts, recurrent_matrix, gamma_h, regime
 from .._core.validation import as_matrix, check_choice, check_int, check_real, describe
 
 __all__ = ["PenaltyPath", "SpectralControl", "penalty_path", "decay_steps_to_vanishing",
@@ -15,11 +16,11 @@ __all__ = ["PenaltyPath", "SpectralControl", "penalty_path", "decay_steps_to_van
 
 
 def _matrix_and_activation(W, activation, alpha=None):
-    parts = _cell_parts(W)
+    parts = cell_parts(W)
     if parts is not None:
         Wm, act, a = parts
         return (Wm, act if activation is None else activation, a if alpha is None else alpha)
-    Wm = _recurrent_matrix(W)
+    Wm = recurrent_matrix(W)
     return Wm, activation, alpha
 
 
@@ -54,8 +55,8 @@ def soft_threshold(W, tau):
     return np.sign(W) * np.maximum(np.abs(W) - tau, 0.0)
 
 
-@dataclass(frozen=True)
-class PenaltyPath:
+@dataclass(frozen=True, repr=False)
+class PenaltyPath(Result):
     """gamma_W, the spectral radius and the regime along steps of a penalty on W_hh.
 
     Attributes
@@ -86,12 +87,6 @@ class PenaltyPath:
     l2: float
     lr: float
     W: np.ndarray
-
-    def to_dict(self) -> dict:
-        return {"steps": self.steps.tolist(), "gamma_W": self.gamma_W.tolist(),
-                "spectral_radius": self.spectral_radius.tolist(), "regimes": list(self.regimes),
-                "gamma_h": self.gamma_h, "first_vanishing": self.first_vanishing, "l1": self.l1,
-                "l2": self.l2, "lr": self.lr, "W": self.W.tolist()}
 
 
 def penalty_path(W, activation=None, *, l1=0.0, l2=0.0, lr=1.0, steps=100, alpha=None) -> PenaltyPath:
@@ -218,8 +213,8 @@ def decay_steps_to_vanishing(W, activation=None, *, decay, alpha=None):
     return m
 
 
-@dataclass(frozen=True)
-class SpectralControl:
+@dataclass(frozen=True, repr=False)
+class SpectralControl(Result):
     """A recurrent matrix rescaled to a target spectral radius or spectral norm.
 
     Attributes
@@ -245,14 +240,6 @@ class SpectralControl:
     regime_before: str | None
     regime_after: str | None
     measure: str
-
-    def to_dict(self) -> dict:
-        return {"W": self.W.tolist(), "scale": self.scale,
-                "spectral_radius_before": self.spectral_radius_before,
-                "spectral_radius_after": self.spectral_radius_after,
-                "gamma_W_before": self.gamma_W_before, "gamma_W_after": self.gamma_W_after,
-                "regime_before": self.regime_before, "regime_after": self.regime_after,
-                "measure": self.measure}
 
 
 def spectral_control(W, target, *, measure="radius", only_above=False, activation=None,

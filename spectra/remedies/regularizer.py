@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bptt import _check_finite, _outer_sum, _Problem
+from .engine import Problem, check_finite, outer_sum
+from .._core.results import Result
 from .._core.validation import check_choice
 
-__all__ = ["RegularizerResult", "vanishing_regularizer"]
+__all__ = ["RegularizerValue", "vanishing_regularizer"]
 
 GRADIENTS = ("exact", "fixed_error", "immediate")
 
 
-@dataclass(frozen=True)
-class RegularizerResult:
+@dataclass(frozen=True, repr=False)
+class RegularizerValue(Result):
     """The value of Omega, its gradient with respect to W_hh, and the per-step ratios.
 
     Attributes
@@ -47,13 +48,6 @@ class RegularizerResult:
     loss: float
     gradient: str
 
-    def to_dict(self) -> dict:
-        ratios = [None if not np.isfinite(r) else float(r) for r in np.ravel(self.ratios)]
-        return {"value": self.value, "grad_W_hh": self.grad_W_hh.tolist(),
-                "ratios": np.reshape(np.array(ratios, dtype=object), self.ratios.shape).tolist(),
-                "terms": self.terms.tolist(), "active": self.active.tolist(), "loss": self.loss,
-                "gradient": self.gradient}
-
 
 def _norms(X):
     """Euclidean norms along the last axis without underflow or overflow of the squares."""
@@ -63,7 +57,7 @@ def _norms(X):
 
 
 def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=None,
-                          step_weights=None, gradient="exact") -> RegularizerResult:
+                          step_weights=None, gradient="exact") -> RegularizerValue:
     """Pascanu et al.'s (2013) regulariser Omega and dOmega/dW_hh.
 
     ``Omega = sum_k (||dE/dh_{k+1} dh_{k+1}/dh_k|| / ||dE/dh_{k+1}|| - 1)^2``
@@ -92,7 +86,7 @@ def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softma
 
     Returns
     -------
-    RegularizerResult
+    RegularizerValue
 
     Raises
     ------
@@ -140,7 +134,7 @@ def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softma
     (True, True)
     """
     check_choice(gradient, "gradient", GRADIENTS)
-    pb = _Problem(cell, inputs, targets, W_yh, b_y, loss=loss, h0=h0, step_weights=step_weights)
+    pb = Problem(cell, inputs, targets, W_yh, b_y, loss=loss, h0=h0, step_weights=step_weights)
     net = pb.net
     if gradient != "immediate" and net.act.d2f is None:
         raise ValueError(f"`gradient`={gradient!r} needs the second derivative of the activation, "
@@ -150,7 +144,7 @@ def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softma
     Gs = G[:, 1:]                                   # g_s, s = 1..T
     with np.errstate(over="ignore", invalid="ignore"):
         U = pb.jt(0, T, Gs)                         # J_s^T g_s
-    _check_finite(U, "J^T dE/dh")
+    check_finite(U, "J^T dE/dh")
     q = _norms(Gs)
     r = _norms(U)
     active = q > 0
@@ -170,9 +164,9 @@ def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softma
             grad = _elman_adjoint(pb, Gs, U_bar, G_bar_direct if gradient == "exact" else None, gradient)
         else:
             grad = _rf_adjoint(pb, Gs, U_bar, G_bar_direct if gradient == "exact" else None, gradient)
-    _check_finite(grad, "dOmega/dW_hh")
+    check_finite(grad, "dOmega/dW_hh")
     shape = (lambda a: a if pb.batched else a[0])
-    return RegularizerResult(value, grad, shape(rho), shape(terms), shape(active), pb.value, gradient)
+    return RegularizerValue(value, grad, shape(rho), shape(terms), shape(active), pb.value, gradient)
 
 
 def _loss_hessian_pullback(pb, G_bar):
@@ -200,7 +194,7 @@ def _elman_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
                 g_bar = g_bar + net.alpha * m_bar
             G_bar[:, i] = g_bar
             prev = g_bar
-    grad = _outer_sum(Delta, M_bar)                 # W explicit in W^T delta
+    grad = outer_sum(Delta, M_bar)                 # W explicit in W^T delta
     if mode == "immediate":
         return grad
     # through the states: S_s = beta f'(a_s) depends on a_s
@@ -220,7 +214,7 @@ def _elman_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
         if net.alpha is not None:
             nxt = nxt + net.alpha * h_hat
         h_hat = nxt
-    return grad + _outer_sum(A_hat, pb.R)
+    return grad + outer_sum(A_hat, pb.R)
 
 
 def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
@@ -240,7 +234,7 @@ def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
             G_bar[:, i] = g_bar
             prev = g_bar
     Q_bar = Fp * M_bar                              # adjoint of W^T g_s
-    grad = _outer_sum(Gs, Q_bar)
+    grad = outer_sum(Gs, Q_bar)
     if mode == "immediate":
         return grad
     # f'(h_{s-1}) depends on h_{s-1}: h-bar_{s-1} += f''(h_{s-1}) (W^T g_s) m-bar_s
@@ -257,4 +251,8 @@ def _rf_adjoint(pb, Gs, U_bar, G_bar_direct, mode):
         h_hat = h_hat + H_bar[:, i]
         P_hat[:, i] = h_hat
         h_hat = Fp[:, i] * (h_hat @ W)
-    return grad + _outer_sum(P_hat, pb.R)
+    return grad + outer_sum(P_hat, pb.R)
+
+
+# 0.1 names
+RegularizerResult = RegularizerValue

@@ -8,7 +8,9 @@ results.
 
 from .core import sweep
 from .execution import process_pool
-from .records import SweepRecord, SweepResult
+from .records import SweepRecord, SweepTable
 from .store import load_sweep
 
-__all__ = ["sweep", "SweepRecord", "SweepResult", "load_sweep", "process_pool"]
+SweepResult = SweepTable   # 0.1 name
+
+__all__ = ["sweep", "SweepRecord", "SweepTable", "load_sweep", "process_pool"]

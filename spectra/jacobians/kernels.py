@@ -1,0 +1,164 @@
+"""Hot kernels of Jacobian products: chained GEMMs with exact power-of-two rescaling.
+
+Everything here works on any :class:`~spectra.JacobianSequence` through its
+``step_operator(side)`` (each sequence class supplies its own fast path), so
+this module imports no sequence class.  The names are the documented internal
+API of the products (used by :mod:`spectra.analysis` and :mod:`spectra.nonnormal`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._core.errors import NumericalError
+
+__all__ = ["normalise", "step_operator", "chain_product", "rescale", "make_operator", "log2_fro",
+           "LO", "HI", "SAFE_EXP", "HUGE", "TINY", "CHUNK_BYTES"]
+
+# A dense product whose entries leave [TINY, HUGE] is no longer trustworthy in
+# float64 (overflow, or subnormal numbers that lose precision and slow BLAS
+# ~200x); the log-domain routines are the right tool then.
+HUGE = 1e300
+TINY = 1e-300
+
+
+def normalise(P):
+    """``P = Q 2^e`` with max|Q| in [0.5, 1) per batch member (Q = 0 stays 0)."""
+    m = np.max(np.abs(P), axis=(-2, -1)) if P.size else np.zeros(P.shape[:-2])
+    if not np.all(np.isfinite(m)):
+        raise NumericalError("a step Jacobian product has non-finite entries")
+    e = np.frexp(m)[1]
+    return np.ldexp(P, -e[..., None, None]), e
+
+
+# Steps are materialised in chunks of about this many bytes (vectorised), so the
+# per-step work of a product is one GEMM and one dot product (no Python-level
+# normalisation): the running product is rescaled by an exact power of two only
+# when its norm leaves [2^-100, 2^100] or the next step could overflow it.
+CHUNK_BYTES = 1 << 21
+LO, HI = 2.0 ** -200, 2.0 ** 200   # bounds on the squared Frobenius norm
+SAFE_EXP = 400   # |log2 ||P|| + log2 ||J||| beyond this: pre-scale P (no overflow, no subnormals)
+CHECK_EVERY = 4  # steps between checks of the product's norm
+
+
+def step_operator(seq, side="left"):
+    """``(apply, log2_bound)`` for a single square sequence: ``seq.step_operator(side)``.
+
+    ``apply(s, P)`` is ``J_s @ P`` (``side="left"``) or ``P @ J_s``
+    (``"right"``); ``log2_bound[s - 1]`` is an upper bound on ``log2 ||J_s||_2``
+    (``-inf`` for a zero step, 0 when unknown).  Structured sequences are never
+    materialised, dense ones are read in place (each class supplies its own
+    fast path), and anything else is used through its ``matmat``/``lmatmat``.
+    """
+    return seq.step_operator(side)
+
+
+def log2_fro(W):
+    """log2 ||W||_F without overflow in the squares."""
+    m = float(np.max(np.abs(W))) if W.size else 0.0
+    if m == 0.0:
+        return -np.inf
+    return float(np.log2(m) + 0.5 * np.log2(np.sum(np.square(W / m))))
+
+
+def chain_product(seq, t, k):
+    """``J_t ... J_{k+1} = P 2^e`` for a single square sequence: one GEMM per step.
+
+    The squared Frobenius norm of the running product is checked every
+    ``CHECK_EVERY`` steps, and at once when the step bounds say that the
+    product could grow by more than 2^64 since the last check; steps whose
+    norm bound lies beyond 2^+-64 are handled one by one (pre-scaling P so
+    that J P is about one).
+    """
+    apply, bound = step_operator(seq, "left")
+    bl = bound.tolist()
+    dot, log2 = np.dot, math.log2
+    P, e = normalise(np.array(seq.matrix(k + 1), dtype=seq.dtype))
+    e = int(e)
+    lp = 0.0       # log2 ||P||_F at the last check (about 0 after normalising)
+    grown = 0.0    # sum of the step bounds since the last check
+    since = 0
+    for s in range(k + 2, t + 1):
+        lj = bl[s - 1]
+        if not -64.0 < lj < 64.0:
+            if lj == -math.inf:        # an exactly zero step: the product is zero
+                return np.zeros_like(P), 0
+            flat = P.reshape(-1)
+            lp = 0.5 * log2(max(float(dot(flat, flat)), 1e-300))
+            if not -SAFE_EXP < lp + lj < SAFE_EXP:
+                shift = int(round(lp + lj))      # pre-scale P so that J P is about 1
+                P = np.ldexp(P, -shift)
+                e += shift
+        P = apply(s, P)
+        grown += lj if lj > 0 else 0.0
+        since += 1
+        if since < CHECK_EVERY and grown < 64.0:
+            continue
+        since, grown = 0, 0.0
+        flat = P.reshape(-1)
+        f2 = float(dot(flat, flat))
+        if LO < f2 < HI:
+            continue
+        if f2 == 0.0 and not np.any(P):        # an exactly zero product stays zero
+            return P, e
+        P, de = normalise(P)   # also rejects non-finite entries
+        e += int(de)
+    return P, e
+
+
+def rescale(Q, e, t, k):
+    """``Q 2^e``, or a NumericalError naming the span when that leaves the trusted range."""
+    m = np.max(np.abs(Q), axis=(-2, -1)) if Q.size else np.zeros(Q.shape[:-2])
+    nonzero = m > 0
+    log10_max = np.where(nonzero, (np.log2(np.where(nonzero, m, 1.0)) + e) * np.log10(2.0), -np.inf)
+    if np.any(log10_max > np.log10(HUGE)):
+        raise NumericalError(
+            f"the product dh_{t}/dh_{k} overflows float64 (largest entry about "
+            f"1e{float(np.max(log10_max)):.0f}); use spectra.product_log_singular_values or "
+            "spectra.gradient_norm_profile, which work in the log domain")
+    if np.any(nonzero & (log10_max < np.log10(TINY))):
+        raise NumericalError(
+            f"the product dh_{t}/dh_{k} underflows float64 (largest entry about "
+            f"1e{float(np.min(log10_max[nonzero])):.0f}); use spectra.product_log_singular_values "
+            "or spectra.gradient_norm_profile, which work in the log domain")
+    return np.ldexp(Q, e[..., None, None])
+
+
+def make_operator(seq, t, k, layout):
+    from scipy.sparse.linalg import LinearOperator  # lazily: slow to import
+
+    n_out, n_in = seq.state_size(t), seq.state_size(k)
+
+    def fwd(X):
+        return seq.apply(t, k, np.asarray(X, dtype=seq.dtype))
+
+    def bwd(Y):
+        return seq.rapply(t, k, np.asarray(Y, dtype=seq.dtype))
+
+    if layout == "backprop":
+        fwd, bwd = bwd, fwd
+        n_out, n_in = n_in, n_out
+
+    class _ProductOperator(LinearOperator):
+        def __init__(self):
+            super().__init__(dtype=seq.dtype, shape=(n_out, n_in))
+
+        def _matvec(self, x):
+            return fwd(np.reshape(x, (n_in, 1)))[:, 0]
+
+        def _rmatvec(self, y):
+            return bwd(np.reshape(y, (n_out, 1)))[:, 0]
+
+        def _matmat(self, X):
+            return fwd(X)
+
+        def _rmatmat(self, Y):
+            return bwd(Y)
+
+        def __repr__(self):
+            name = "(dh_{t}/dh_{k})^T" if layout == "backprop" else "dh_{t}/dh_{k}"
+            return f"<{n_out}x{n_in} matrix-free operator {name.format(t=t, k=k)}>"
+
+    return _ProductOperator()
