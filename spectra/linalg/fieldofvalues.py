@@ -15,12 +15,36 @@ import numpy as np
 
 from .._core.errors import ConvergenceError
 
-__all__ = ["support", "numerical_radius_and_angle", "level_set_angles", "level_set_climb"]
+__all__ = ["norm2", "support", "numerical_radius_and_angle", "level_set_angles", "level_set_climb"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def _norm2(W):
+def norm2(W) -> float:
+    """Spectral norm ``||W||_2`` of a dense matrix, without input validation.
+
+    The kernel behind the public :func:`spectra.spectral_norm` for callers
+    that have already validated ``W`` (a finite float ndarray), such as the
+    step loops of :mod:`spectra.nonnormal`.
+
+    Parameters
+    ----------
+    W : (m, n) ndarray
+
+    Returns
+    -------
+    float
+        The largest singular value (LAPACK SVD); 0.0 for an empty matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectra.linalg.fieldofvalues import norm2
+    >>> round(norm2(np.array([[3.0, 0.0], [4.0, 5.0]])), 12)      # sqrt(45)
+    6.708203932499
+    >>> norm2(np.zeros((0, 0)))
+    0.0
+    """
     return float(np.linalg.svd(W, compute_uv=False)[0]) if W.size else 0.0
 
 
@@ -112,7 +136,7 @@ def level_set_climb(W, S, K, best_t, best_f, *, max_iter=30):
     of each arc is refined by Brent's method and r raised, until no arc is
     left above r (up to rounding).  Returns ``(r, theta)``.
     """
-    slack = 64 * _EPS * _norm2(W)
+    slack = 64 * _EPS * norm2(W)
     for _ in range(max_iter):
         angles = level_set_angles(W, best_f)
         if angles.size == 0:

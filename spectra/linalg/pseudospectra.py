@@ -2,7 +2,7 @@
 
 Both optimise over the resolvent norm ``1/sigma_min(z I - W)``, evaluated from
 one complex Schur form with the Golub-Kahan-Lanczos kernel of
-:mod:`spectra._resolvent`.
+:mod:`spectra.linalg.resolvent`.
 """
 
 from __future__ import annotations
