@@ -34,14 +34,14 @@ from ._bounds import (Formula, PascanuConditions, gradient_bound, horizon, leaky
 from ._functions import activation_expr, sigmoid, x
 from ._jacobians import (CELLS, ClassicJacobianCheck, SymbolicJacobian, classic_jacobian_check,
                          paper_latex, step_jacobian)
-from ._sup import SupResult, derivative, gamma_h, sup_abs
+from ._sup import SupResult, Supremum, derivative, gamma_h, sup_abs
 
 __all__ = [
     "x",
     "sigmoid",
     "activation_expr",
     "derivative",
-    "SupResult",
+    "Supremum",
     "gamma_h",
     "sup_abs",
     "CELLS",

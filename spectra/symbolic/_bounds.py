@@ -112,16 +112,16 @@ def _lag(value):
 
 
 def _value(v, name):
-    """An exact sympy value for a parameter; gamma_h may be a SupResult or an activation."""
+    """An exact sympy value for a parameter; gamma_h may be a Supremum or an activation."""
     from ..cells.activations import Activation
-    from ._sup import SupResult, gamma_h as _gamma_h
+    from ._sup import Supremum, gamma_h as _gamma_h
 
     if v is None:
         return symbols[name]
     if name == "gamma_h":
         if isinstance(v, (str, Activation)):
             v = _gamma_h(v)
-        if isinstance(v, SupResult):
+        if isinstance(v, Supremum):
             return v.value
     arg = "eps" if name == "epsilon" else name
     v = exact_number(v, arg)
@@ -148,7 +148,7 @@ def gradient_bound(*, gamma_W=None, gamma_h=None, lag=None) -> Formula:
     ----------
     gamma_W : number or sympy expression, optional
         ||W||_2 (a symbol when omitted).
-    gamma_h : number, sympy expression, SupResult, activation name or Activation, optional
+    gamma_h : number, sympy expression, Supremum, activation name or Activation, optional
         sup|f'|; a name or an Activation is resolved with :func:`gamma_h`
         (exact for the registry except silu, whose certified value is a Float).
     lag : int, optional
