@@ -44,7 +44,7 @@ from mpmath.libmp import mpf_pos, round_ceiling, round_floor
 from sympy.calculus.util import periodicity
 
 from .._core.results import Result, to_jsonable
-from .._core.validation import describe
+from .._core.validation import check_int, describe
 from ._certify import _certify
 from ._functions import activation_expr
 from ._interval import IntervalContext
@@ -263,8 +263,6 @@ def derivative(expr, x=None, n: int = 1):
     >>> symbolic.derivative(sympy.Max(0, symbolic.x))
     Piecewise((0, x <= 0), (1, True))
     """
-    from .._core.validation import check_int
-
     n = check_int(n, "n", minimum=0)
     expr, x = _prepare(expr, x)
     f, xr = _real_variable(expr, x)
