@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core.validation import check_real, describe
 
-__all__ = ["Activation", "activation", "available_activations"]
+__all__ = ["Activation", "activation", "available_activations", "activation_spec"]
 
 
 @dataclass(frozen=True)
@@ -365,3 +365,63 @@ def activation(name, **params) -> Activation:
         takes = ", ".join(accepted) if accepted else "no parameters"
         raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
     return builder(**params)
+
+
+def activation_spec(name: str, **params) -> tuple:
+    """The canonical name and the full parameters of a registry activation, without building it.
+
+    Resolves names and parameter names as :func:`activation` does (case,
+    ``-``/``_`` and the aliases) and fills in the defaults.  The values are
+    passed through unchecked, so they may be of any type (the symbolic layer
+    passes sympy symbols); :func:`activation` validates numbers.
+
+    Parameters
+    ----------
+    name : str
+        An activation name or alias, as for :func:`activation`.
+    **params
+        Parameters of the activation, under their names or aliases.
+
+    Returns
+    -------
+    name : str
+        The canonical name (one of :func:`available_activations`).
+    params : dict
+        Every parameter of the activation, given or default, in the order of
+        its signature (empty for activations without parameters).
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string, or a parameter is not one the activation takes.
+    ValueError
+        If ``name`` is not a registered activation.
+
+    Examples
+    --------
+    >>> from spectra.cells.activations import activation_spec
+    >>> activation_spec("LeakyReLU", negative_slope=0.2)
+    ('leaky_relu', {'slope': 0.2})
+    >>> activation_spec("hard-tanh")
+    ('hard_tanh', {'min_val': -1.0, 'max_val': 1.0})
+    >>> activation_spec("swish")
+    ('silu', {})
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"`activation` must be a name (str); got {describe(name)}")
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _REGISTRY:
+        raise ValueError(f"`activation` must be one of {sorted(_REGISTRY)}; got {name!r}")
+    aliases = _PARAM_ALIASES.get(key, {})
+    params = {aliases.get(k, k): v for k, v in params.items()}
+    builder = _REGISTRY[key]
+    code = builder.__code__
+    accepted = code.co_varnames[:code.co_argcount]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no parameters"
+        raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
+    defaults = dict(zip(accepted[len(accepted) - len(builder.__defaults__ or ()):],
+                        builder.__defaults__ or ()))
+    return key, {k: params[k] if k in params else defaults[k] for k in accepted}

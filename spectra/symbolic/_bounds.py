@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .._core.results import Result, to_jsonable
 from ._functions import exact_number
-from ._jacobians import paper_latex
+from ._structural import paper_latex
 
 __all__ = ["Formula", "PascanuConditions", "gradient_bound", "leaky_bound", "horizon",
            "pascanu_conditions", "symbols"]
@@ -32,8 +33,8 @@ _NORM = r"\left\|\frac{\partial h_t}{\partial h_k}\right\|_2"
 _RELATIONS = {"<=": r"\le", "<": "<", "=": "=", ">": ">", ">=": r"\ge"}
 
 
-@dataclass(frozen=True)
-class Formula:
+@dataclass(frozen=True, repr=False)
+class Formula(Result):
     r"""An exact statement ``lhs relation rhs`` with its LaTeX.
 
     Attributes
@@ -85,7 +86,9 @@ class Formula:
         return float(self.rhs)
 
     def to_dict(self) -> dict:
-        return {
+        """The statement as JSON: ``rhs`` as a string, its ``value`` as a float when it has
+        no symbols (``"inf"`` for oo), and :attr:`latex`."""
+        return to_jsonable({
             "name": self.name,
             "lhs": self.lhs,
             "relation": self.relation,
@@ -93,7 +96,7 @@ class Formula:
             "value": float(self.rhs) if self.is_numeric else None,
             "note": self.note,
             "latex": self.latex,
-        }
+        })
 
 
 def _params(**kwargs):
@@ -112,16 +115,16 @@ def _lag(value):
 
 
 def _value(v, name):
-    """An exact sympy value for a parameter; gamma_h may be a SupResult or an activation."""
+    """An exact sympy value for a parameter; gamma_h may be a Supremum or an activation."""
     from ..cells.activations import Activation
-    from ._sup import SupResult, gamma_h as _gamma_h
+    from ._sup import Supremum, gamma_h as _gamma_h
 
     if v is None:
         return symbols[name]
     if name == "gamma_h":
         if isinstance(v, (str, Activation)):
             v = _gamma_h(v)
-        if isinstance(v, SupResult):
+        if isinstance(v, Supremum):
             return v.value
     arg = "eps" if name == "epsilon" else name
     v = exact_number(v, arg)
@@ -148,7 +151,7 @@ def gradient_bound(*, gamma_W=None, gamma_h=None, lag=None) -> Formula:
     ----------
     gamma_W : number or sympy expression, optional
         ||W||_2 (a symbol when omitted).
-    gamma_h : number, sympy expression, SupResult, activation name or Activation, optional
+    gamma_h : number, sympy expression, Supremum, activation name or Activation, optional
         sup|f'|; a name or an Activation is resolved with :func:`gamma_h`
         (exact for the registry except silu, whose certified value is a Float).
     lag : int, optional
@@ -288,8 +291,8 @@ def _floor_log_ratio(e, q):
     return sp.Integer(int(sp.floor(r)))
 
 
-@dataclass(frozen=True)
-class PascanuConditions:
+@dataclass(frozen=True, repr=False)
+class PascanuConditions(Result):
     r"""The conditions of Pascanu, Mikolov & Bengio (2013) on gamma_W.
 
     Attributes
@@ -304,6 +307,17 @@ class PascanuConditions:
         ``"undetermined"`` (gamma_W gamma_h = 1: no explosion, no guaranteed
         vanishing), ``"exploding possible"`` (the necessary condition holds;
         explosion is possible, not certain).  ``"symbolic"`` without values.
+    gamma_W, gamma_h : sympy.Expr
+        The values the conditions were stated for (symbols when not given).
+
+    Examples
+    --------
+    >>> from spectra import symbolic
+    >>> c = symbolic.pascanu_conditions(gamma_W=2, gamma_h="sigmoid")
+    >>> c.regime, c.vanishing
+    ('vanishing guaranteed', True)
+    >>> c.to_dict()["gamma_h"]
+    '1/4'
     """
 
     vanishing: object
@@ -319,14 +333,16 @@ class PascanuConditions:
                 rf"\text{{exploding}} \;\Rightarrow\; {gw} > \frac{{1}}{{{gh}}}")
 
     def to_dict(self) -> dict:
-        return {
+        """The conditions and values as strings (sympy objects are not JSON), the regime
+        and :attr:`latex`."""
+        return to_jsonable({
             "vanishing": str(self.vanishing),
             "exploding": str(self.exploding),
             "regime": self.regime,
             "gamma_W": str(self.gamma_W),
             "gamma_h": str(self.gamma_h),
             "latex": self.latex,
-        }
+        })
 
 
 def pascanu_conditions(*, gamma_W=None, gamma_h=None) -> PascanuConditions:

@@ -2,20 +2,21 @@
 
 Every name of :func:`spectra.available_activations` maps to a sympy
 expression in one real variable, with the same parameters and defaults as
-the numeric :func:`spectra.activation` (the defaults are read from the
-numeric registry, so the two cannot drift apart).
+the numeric :func:`spectra.activation` (names, aliases and defaults are read
+from the numeric registry through
+:func:`spectra.cells.activations.activation_spec`, so the two cannot drift
+apart).
 """
 
 from __future__ import annotations
 
 import fractions
-import inspect
 import numbers
 
 import numpy as np
 import sympy as sp
 
-from ..cells.activations import _ALIASES, _PARAM_ALIASES, _REGISTRY, Activation
+from ..cells.activations import Activation, activation_spec
 from ..cells.activations import activation as _numeric_activation
 from .._core.validation import describe
 
@@ -140,11 +141,6 @@ _EXPRESSIONS = {
 }
 
 
-def _defaults(key):
-    sig = inspect.signature(_REGISTRY[key])
-    return {p.name: p.default for p in sig.parameters.values()}
-
-
 def activation_expr(name, *, x=None, **params) -> sp.Expr:
     """The sympy expression of a registry activation, f(x).
 
@@ -182,22 +178,17 @@ def activation_expr(name, *, x=None, **params) -> sp.Expr:
         name = name.name
     if not isinstance(name, str):
         raise TypeError(f"`name` must be an activation name (str) or an Activation; got {describe(name)}")
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
+    try:
+        key, given = activation_spec(name, **params)   # aliases resolved, defaults filled in
+    except ValueError:
+        raise ValueError(f"`name` must be one of {sorted(_EXPRESSIONS)}; got {name!r}") from None
     if key not in _EXPRESSIONS:
         raise ValueError(f"`name` must be one of {sorted(_EXPRESSIONS)}; got {name!r}")
     if x is None:
         x = _X
     if not isinstance(x, sp.Symbol):
         raise TypeError(f"`x` must be a sympy Symbol; got {describe(x)}")
-    aliases = _PARAM_ALIASES.get(key, {})
-    params = {aliases.get(k, k): v for k, v in params.items()}
-    defaults = _defaults(key)
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        takes = ", ".join(defaults) if defaults else "no parameters"
-        raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
-    values = {k: exact_number(params.get(k, v), k) for k, v in defaults.items()}
+    values = {k: exact_number(v, k) for k, v in given.items()}
     numeric = {k: float(v) for k, v in values.items() if v.is_number}
     if len(numeric) == len(values):
         _numeric_activation(key, **numeric)  # the numeric registry validates the values

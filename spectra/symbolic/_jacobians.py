@@ -20,215 +20,33 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
-from sympy.printing.latex import LatexPrinter
 
+from .._core.results import Result, to_jsonable
 from .._core.validation import check_choice, check_int, describe
+from ..cells import cell_name, registered_cells
 from ._functions import activation_expr, sigmoid
 from ._functions import x as _X
+from ._structural import (_add, _apply, _explicit, _had, _is_zero, _mul, _sub, f, fprime,
+                          paper_latex)
 from ._sup import derivative
 
-__all__ = ["CELLS", "SymbolicJacobian", "step_jacobian", "ClassicJacobianCheck",
-           "classic_jacobian_check", "paper_latex"]
-
-CELLS = ("elman", "recurrent_first", "leaky", "gru")
-
-
-# ---------------------------------------------------------------------------------------
-# A generic activation f with derivative f'
-
-
-class fprime(sp.Function):
-    """The derivative f' of the generic activation (an undefined function)."""
-
-    def _latex(self, printer, exp=None):
-        base = r"f'\left(%s\right)" % printer._print(self.args[0])
-        return base if exp is None else r"%s^{%s}" % (base, exp)
-
-
-class f(sp.Function):
-    """A generic differentiable activation; d/du f(u) = f'(u)."""
-
-    def fdiff(self, argindex=1):
-        return fprime(self.args[0])
-
-
-# ---------------------------------------------------------------------------------------
-# LaTeX of structural matrix expressions
-
-
-_FUNCTION_NAMES = {f: "f", fprime: "f'", sp.tanh: r"\tanh", sigmoid: r"\sigma"}
-
-
-class _PaperLatexPrinter(LatexPrinter):
-    """sympy's LaTeX printer with paper notation for diag, elementwise maps, 1 and I."""
-
-    def __init__(self, settings=None):
-        super().__init__(dict({"order": "none"}, **(settings or {})))
-
-    def _print_DiagMatrix(self, e):
-        return r"\operatorname{diag}\left(%s\right)" % self._print(e.args[0])
-
-    def _print_ElementwiseApplyFunction(self, e):
-        fn = e.function
-        body = fn.expr if isinstance(fn, sp.Lambda) else None
-        head = body.func if body is not None and body.args == fn.variables else fn
-        name = _FUNCTION_NAMES.get(head)
-        if name is None:
-            return super()._print_ElementwiseApplyFunction(e)
-        return r"%s\left(%s\right)" % (name, self._print(e.expr))
-
-    # Sums, products and Hadamard products are printed here directly: sympy's own
-    # printers ask whether each factor "could extract a minus sign", which evaluates
-    # the matrix expression with the assumptions system (seconds for the GRU).
-    def _print_MatAdd(self, e):
-        out = []
-        for i, term in enumerate(e.args):
-            negative = isinstance(term, sp.MatMul) and term.args[0] == -1
-            if negative:
-                rest = term.args[1:]
-                term = rest[0] if len(rest) == 1 else sp.MatMul(*rest, evaluate=False)
-            text = self._print(term)
-            out.append(("- " if negative else "") + text if i == 0 else
-                       (" - " if negative else " + ") + text)
-        return "".join(out)
-
-    def _print_MatMul(self, e):
-        out = []
-        for a in e.args:
-            if a == -1:
-                out.append("-")
-                continue
-            text = self._print(a)
-            if isinstance(a, (sp.MatAdd, sp.Add)):
-                text = r"\left(%s\right)" % text
-            out.append(text)
-        return " ".join(out)
-
-    def _print_HadamardProduct(self, e):
-        parts = [self._print(a) for a in e.args]
-        parts = [r"\left(%s\right)" % t if isinstance(a, sp.MatAdd) else t for a, t in zip(e.args, parts)]
-        return r" \circ ".join(parts)
-
-    def _print_HadamardPower(self, e):
-        base = self._print(e.base)
-        if isinstance(e.base, sp.MatAdd):
-            base = r"\left(%s\right)" % base
-        return r"%s^{\circ %s}" % (base, self._print(e.exp))
-
-    def _print_OneMatrix(self, e):
-        return r"\mathbf{1}"
-
-    def _print_Identity(self, e):
-        return "I"
-
-
-def paper_latex(expr) -> str:
-    r"""LaTeX of a sympy expression with the notation of the symbolic module.
-
-    ``DiagMatrix(v)`` prints as ``\operatorname{diag}(v)``, an elementwise f'
-    as ``f'(a_t)``, ``OneMatrix`` as ``\mathbf{1}``, ``Identity`` as ``I``;
-    sums keep their order.
-    """
-    return _PaperLatexPrinter().doprint(expr)
-
-
-# ---------------------------------------------------------------------------------------
-# Explicit evaluation of structural matrix expressions
-
-
-def _explicit(e, env):
-    """The explicit sympy Matrix of a structural matrix expression, symbols from ``env``."""
-    if e in env:
-        return env[e]
-    if isinstance(e, sp.MatrixSymbol):
-        raise KeyError(f"no definition for {e}")
-    if isinstance(e, sp.MatAdd):
-        parts = [_explicit(a, env) for a in e.args]
-        out = parts[0]
-        for p in parts[1:]:
-            out = out + p
-        return out
-    if isinstance(e, sp.MatMul):
-        coeff = sp.S.One
-        out = None
-        for a in e.args:
-            if a.is_Matrix or isinstance(a, sp.MatrixExpr):
-                m = _explicit(a, env)
-                out = m if out is None else out * m
-            else:
-                coeff *= a.xreplace({k: v for k, v in env.items() if not isinstance(k, sp.MatrixExpr)})
-        return coeff * out
-    if isinstance(e, DiagMatrix):
-        return sp.diag(*list(_explicit(e.args[0], env)))
-    if isinstance(e, sp.HadamardProduct):
-        parts = [_explicit(a, env) for a in e.args]
-        out = parts[0]
-        for p in parts[1:]:
-            out = out.multiply_elementwise(p)
-        return out
-    if isinstance(e, sp.HadamardPower):
-        base = _explicit(e.base, env)
-        return base.applyfunc(lambda v: v ** e.exp)
-    if isinstance(e, ElementwiseApplyFunction):
-        return _explicit(e.expr, env).applyfunc(e.function)
-    if isinstance(e, sp.OneMatrix):
-        return sp.ones(*e.shape)
-    if isinstance(e, sp.Identity):
-        return sp.eye(e.rows)
-    if isinstance(e, sp.ZeroMatrix):
-        return sp.zeros(*e.shape)
-    if isinstance(e, sp.Transpose):
-        return _explicit(e.args[0], env).T
-    raise TypeError(f"cannot make {type(e).__name__} explicit")
-
-
-def _add(*args):
-    return sp.MatAdd(*args, evaluate=False)
-
-
-def _mul(*args):
-    return sp.MatMul(*args, evaluate=False)
-
-
-def _sub(a, b):
-    return sp.MatAdd(a, sp.MatMul(-1, b, evaluate=False), evaluate=False)
-
-
-def _had(*args):
-    return sp.HadamardProduct(*args, evaluate=False)
-
-
-def _apply(fn, v):
-    u = sp.Dummy("u")
-    return ElementwiseApplyFunction(sp.Lambda(u, fn(u)), v)
-
-
-def _is_zero(e):
-    """Prove that the scalar expression e is identically 0."""
-    e = sp.expand(e)
-    if e == 0:
-        return True
-    if e.has(sp.Piecewise):
-        e = sp.piecewise_fold(e)
-        if isinstance(e, sp.Piecewise):
-            return all(_is_zero(piece) for piece, _ in e.args)
-    return sp.simplify(e) == 0
+__all__ = ["CELLS", "SymbolicJacobian", "step_jacobian"]
 
 
 # ---------------------------------------------------------------------------------------
 # The result
 
 
-@dataclass(frozen=True)
-class SymbolicJacobian:
+@dataclass(frozen=True, repr=False)
+class SymbolicJacobian(Result):
     r"""The step Jacobian of a cell, derived symbolically and checked against its closed form.
 
     Attributes
     ----------
     cell : str
-        ``"elman"``, ``"recurrent_first"``, ``"leaky"`` or ``"gru"``.
+        The registered name of the cell, one of :data:`CELLS`
+        (``"elman"``, ``"recurrent_first"``, ``"leaky"`` or ``"gru"``).
     n, input_size : int
         Units and input dimension.
     activation : sympy.Expr or None
@@ -264,6 +82,8 @@ class SymbolicJacobian:
     True
     >>> print(J.latex)
     \frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}\left(f'\left(a_{t}\right)\right) W_{hh}
+    >>> J.to_dict()["parameters"]
+    ['W_hh', 'W_hx', 'b']
     """
 
     cell: str
@@ -300,7 +120,9 @@ class SymbolicJacobian:
         return _lambdified(self)
 
     def to_dict(self) -> dict:
-        return {
+        """A JSON summary: cell, sizes, parameter names, the Jacobian's entries and the
+        closed form as strings, ``verified`` and the LaTeX (sympy objects are not JSON)."""
+        return to_jsonable({
             "cell": self.cell,
             "n": self.n,
             "input_size": self.input_size,
@@ -311,7 +133,7 @@ class SymbolicJacobian:
             "verified": bool(self.verified),
             "latex": self.latex,
             "step_latex": self.step_latex,
-        }
+        })
 
 
 @functools.lru_cache(maxsize=64)
@@ -355,18 +177,18 @@ def _lambdified(sj):
 
 
 def _cell_name(cell):
-    if isinstance(cell, str):
-        key = cell.strip().lower().replace("-", "_")
-        key = {"recurrentfirst": "recurrent_first", "recurrent_first_rnn": "recurrent_first",
-               "elmanrnn": "elman", "leakyrnn": "leaky"}.get(key, key)
-        return check_choice(key, "cell", CELLS)
-    cls = cell if isinstance(cell, type) else type(cell)
-    names = {"ElmanRNN": "elman", "RecurrentFirstRNN": "recurrent_first", "LeakyRNN": "leaky",
-             "GRU": "gru"}
-    if cls.__name__ in names and cls.__module__.startswith("spectra"):
-        return names[cls.__name__]
-    raise TypeError(f"`cell` must be one of {list(CELLS)}, a spectra cell class or a cell; "
-                    f"got {describe(cell)}")
+    """The registered name of ``cell`` (a name in any accepted spelling, a cell class or a
+    cell), checked to have a symbolic derivation."""
+    try:
+        name = cell_name(cell)
+    except (TypeError, ValueError):
+        name = None
+    if name in _DERIVATIONS:
+        return name
+    exc = ValueError if isinstance(cell, str) or name is not None else TypeError
+    what = f"{cell!r}" if isinstance(cell, str) else describe(cell)
+    raise exc(f"`cell` must be one of {list(CELLS)} (the registered cells with a symbolic "
+              f"derivation), such a cell class or a cell; got {what}")
 
 
 def step_jacobian(cell, n=None, *, input_size=None, activation=None, alpha="scalar"):
@@ -375,9 +197,12 @@ def step_jacobian(cell, n=None, *, input_size=None, activation=None, alpha="scal
     Parameters
     ----------
     cell : str, cell class or cell instance
-        ``"elman"``, ``"recurrent_first"``, ``"leaky"`` or ``"gru"``, or
-        ``spectra.ElmanRNN`` / an instance (then ``n``, ``input_size``, the
-        activation and the shape of alpha default to the instance's).
+        A registered cell with a symbolic derivation (:data:`CELLS`:
+        ``"elman"``, ``"recurrent_first"``, ``"leaky"`` or ``"gru"``), in
+        any spelling the cell registry accepts (``"recurrent-first"``,
+        ``"RecurrentFirstRNN"``), or its class (``spectra.ElmanRNN``) or an
+        instance (then ``n``, ``input_size``, the activation and the shape of
+        alpha default to the instance's).
     n : int, optional
         Number of units (default 2; keep it small, 2-3: the expressions grow
         quickly, the GRU's fastest).
@@ -456,10 +281,7 @@ def _build(name, n, d, act, alpha_kind):
     env = {hs: h.as_explicit()}
     if xs is not None:
         env[xs] = x.as_explicit()
-    if name == "gru":
-        params, defs, closed = _gru(n, d, env, hs, xs)
-    else:
-        params, defs, closed = _simple(name, n, d, env, hs, xs, alpha_kind)
+    params, defs, closed = _DERIVATIONS[name](name, n, d, env, hs, xs, alpha_kind)
     for sym, definition in defs:
         env[sym] = _explicit(definition, env)
     step = env[defs[-1][0]]
@@ -529,7 +351,7 @@ def _simple(name, n, d, env, hs, xs, alpha_kind):
     return tuple(params), defs, closed
 
 
-def _gru(n, d, env, hs, xs):
+def _gru(name, n, d, env, hs, xs, alpha_kind):
     weight_ih = sp.MatrixSymbol("weight_ih", 3 * n, d)
     weight_hh = sp.MatrixSymbol("weight_hh", 3 * n, n)
     bias_ih = sp.MatrixSymbol("bias_ih", 3 * n, 1)
@@ -569,133 +391,10 @@ def _block_name(prefix, gate):
     return f"{kind}_{{{side}{gate}}}"
 
 
-# ---------------------------------------------------------------------------------------
-# The textbook expression W^T diag(f'(h)) against the Jacobian W diag(f'(h))
+# The symbolic derivation of each kind of cell, by registered name: builder(name, n, d, env,
+# h_{t-1}, x_t, alpha_kind) -> (parameters, structural definitions, closed form).
+_DERIVATIONS = {"elman": _simple, "recurrent_first": _simple, "leaky": _simple, "gru": _gru}
 
-
-@dataclass(frozen=True)
-class ClassicJacobianCheck:
-    r"""The textbook W^T diag(f'(h_{t-1})) compared with the Jacobian W diag(f'(h_{t-1})).
-
-    For h_t = W f(h_{t-1}) + W_in x_t + b the Jacobian is J = W D with
-    D = diag(f'(h_{t-1})); the classic derivation (seed text, eq. 9) writes
-    C = W^T D.  Proven here for a generic n x n W and generic D:
-
-    Attributes
-    ----------
-    n : int
-    jacobian, classic : sympy.Matrix
-        J = W D and C = W^T D.
-    same_eigenvalues : bool
-        charpoly(C) == charpoly(J) identically (C = (D W)^T, and D W and
-        W D share their characteristic polynomial).
-    same_norm_bound : bool
-        charpoly(W^T W) == charpoly(W W^T) identically, so
-        ||W^T||_2 = ||W||_2 and both obey ||.||_2 <= ||W||_2 max|f'|.
-    equals_jacobian, equals_transpose, same_singular_values : bool
-        All False: refuted by ``witness``, an integer W and D at which
-        C != J, C != J^T and charpoly(C^T C) != charpoly(J^T J).
-    witness : dict
-        ``{"W": [[...]], "d": [...]}`` with D = diag(d).
-    jacobian_form, classic_form : sympy.MatrixExpr
-        ``W diag(f'(h_{t-1}))`` and ``W^T diag(f'(h_{t-1}))`` in matrix symbols;
-        they evaluate to ``jacobian`` and ``classic`` (checked), and
-        :attr:`latex` is printed from them.
-    """
-
-    n: int
-    jacobian: sp.Matrix
-    classic: sp.Matrix
-    same_eigenvalues: bool
-    same_norm_bound: bool
-    equals_jacobian: bool
-    equals_transpose: bool
-    same_singular_values: bool
-    witness: dict
-    jacobian_form: object = None
-    classic_form: object = None
-
-    @property
-    def latex(self) -> str:
-        """``dh_t/dh_{t-1} = W diag(f'(h)) != W^T diag(f'(h))``, equal characteristic
-        polynomials (chi) and ``||W^T||_2 = ||W||_2``."""
-        J, C = paper_latex(self.jacobian_form), paper_latex(self.classic_form)
-        W = paper_latex(self.jacobian_form.args[0])
-        Wt = paper_latex(self.classic_form.args[0])
-        relation = "=" if self.equals_jacobian else r"\neq"
-        return (rf"\frac{{\partial h_t}}{{\partial h_{{t-1}}}} = {J} {relation} {C}, \quad "
-                rf"\chi_{{{C}}} = \chi_{{{J}}}, \quad "
-                rf"\left\|{Wt}\right\|_2 = \left\|{W}\right\|_2")
-
-    def to_dict(self) -> dict:
-        return {
-            "n": self.n,
-            "same_eigenvalues": self.same_eigenvalues,
-            "same_norm_bound": self.same_norm_bound,
-            "equals_jacobian": self.equals_jacobian,
-            "equals_transpose": self.equals_transpose,
-            "same_singular_values": self.same_singular_values,
-            "witness": self.witness,
-            "latex": self.latex,
-        }
-
-
-@functools.lru_cache(maxsize=8)
-def _classic(n):
-    W = sp.MatrixSymbol("W", n, n).as_explicit()
-    h = sp.MatrixSymbol("h", n, 1).as_explicit()
-    D = sp.diag(*[fprime(v) for v in h])
-    J, C = W * D, W.T * D
-    lam = sp.Symbol("lambda")
-
-    def chi(M):  # characteristic polynomial, unsimplified (expansion decides equality)
-        return M.charpoly(lam, simplify=lambda e: e).as_expr()
-
-    same_eig = sp.expand(chi(J) - chi(C)) == 0
-    same_norm = sp.expand(chi(W.T * W) - chi(W * W.T)) == 0
-    # a witness: small integer matrices, in a fixed order
-    wsyms = list(W)
-    dsyms = [fprime(v) for v in h]
-    rng = np.random.default_rng(0)
-    witness = None
-    for _ in range(200):
-        Wn = rng.integers(-3, 4, size=(n, n))
-        dn = rng.integers(1, 4, size=n)
-        sub = dict(zip(wsyms, map(int, Wn.ravel()))) | dict(zip(dsyms, map(int, dn)))
-        Jw, Cw = J.xreplace(sub), C.xreplace(sub)
-        if Cw != Jw and Cw != Jw.T and sp.expand(chi(Jw.T * Jw) - chi(Cw.T * Cw)) != 0:
-            witness = {"W": Wn.tolist(), "d": dn.tolist()}
-            break
-    refuted = witness is not None
-    # the structural forms, checked to evaluate to J and C (the LaTeX is printed from them)
-    Ws, hs = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("h_{t-1}", n, 1)
-    D_form = DiagMatrix(_apply(fprime, hs))
-    J_form, C_form = _mul(Ws, D_form), _mul(sp.Transpose(Ws), D_form)
-    env = {Ws: W, hs: h}
-    if _explicit(J_form, env) != J or _explicit(C_form, env) != C:
-        raise RuntimeError("internal error: structural forms do not match the matrices")
-    return ClassicJacobianCheck(n, J, C, bool(same_eig), bool(same_norm), not refuted, not refuted,
-                                not refuted, witness or {}, J_form, C_form)
-
-
-def classic_jacobian_check(n: int = 2) -> ClassicJacobianCheck:
-    r"""Prove how the textbook W^T diag(f'(h)) relates to the Jacobian W diag(f'(h)).
-
-    The classic derivation of Pascanu et al. (2013) (eq. 9 of the seed text)
-    writes ``W^T diag(f'(h_{t-1}))`` for the step Jacobian of
-    h_t = W f(h_{t-1}) + ...; the Jacobian is ``W diag(f'(h_{t-1}))``.
-    This function proves, for generic entries of an n x n W and a generic
-    f', that the two have the same characteristic polynomial (hence the same
-    eigenvalues) and the same norm bound, and exhibits an integer witness
-    where the textbook matrix is neither J nor J^T and has other singular
-    values.
-
-    Examples
-    --------
-    >>> from spectra import symbolic
-    >>> c = symbolic.classic_jacobian_check(2)
-    >>> c.same_eigenvalues, c.same_norm_bound, c.equals_jacobian, c.equals_transpose
-    (True, True, False, False)
-    """
-    n = check_int(n, "n", minimum=1, maximum=4)
-    return _classic(n)
+#: The registered cell names (:func:`spectra.cells.registered_cells`) that have a symbolic
+#: derivation, i.e. the cells :func:`step_jacobian` accepts, in registration order.
+CELLS = tuple(name for name in registered_cells() if name in _DERIVATIONS)
