@@ -260,7 +260,7 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         return ScaledJacobians(self._W, row=self.activation.df(A))
 
 
-@register_cell("recurrent_first", aliases=("recurrentfirst",))
+@register_cell("recurrent_first", aliases=("recurrentfirst", "recurrent_first_rnn"))
 class RecurrentFirstRNN(_SimpleRNN):
     """The form of Pascanu, Mikolov & Bengio (2013): h_t = W f(h_{t-1}) + W_in x_t + b.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.validation import as_matrix
-from ..jacobians.sequence import as_jacobian_sequence
+from ..jacobians import as_jacobian_sequence
 
 __all__ = ["square_matrix", "dense_spectral_radius", "single_sequence"]
 

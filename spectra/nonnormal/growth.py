@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..jacobians.kernels import normalise
 from .._core.errors import ConvergenceError, NumericalError
 from .._core.validation import check_int
 from ..linalg.fieldofvalues import norm2
@@ -26,19 +27,6 @@ _EPS = float(np.finfo(np.float64).eps)
 _LOG2 = math.log(2.0)
 
 
-def _pow2_normalise(P):
-    """``P = Q 2^e`` with max|Q| in [0.5, 1) per matrix of the stack (Q = 0 stays 0).
-
-    The scaling is exact (a power of two), so products of normalised factors
-    lose nothing; non-finite entries raise :class:`NumericalError`.
-    """
-    m = np.max(np.abs(P), axis=(-2, -1)) if P.size else np.zeros(P.shape[:-2])
-    if not np.all(np.isfinite(m)):
-        raise NumericalError("a step Jacobian product has non-finite entries")
-    e = np.frexp(m)[1]
-    return np.ldexp(P, -e[..., None, None]), e
-
-
 def _power_log_norms(W, stop, *, certify, block=32):
     """``log ||W^t||_2`` for t = 0..stop (or until certified).
 
@@ -49,7 +37,7 @@ def _power_log_norms(W, stop, *, certify, block=32):
     n = W.shape[0]
     logs = [0.0]
     # W = 2^eW Wn exactly, so that neither huge nor subnormal entries spoil W @ P
-    Wn, eW = _pow2_normalise(W)
+    Wn, eW = normalise(W)
     W, eW = Wn, int(eW)
     P = np.eye(n)
     e = 0
@@ -61,7 +49,7 @@ def _power_log_norms(W, stop, *, certify, block=32):
         mats = np.empty((todo, n, n))
         exps = np.empty(todo, dtype=np.int64)
         for j in range(todo):
-            P, de = _pow2_normalise(W @ P)
+            P, de = normalise(W @ P)
             e += int(de) + eW
             mats[j] = P
             exps[j] = e
@@ -234,7 +222,7 @@ def product_growth(J, *, k=0) -> ProductGrowth:
         P = np.eye(n)[None]
         e = np.zeros(1, dtype=np.int64)
         for lag in range(1, L + 1):
-            P, de = _pow2_normalise(apply(k + lag, P))
+            P, de = normalise(apply(k + lag, P))
             e = e + de + step_exp[k + lag]
             with np.errstate(divide="ignore"):
                 logs[lag] = math.log(np.linalg.svd(P[0], compute_uv=False)[0]) + e[0] * _LOG2
@@ -250,7 +238,7 @@ def product_growth(J, *, k=0) -> ProductGrowth:
             # P[k] holds dh_{s-1}/dh_k (normalised) for k = 0..s-2; append dh_{s-1}/dh_{s-1}
             P = np.concatenate([P, np.eye(n)[None]])
             e = np.concatenate([e, [0]])
-            P, de = _pow2_normalise(apply(s, P))
+            P, de = normalise(apply(s, P))
             e = e + de + step_exp[s]
             with np.errstate(divide="ignore"):
                 vals = np.log(np.linalg.svd(P, compute_uv=False)[:, 0]) + e * _LOG2
