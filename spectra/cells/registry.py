@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .._core.validation import describe
 
-__all__ = ["register_cell", "cell_class", "cell_name", "registered_cells"]
+__all__ = ["register_cell", "unregister_cell", "cell_class", "cell_name", "registered_cells"]
 
 _CLASSES: dict = {}   # canonical name -> class
 _ALIASES: dict = {}   # any accepted spelling -> canonical name
@@ -60,6 +60,49 @@ def register_cell(name: str, *, aliases=()):
         return cls
 
     return decorate
+
+
+def unregister_cell(name: str):
+    """Remove the cell registered under ``name`` (any accepted spelling) and all its spellings.
+
+    The inverse of :func:`register_cell`, for cells registered for a while
+    (a test, a notebook experiment); the class itself is left as it is.
+
+    Parameters
+    ----------
+    name : str
+        The cell's name or one of its aliases.
+
+    Returns
+    -------
+    type
+        The class that was registered.
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> from spectra.cells import registered_cells
+    >>> from spectra.cells.registry import register_cell, unregister_cell
+    >>> @register_cell("frozen")
+    ... class Frozen(spectra.Cell):          # h_t = 0
+    ...     n = 1
+    ...     def input_drive(self, X, steps, batch_shape): return np.zeros((steps, 1))
+    ...     def advance(self, h, u): return 0 * h, None
+    ...     def factored_jacobians(self, states, aux):
+    ...         return spectra.DenseJacobians(np.zeros((states.shape[-2] - 1, 1, 1)))
+    ...     def parameters(self): return {}
+    >>> "frozen" in registered_cells()
+    True
+    >>> unregister_cell("frozen") is Frozen, "frozen" in registered_cells()
+    (True, False)
+    """
+    canonical = _ALIASES.get(_key(name)) if isinstance(name, str) else None
+    if canonical is None:
+        raise ValueError(f"`name` must be a registered cell ({list(_CLASSES)}); got {name!r}")
+    cls = _CLASSES.pop(canonical)
+    for spelling in [s for s, c in _ALIASES.items() if c == canonical]:
+        del _ALIASES[spelling]
+    return cls
 
 
 def registered_cells() -> dict:

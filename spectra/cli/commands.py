@@ -24,8 +24,6 @@ is drawn on standard error during long computations, only on a terminal.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -33,415 +31,11 @@ import time
 
 import numpy as np
 
+from .args import _ArgumentError, build_parser
+from .network import _describe, _make_network, _simple_parts
+from .output import _bar, _fmt_log, _fmt_num, _Table, _write_json
+
 __all__ = ["main", "build_parser"]
-
-_CELLS = {"elman": "ElmanRNN", "recurrent-first": "RecurrentFirstRNN", "leaky": "LeakyRNN",
-          "lstm": "LSTM", "gru": "GRU"}
-_GATED = ("lstm", "gru")
-_FROM_TORCH = ("elman", "lstm", "gru")            # what a PyTorch state dict can hold
-_GATES = {1: "elman", 3: "gru", 4: "lstm"}         # rows of weight_hh per hidden unit
-_DEFAULTS = {"size": 64, "gain": 1.2, "init": "gaussian", "activation": "tanh", "alpha": 0.5}
-# the progress bar is shown only for work of at least this many step Jacobians
-_PROGRESS_MIN = 2000
-
-
-class _ArgumentError(Exception):
-    """A bad command-line argument: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one clear line, exit code 2, no usage dump
-        raise _ArgumentError(message)
-
-
-# -- argument types ----------------------------------------------------------------------------
-
-def _int_at_least(minimum, what):
-    """An argparse type: an integer >= ``minimum``, described as ``what`` in errors."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_nonnegative_int = _int_at_least(0, "a non-negative integer")
-
-
-def _reorth(text):
-    if text == "auto":
-        return text
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
-
-
-def _finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _nonnegative_float(text):
-    value = _finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    value = _finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _int_list(text):
-    """``1,10,50`` -> [1, 10, 50] (positive integers)."""
-    parts = [p.strip() for p in text.split(",")]
-    if not text.strip() or any(not p for p in parts):
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of positive integers, got {text!r}")
-    return [_positive_int(p) for p in parts]
-
-
-def _name_list(text):
-    parts = [p.strip() for p in text.split(",")]
-    if any(not p for p in parts):
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of names, got {text!r}")
-    return parts
-
-
-# -- the parser ---------------------------------------------------------------------------------
-
-def _add_network_options(p):
-    from ..cells.activations import available_activations
-    from ..cells.simple import _INITS
-
-    g = p.add_argument_group("network")
-    g.add_argument("--cell", choices=list(_CELLS), default=None,
-                   help="cell type (default elman; with --weights, read from the file)")
-    g.add_argument("--size", type=_positive_int, default=None,
-                   help=f"number of hidden units n (default {_DEFAULTS['size']})")
-    g.add_argument("--gain", type=_finite_float, default=None,
-                   help="gain of the recurrent initialiser (default 1.2; for lstm/gru the scale of "
-                        "PyTorch's uniform initialisation, default 1); for --init echo_state the "
-                        "spectral radius")
-    g.add_argument("--init", choices=_INITS, default=None,
-                   help="recurrent initialiser of elman/recurrent-first/leaky cells (default gaussian)")
-    g.add_argument("--activation", choices=available_activations(), default=None,
-                   help="activation function (default tanh)")
-    g.add_argument("--alpha", type=_finite_float, default=None,
-                   help="leak of the leaky cell, in [0, 1] (default 0.5)")
-    g.add_argument("--steps", type=_positive_int, default=50, help="number of steps T (default 50)")
-    g.add_argument("--inputs", type=_nonnegative_int, default=None,
-                   help="number of input features d (default n; 0 runs the network without input)")
-    g.add_argument("--input-scale", type=_nonnegative_float, default=1.0,
-                   help="standard deviation of the Gaussian inputs (default 1)")
-    g.add_argument("--seed", type=_nonnegative_int, default=0,
-                   help="random seed of weights, inputs and initial state (default 0)")
-    g.add_argument("--weights", metavar="FILE", default=None,
-                   help="saved weights instead of random ones: an .npz state dict or a torch "
-                        ".pt/.pth file of an nn.RNN, nn.LSTM or nn.GRU (key names weight_hh_l0, ...)")
-    g.add_argument("--layer", type=_nonnegative_int, default=None,
-                   help="layer of a multi-layer module in --weights (default 0)")
-    g.add_argument("--key", default=None,
-                   help="entry of a checkpoint in --weights holding the state dict (e.g. model)")
-
-
-def _add_output_options(p, *, csv=True):
-    g = p.add_argument_group("output").add_mutually_exclusive_group()
-    g.add_argument("--json", action="store_true",
-                   help="strict JSON on stdout (non-finite numbers as \"inf\", \"-inf\", \"nan\")")
-    if csv:
-        g.add_argument("--csv", action="store_true", help="CSV on stdout: a header row, then the rows")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spectra",
-                     description="Jacobian spectra of recurrent and deep networks: gradient norms, "
-                                 "bounds, singular values, Lyapunov exponents and figures.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("bound", help="exact gradient norms against the classic and trajectory bounds",
-                       description="Exact ||dh_t/dh_{t-lag}||_2 at every lag next to the classic bound "
-                                   "(gamma_W gamma_h)^lag (Pascanu et al. 2013), the trajectory bound and "
-                                   "a lower bound.")
-    _add_network_options(p)
-    p.add_argument("--eps", type=_positive_float, default=1e-6,
-                   help="tolerance for the horizons: first lag below eps (default 1e-6)")
-    p.add_argument("--lags", type=_int_list, default=None, help="only these lags, e.g. 1,10,50")
-    _add_output_options(p)
-
-    p = sub.add_parser("profile", help="the gradient-norm profile over all lags",
-                       description="log ||dh_t/dh_{t-lag}|| for lag = 1..t in one backward sweep, and "
-                                   "the fitted rate of growth or decay per step.")
-    _add_network_options(p)
-    p.add_argument("--ord", choices=["2", "fro"], default="2", help="spectral (2, default) or Frobenius norm")
-    p.add_argument("--vector", choices=["ones", "random"], default=None,
-                   help="profile of one gradient v^T dh_t/dh_k instead of the matrix norm "
-                        "(v all ones, or a random unit vector)")
-    p.add_argument("--t", type=_positive_int, default=None, help="the time the gradient starts from (default T)")
-    p.add_argument("--lags", type=_int_list, default=None, help="only these lags, e.g. 1,10,50")
-    _add_output_options(p)
-
-    p = sub.add_parser("spectrum", help="singular values of dh_t/dh_{t-lag}, or eigenvalues of J_t",
-                       description="All singular values of the Jacobian product dh_t/dh_{t-lag} for each "
-                                   "lag (accurate far beyond float64's range), or with --eigenvalues "
-                                   "the eigenvalues of the step Jacobian J_t.")
-    _add_network_options(p)
-    p.add_argument("--lags", type=_int_list, default=None,
-                   help="lags (default 1, 4, 16, ... and T)")
-    p.add_argument("--t", type=_positive_int, default=None, help="end of the span (default T)")
-    p.add_argument("--eigenvalues", action="store_true",
-                   help="eigenvalues of the step Jacobian J_t instead")
-    p.add_argument("--top", type=_positive_int, default=None, help="only the first TOP values")
-    _add_output_options(p)
-
-    p = sub.add_parser("lyapunov", help="Lyapunov exponents with standard errors",
-                       description="Lyapunov exponents per step by repeated QR (Benettin et al. 1980), "
-                                   "with standard errors from block averages.")
-    _add_network_options(p)
-    p.add_argument("--k", type=_positive_int, default=None, help="number of exponents (default all)")
-    p.add_argument("--warmup", type=_nonnegative_int, default=0, help="steps discarded first (default 0)")
-    p.add_argument("--reorth-every", type=_reorth, default="auto",
-                   help="steps between QR re-orthonormalisations: an integer, or 'auto' (default: "
-                        "as often as the frame's conditioning requires)")
-    p.add_argument("--running", action="store_true",
-                   help="include the running estimates in --json output")
-    _add_output_options(p)
-
-    p = sub.add_parser("figures", help="write the figure set (PDF and PNG) to --out DIR",
-                       description="Regenerate the figure set deterministically: the same seed gives "
-                                   "the same files.")
-    p.add_argument("--out", metavar="DIR", default=None, help="output folder (created if missing)")
-    p.add_argument("--formats", type=_name_list, default=["pdf", "png"],
-                   help="comma-separated formats (default pdf,png)")
-    p.add_argument("--only", type=_name_list, action="append", default=None, metavar="NAME",
-                   help="only these figures (comma-separated or repeated; see --list)")
-    p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--dpi", type=_positive_float, default=None, help="resolution of PNGs (default 300)")
-    p.add_argument("--list", action="store_true", help="list the figures and exit")
-    _add_output_options(p, csv=False)
-    return parser
-
-
-# -- the network --------------------------------------------------------------------------------
-
-def _given(args, *names):
-    return [n for n in names if getattr(args, n, None) is not None]
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def _detect_cell(state, layer, path):
-    """elman / gru / lstm from the shape of weight_hh (rows = gates x hidden units)."""
-    ratios = set()
-    for key, value in state.items():
-        leaf = key.rsplit(".", 1)[-1]
-        if leaf in (f"weight_hh_l{layer}", "weight_hh") and getattr(value, "ndim", 0) == 2:
-            rows, cols = value.shape
-            if cols and rows % cols == 0:
-                ratios.add(rows // cols)
-    kinds = {_GATES.get(r) for r in ratios}
-    if len(kinds) != 1 or None in kinds:
-        raise _ArgumentError(f"argument --weights: cannot tell the cell type of {path!r} "
-                             f"(layer {layer}); pass --cell elman, lstm or gru")
-    return kinds.pop()
-
-
-def _load_weights(args):
-    import spectra
-
-    path = args.weights
-    if not os.path.exists(path):
-        raise _ArgumentError(f"argument --weights: no such file: {path!r}")
-    if os.path.isdir(path):
-        raise _ArgumentError(f"argument --weights: {path!r} is a folder, not a file")
-    try:
-        state = spectra.io.load_state_dict(path, key=args.key)
-    except ImportError as exc:                      # a torch file without torch
-        raise _ArgumentError(f"argument --weights: {exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise _ArgumentError(f"argument --weights: {exc}") from None
-    except Exception as exc:                        # a file that is not a state dict at all
-        raise _ArgumentError(f"argument --weights: cannot read {path!r} as a state dict "
-                             f"({type(exc).__name__}: {exc})") from None
-    if not state:
-        raise _ArgumentError(f"argument --weights: {path!r} holds no arrays")
-    return state
-
-
-def _make_network(args):
-    """(cell, trajectory, description) from the network options."""
-    import spectra
-
-    layer = 0 if args.layer is None else args.layer
-    rng = np.random.default_rng(args.seed)
-    if args.alpha is not None and args.cell != "leaky":
-        raise _ArgumentError("argument --alpha: applies only to --cell leaky")
-    if args.weights is not None:
-        extra = _given(args, "size", "gain", "init", "inputs")
-        if extra:
-            raise _ArgumentError(f"argument {_flag(extra[0])}: does not apply with --weights "
-                                 "(the file fixes the network)")
-        state = _load_weights(args)
-        kind = args.cell or _detect_cell(state, layer, args.weights)
-        if kind not in _FROM_TORCH:
-            raise _ArgumentError(f"argument --cell: --weights holds PyTorch nn.RNN/LSTM/GRU weights; "
-                                 f"use --cell elman, lstm or gru, not {kind}")
-        cls = getattr(spectra, _CELLS[kind])
-        if kind == "elman":
-            cell = cls.from_torch(state, layer, activation=args.activation)
-        else:
-            if args.activation is not None:
-                raise _ArgumentError(f"argument --activation: does not apply to --cell {kind} "
-                                     "(its gates fix the nonlinearities)")
-            cell = cls.from_torch(state, layer)
-        source = {"weights": os.fspath(args.weights), "layer": layer}
-    else:
-        extra = _given(args, "layer", "key")
-        if extra:
-            raise _ArgumentError(f"argument {_flag(extra[0])}: applies only with --weights")
-        kind = args.cell or "elman"
-        cls = getattr(spectra, _CELLS[kind])
-        n = args.size or _DEFAULTS["size"]
-        d = n if args.inputs is None else args.inputs
-        if kind in _GATED:
-            extra = _given(args, "init", "activation")
-            if extra:
-                raise _ArgumentError(f"argument {_flag(extra[0])}: does not apply to --cell {kind} "
-                                     "(gated cells use PyTorch's uniform initialisation and "
-                                     "fixed nonlinearities)")
-            gain = 1.0 if args.gain is None else args.gain
-            cell = cls.random(n, input_size=d, gain=gain, rng=rng)
-            source = {"gain": gain, "inputs": d}
-        else:
-            gain = _DEFAULTS["gain"] if args.gain is None else args.gain
-            init = args.init or _DEFAULTS["init"]
-            act = args.activation or _DEFAULTS["activation"]
-            options = {}
-            if kind == "leaky":
-                options["alpha"] = _DEFAULTS["alpha"] if args.alpha is None else args.alpha
-            cell = cls.random(n, init=init, gain=gain, input_size=d, activation=act, rng=rng,
-                              **options)
-            source = {"init": init, "gain": gain, "activation": act, "inputs": d, **options}
-    d = cell.input_size
-    inputs = args.input_scale * rng.standard_normal((args.steps, d)) if d else None
-    h0 = 0.1 * rng.standard_normal(cell.n)
-    traj = cell.run(inputs, h0=h0, steps=None if d else args.steps)
-    if kind not in _GATED:
-        source.setdefault("activation", cell.activation.name)
-    hidden = getattr(cell, "hidden_size", cell.n)
-    network = {"cell": kind, "hidden_size": hidden, **source, "steps": args.steps,
-               "input_scale": args.input_scale, "seed": args.seed}
-    return cell, traj, network
-
-
-def _describe(network):
-    parts = [f"{network['cell']} n={network['hidden_size']}"]
-    if "weights" in network:
-        parts.append(f"weights {network['weights']} (layer {network['layer']})")
-    elif "init" in network:
-        parts.append(f"{network['init']}(gain={network['gain']:g})")
-    else:
-        parts.append(f"uniform(gain={network['gain']:g})")
-    if "activation" in network:
-        parts.append(network["activation"])
-    if "alpha" in network:
-        parts.append(f"alpha={network['alpha']:g}")
-    parts.append(f"T={network['steps']}, seed={network['seed']}")
-    return " ".join(parts[:-1]) + ", " + parts[-1]
-
-
-def _simple_parts(cell):
-    """(W, activation, alpha) of a single-matrix cell, or None for gated cells."""
-    W = getattr(cell, "W_hh", None)
-    if W is None:
-        W = getattr(cell, "W", None)
-    act = getattr(cell, "activation", None)
-    if W is None or act is None:
-        return None
-    return W, act, getattr(cell, "alpha", None)
-
-
-# -- output -------------------------------------------------------------------------------------
-
-def _jsonable(x):
-    """Plain JSON: numpy values become Python ones, non-finite floats the strings "inf", "-inf", "nan"."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if not math.isfinite(x):
-            return "nan" if x != x else ("inf" if x > 0 else "-inf")
-        return x
-    return x
-
-
-def _fmt_log(x):
-    from ..analysis.bounds import _fmt_log as fmt
-
-    return fmt(float(x))
-
-
-def _fmt_num(x):
-    x = float(x)
-    return f"{x:.6g}" if math.isfinite(x) else ("nan" if x != x else ("inf" if x > 0 else "-inf"))
-
-
-class _Table:
-    """Columns of one result: written as an aligned table, CSV, or (with a payload) JSON."""
-
-    def __init__(self, header, columns, payload):
-        self.header = header            # list of str: comment lines of the human table
-        self.columns = columns          # list of (name, values, formatter)
-        self.payload = payload          # dict for --json
-
-    def write(self, args, out):
-        if args.json:
-            json.dump(_jsonable(self.payload), out, allow_nan=False)
-            out.write("\n")
-        elif getattr(args, "csv", False):
-            import csv
-
-            w = csv.writer(out, lineterminator="\n")
-            w.writerow([name for name, _, _ in self.columns])
-            for row in zip(*[vals for _, vals, _ in self.columns]):
-                w.writerow([_csv_value(v) for v in row])
-        else:
-            for line in self.header:
-                out.write(f"# {line}\n")
-            cells = [[name] + [fmt(v) for v in vals] for name, vals, fmt in self.columns]
-            widths = [max(len(c) for c in col) for col in cells]
-            for row in zip(*cells):
-                out.write(" ".join(c.rjust(w) for c, w in zip(row, widths)) + "\n")
-
-
-def _csv_value(v):
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return repr(v) if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
-    return v
 
 
 def _select_lags(lags, available_max, what="--lags"):
@@ -451,12 +45,6 @@ def _select_lags(lags, available_max, what="--lags"):
     if bad:
         raise _ArgumentError(f"argument {what}: lags must lie in 1..{available_max} (the span); got {bad[0]}")
     return [lag - 1 for lag in lags]
-
-
-def _bar(total, label):
-    from ..jacobians.progress import ProgressBar
-
-    return ProgressBar(total, label, enabled=None if total >= _PROGRESS_MIN else False)
 
 
 # -- subcommands ---------------------------------------------------------------------------------
@@ -475,7 +63,7 @@ def _cmd_bound(args):
             W, act, alpha = parts
             rep = spectra.bound_report(counting(traj, bar), W=W, activation=act, alpha=alpha,
                                        eps=args.eps)
-    reg = spectra.regime(cell) if parts is not None else None
+    reg = None if parts is None else spectra.regime(parts[0], parts[1], alpha=parts[2])
     data = rep.to_dict()
     if idx is not None:
         for key in ("lags", "exact", "classic", "trajectory", "lower", "classic_tightness",
@@ -652,8 +240,7 @@ def _cmd_figures(args, out):
     specs = plot.figure_specs()
     if args.list:
         if args.json:
-            json.dump([s.to_dict() for s in specs], out)
-            out.write("\n")
+            _write_json([s.to_dict() for s in specs], out)
         else:
             width = max(len(s.name) for s in specs)
             for s in specs:
@@ -689,11 +276,10 @@ def _cmd_figures(args, out):
         owner = max((n for n in todo if p.stem == n or p.stem.startswith(n + "-")), key=len)
         by_name.setdefault(owner, []).append(str(p))
     if args.json:
-        json.dump({"out": os.fspath(args.out), "seed": args.seed, "formats": args.formats,
-                   "figures": [{"name": n, "files": by_name.get(n, []), "seconds": round(s, 3)}
-                               for n, s in timings],
-                   "seconds": round(total, 3)}, out)
-        out.write("\n")
+        _write_json({"out": os.fspath(args.out), "seed": args.seed, "formats": args.formats,
+                     "figures": [{"name": n, "files": by_name.get(n, []), "seconds": round(s, 3)}
+                                 for n, s in timings],
+                     "seconds": round(total, 3)}, out)
     else:
         for n, s in timings:
             for f in by_name.get(n, []):
