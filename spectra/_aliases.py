@@ -60,7 +60,7 @@ ALIASES_01 = {
     "random_nonnormal": ("spectra.nonnormal", "random_nonnormal"),
     # sweeps and threads
     "SweepRecord": ("spectra.sweeps", "SweepRecord"),
-    "SweepResult": ("spectra.sweeps", "SweepTable"),
+    "SweepResult": ("spectra.sweeps", "SweepResult"),
     "process_pool": ("spectra.sweeps", "process_pool"),
     "get_threads": ("spectra._core.threads", "get_threads"),
 }

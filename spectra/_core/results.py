@@ -3,8 +3,10 @@
 The JSON policy (one, everywhere: results, the CLI's ``--json``, sweep records):
 
 * numpy scalars become Python ``int``/``float``/``bool``; arrays and tuples become lists;
-* non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (so the
-  output is strict JSON, ``json.dumps(..., allow_nan=False)`` accepts it);
+* infinite floats become the strings ``"inf"`` and ``"-inf"`` (a log norm of an
+  exact zero is ``"-inf"``), NaN becomes ``null`` (in spectra's results NaN
+  always means "undefined here", e.g. a ratio with no error to compare), so the
+  output is strict JSON that ``json.dumps(..., allow_nan=False)`` accepts;
 * complex numbers become ``{"real": re, "imag": im}``; complex arrays
   ``{"real": [...], "imag": [...]}``;
 * nested results and other objects with ``to_dict()`` become their dicts,
@@ -38,13 +40,13 @@ import numpy as np
 
 __all__ = ["Result", "to_jsonable", "from_jsonable", "format_value"]
 
-_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf}
 
 
 def _float(x: float):
     if math.isfinite(x):
         return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
 def to_jsonable(value, *, _depth: int = 0):
@@ -92,10 +94,12 @@ def to_jsonable(value, *, _depth: int = 0):
 
 
 def from_jsonable(value):
-    """Undo the float rule of :func:`to_jsonable`: ``"inf"``, ``"-inf"``, ``"nan"`` become floats.
+    """Undo the float rule of :func:`to_jsonable`: ``"inf"`` and ``"-inf"`` become floats.
 
-    >>> from_jsonable([1.0, "-inf", {"x": "nan"}])
-    [1.0, -inf, {'x': nan}]
+    ``null`` stays None (whether it was a NaN is not recorded).
+
+    >>> from_jsonable([1.0, "-inf", {"x": None}])
+    [1.0, -inf, {'x': None}]
     """
     if isinstance(value, str):
         return _NONFINITE.get(value, value)
@@ -146,7 +150,9 @@ def format_value(value, *, width: int = 48) -> str:
     elif isinstance(value, (list, tuple)):
         text = f"[{len(value)} items]"
     else:
-        text = type(value).__name__
+        text = str(value)
+        if "\n" in text or len(text) > width or text.startswith("<"):
+            text = type(value).__name__
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

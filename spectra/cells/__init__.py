@@ -17,7 +17,7 @@ Adding a cell: subclass :class:`Cell`, implement its hooks and decorate it with
 from . import init
 from .activations import Activation, activation, available_activations
 from .base import Cell, Recurrence, simulate
-from .registry import cell_class, cell_name, register_cell, registered_cells
+from .registry import cell_class, cell_name, register_cell, registered_cells, unregister_cell
 from .simple import ElmanRNN, LeakyRNN, RecurrentFirstRNN
 from .gated import GRU, LSTM, GRUJacobians, LSTMJacobians
 from .norm import BatchNorm, LayerNorm, NormLayerJacobians
@@ -25,7 +25,7 @@ from .mlp import MLP, LayerJacobians
 from .state_dict import flatten_state_dict, read_state_dict, recurrent_weights
 
 __all__ = [
-    "Cell", "Recurrence", "simulate", "register_cell", "registered_cells", "cell_class", "cell_name",
+    "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
     "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm", "BatchNorm",
     "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
     "Activation", "activation", "available_activations", "init",

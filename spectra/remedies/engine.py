@@ -31,8 +31,8 @@ class Net:
         rec = cell.recurrence() if isinstance(cell, Cell) else None
         if rec is None:
             kind = type(cell).__name__ if isinstance(cell, Cell) else describe(cell)
-            raise TypeError(f"`{name}` must be an ElmanRNN, LeakyRNN or RecurrentFirstRNN (or any "
-                            f"cell whose recurrence() gives the form f(W h + W_in x + b)); got {kind}")
+            raise TypeError(f"`{name}` must be an ElmanRNN, LeakyRNN or RecurrentFirstRNN; got {kind} "
+                            "(any cell whose recurrence() gives the form f(W h + W_in x + b) works)")
         f64 = np.float64
         self.form = "rf" if rec.form == "recurrent_first" else "elman"
         self.W = np.asarray(rec.W, dtype=f64)

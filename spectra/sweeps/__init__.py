@@ -8,9 +8,7 @@ results.
 
 from .core import sweep
 from .execution import process_pool
-from .records import SweepRecord, SweepTable
+from .records import SweepRecord, SweepResult
 from .store import load_sweep
 
-SweepResult = SweepTable   # 0.1 name
-
-__all__ = ["sweep", "SweepRecord", "SweepTable", "load_sweep", "process_pool"]
+__all__ = ["sweep", "SweepRecord", "SweepResult", "load_sweep", "process_pool"]

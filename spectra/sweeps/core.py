@@ -28,7 +28,7 @@ import numpy as np
 from . import grid as _grid
 from .._core.validation import check_int, describe
 from .execution import _check_picklable, _resolve_executor, _run_on, _run_point, process_pool
-from .records import SweepRecord, SweepTable
+from .records import SweepRecord, SweepResult
 from .store import _latest, _Store
 
 __all__ = ["sweep"]
@@ -179,7 +179,7 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
 
     Returns
     -------
-    SweepTable
+    SweepResult
         One :class:`SweepRecord` per point, in grid order, whether it ran now
         or was read from ``out``.
 
@@ -229,7 +229,7 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
     >>> res = spectra.sweep(growth, {"gain": [0.5, 2.0], "activation": ["tanh", "relu"]},
     ...                     executor="serial")
     >>> res
-    SweepTable(4 points, 0 failed, 0 resumed, 4 ran)
+    SweepResult(4 points, 0 failed, 0 resumed, 4 ran)
     >>> res[1].params
     {'gain': 0.5, 'activation': 'relu'}
     >>> sorted(res.rows()[0])
@@ -300,7 +300,7 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
                       f"(first: {first_err['type']}: {first_err['message']}); they are recorded "
                       f"with error['where'] == 'executor' and were not written to `out`, so "
                       f"rerunning the sweep retries them", RuntimeWarning, stacklevel=2)
-    return SweepTable(records=tuple(records[i] for i in range(len(points))),
+    return SweepResult(records=tuple(records[i] for i in range(len(points))),
                        out=None if out is None else os.fspath(out), seed=seed,
                        resumed=len(done), ran=len(todo), elapsed=time.perf_counter() - start)
 

@@ -1,4 +1,4 @@
-"""Records of a sweep: one :class:`SweepRecord` per point, gathered in a :class:`SweepTable`."""
+"""Records of a sweep: one :class:`SweepRecord` per point, gathered in a :class:`SweepResult`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from . import grid as _grid
 from .._core.validation import describe
 
-__all__ = ["SweepRecord", "SweepTable"]
+__all__ = ["SweepRecord", "SweepResult"]
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepTable:
+class SweepResult:
     """All records of a sweep, in grid order, one per point.
 
     Attributes
@@ -202,9 +202,9 @@ class SweepTable:
         try:
             import pandas as pd
         except ImportError as exc:
-            raise ImportError("SweepTable.to_dataframe needs pandas, which is not installed; "
+            raise ImportError("SweepResult.to_dataframe needs pandas, which is not installed; "
                               "install it (pip install pandas, or pip install 'spectra[pandas]'), "
-                              "or use SweepTable.rows() for the same table as plain dicts") from exc
+                              "or use SweepResult.rows() for the same table as plain dicts") from exc
         return pd.DataFrame(self.rows())
 
     def to_dict(self) -> dict:
@@ -214,9 +214,6 @@ class SweepTable:
 
     def __repr__(self) -> str:
         out = "" if self.out is None else f", out={self.out!r}"
-        return (f"SweepTable({len(self.records)} points, {len(self.failed)} failed, "
+        return (f"SweepResult({len(self.records)} points, {len(self.failed)} failed, "
                 f"{self.resumed} resumed, {self.ran} ran{out})")
 
-
-# 0.1 names
-SweepResult = SweepTable

@@ -6,7 +6,7 @@ import json
 import os
 
 from .._core.validation import describe
-from .records import SweepRecord, SweepTable
+from .records import SweepRecord, SweepResult
 
 __all__ = ["load_sweep"]
 
@@ -124,7 +124,7 @@ def _latest(records):
     return best
 
 
-def load_sweep(path) -> SweepTable:
+def load_sweep(path) -> SweepResult:
     """Read the records of a sweep's ``out`` file (JSON lines).
 
     Parameters
@@ -134,7 +134,7 @@ def load_sweep(path) -> SweepTable:
 
     Returns
     -------
-    SweepTable
+    SweepResult
         One record per point found in the file (when a point was retried,
         its last success, or else its last failure), ordered by their grid
         index.  A truncated last line (a writer killed mid-line) is ignored.
@@ -151,4 +151,4 @@ def load_sweep(path) -> SweepTable:
     for pos, rec in enumerate(records):
         order.setdefault(rec.key, pos)
     kept = sorted(_latest(records).values(), key=lambda r: (r.index, order[r.key]))
-    return SweepTable(records=tuple(kept), out=path, resumed=len(kept))
+    return SweepResult(records=tuple(kept), out=path, resumed=len(kept))
