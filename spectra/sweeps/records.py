@@ -7,14 +7,15 @@ import numbers
 from collections.abc import Mapping
 
 from . import grid as _grid
+from .._core.results import Result
 from .._core.validation import describe
 
 __all__ = ["SweepRecord", "SweepResult"]
 
 
 # -- records -----------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class SweepRecord:
+@dataclasses.dataclass(frozen=True, repr=False)
+class SweepRecord(Result):
     """What happened at one point of a sweep.
 
     Attributes
@@ -134,8 +135,8 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepResult:
+@dataclasses.dataclass(frozen=True, repr=False)
+class SweepResult(Result):
     """All records of a sweep, in grid order, one per point.
 
     Attributes
