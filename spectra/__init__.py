@@ -4,9 +4,10 @@ Conventions: a step map h_t = F(h_{t-1}, x_t) has step Jacobian
 J_t = dh_t/dh_{t-1} in numerator layout; dh_t/dh_k = J_t ... J_{k+1}; the lag
 is t - k; logarithms are natural; Lyapunov exponents are per step.
 
-``import spectra`` loads numpy only; :mod:`spectra.symbolic` (sympy),
-:mod:`spectra.plot` (matplotlib), :mod:`spectra.io` and :mod:`spectra.cli`
-load on first use.  The names below are the most used; everything else lives
+``import spectra`` loads numpy only; the leaves of the layer graph
+(:mod:`spectra.remedies`, :mod:`spectra.nonnormal`, :mod:`spectra.sweeps`,
+:mod:`spectra.monitor`, :mod:`spectra.symbolic` (sympy), :mod:`spectra.plot`
+(matplotlib), :mod:`spectra.io`, :mod:`spectra.cli`) load on first use.  The names below are the most used; everything else lives
 in its subpackage (and every name of 0.1 still resolves here).
 
 Cells and runs
@@ -134,24 +135,27 @@ from .analysis import (BoundReport, DepthProfile, DepthSpectra, LyapunovSpectrum
                        gamma_h, gradient_norm_profile, horizon, leaky_bound, lyapunov_spectrum,
                        mean_field, mlp_ensemble, pascanu_bound, product_log_singular_values,
                        regime)
-from . import remedies
-from .remedies import (bptt_gradient, clip_by_norm, echo_state_check, leaky_comparison,
-                       teacher_forcing_comparison, truncated_bptt_error, vanishing_regularizer)
-from . import nonnormal
-from .nonnormal import (field_of_values, kreiss_constant, nonnormality, pseudospectra,
-                        transient_growth)
-from . import sweeps, monitor
-from .sweeps import grid, load_sweep, sweep
-from .monitor import GradientMonitor
 from ._aliases import ALIASES_01 as _ALIASES_01
 
-# 0.1 module addresses of modules that moved into subpackages
-_sys.modules[__name__ + ".grid"] = grid
+# Leaves of the layer graph load on first use: nothing below them needs them.
+_LAZY_NAMES = {
+    "bptt_gradient": "spectra.remedies", "truncated_bptt_error": "spectra.remedies",
+    "clip_by_norm": "spectra.remedies", "vanishing_regularizer": "spectra.remedies",
+    "echo_state_check": "spectra.remedies", "leaky_comparison": "spectra.remedies",
+    "teacher_forcing_comparison": "spectra.remedies",
+    "nonnormality": "spectra.nonnormal", "transient_growth": "spectra.nonnormal",
+    "kreiss_constant": "spectra.nonnormal", "pseudospectra": "spectra.nonnormal",
+    "field_of_values": "spectra.nonnormal",
+    "sweep": "spectra.sweeps", "load_sweep": "spectra.sweeps",
+    "GradientMonitor": "spectra.monitor",
+}
+
+# 0.1 address of a module that moved into a subpackage (spectra.grid has a shim file)
 _sys.modules[__name__ + ".init"] = init
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = ("symbolic", "plot", "io", "cli")
+_LAZY_MODULES = ("remedies", "nonnormal", "sweeps", "monitor", "grid", "symbolic", "plot", "io", "cli")
 
 __all__ = [
     # cells and runs
@@ -190,7 +194,9 @@ def __getattr__(name):
         globals()[name] = module
         return module
     target = _ALIASES_01.get(name)
-    if target is not None:   # a 0.1 name that now lives in a subpackage (or was renamed)
+    if target is None and name in _LAZY_NAMES:
+        target = (_LAZY_NAMES[name], name)
+    if target is not None:   # a name of a lazy subpackage, or a 0.1 name that moved
         module, attr = target
         value = getattr(_import_module(module), attr)
         globals()[name] = value
@@ -199,4 +205,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_ALIASES_01))
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES) | set(_ALIASES_01))
