@@ -14,9 +14,9 @@ builders (:func:`register`, :func:`make_figure_set`).
 from ._style import PALETTE, WIDTHS, color, figure_and_axes, log_axis, paper_style, save
 
 # figures, the figure set and its registry (issue 7)
-from ._figures import (REGIMES, activation_derivatives, eigenvalues, gradient_norms,
-                       lyapunov_convergence, lyapunov_exponents, phase_diagram,
-                       singular_value_spectra)
+from ._figures import activation_derivatives, eigenvalues, gradient_norms
+from ._lyapunov import lyapunov_convergence, lyapunov_exponents, singular_value_spectra
+from ._phase import REGIMES, phase_diagram
 from ._figureset import (FigureSpec, build_figure, figure_names, figure_specs, make_figure_set,
                          register, unregister)
 from ._gallery import phase_table
