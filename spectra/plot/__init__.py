@@ -32,9 +32,10 @@ __all__ = [
 
 # issue 10: deep feedforward nets and the gradient monitor
 from ._deep import depth_profile, depth_spectra
-from ._monitor import monitor_history, monitor_lags, monitor_layers
+from ._monitor import monitor_history, monitor_lags, monitor_layers, plot_monitor
 
-__all__ += ["depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags"]
+__all__ += ["depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags",
+            "plot_monitor"]
 
 # issue 9: figures of the remedies for vanishing and exploding gradients
 from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, leaky_figure,
