@@ -336,7 +336,11 @@ class FigureRecipe:
         for field in ("data", "draw"):
             if not callable(getattr(self, field)):
                 raise TypeError(f"`{field}` must be callable; got {describe(getattr(self, field))}")
-        if not (isinstance(self.width, str) and self.width in WIDTHS):
+        if isinstance(self.width, str):
+            if self.width not in WIDTHS:
+                raise ValueError(f"`width` must be one of {sorted(WIDTHS)} or a number of inches; "
+                                 f"got {self.width!r}")
+        else:
             check_real(self.width, "width", low=0.0, low_open=True)
         check_int(self.ncols, "ncols", minimum=1)
         check_real(self.aspect, "aspect", low=0.0, low_open=True)
