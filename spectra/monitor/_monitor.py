@@ -13,7 +13,7 @@ from .._core.results import to_jsonable
 from .._core.validation import check_int, check_real, describe
 from ..analysis.products import gradient_norm_profile
 from ..cells import Cell
-from ..jacobians.sequence import as_jacobian_sequence
+from ..jacobians import as_jacobian_sequence
 from ..linalg import top_singular_values
 from ._alarms import KINDS as _KINDS, Event, GradientAlarm, NormWatch
 from ._history import StepRecord, gradient_names, series, tidy_records

@@ -74,7 +74,7 @@ def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
                 raise ValueError(f"`J[{lag}]` must hold finite log singular values (-inf for zeros)")
             spectra_.append((lag, sv))
     else:
-        from ..jacobians.sequence import as_jacobian_sequence
+        from ..jacobians import as_jacobian_sequence
 
         seq = as_jacobian_sequence(J)
         t, _ = seq.check_span(t, 0)
