@@ -26,8 +26,17 @@ from ._style import color, figure_and_axes, log_axis, paper_style
 __all__ = ["activation_derivatives", "eigenvalues", "gradient_norms"]
 
 
-def _items(data, name, kinds):
-    """``[(label or None, item)]`` from one item, a sequence of items or a mapping label -> item."""
+def _type_name(kind, old=None):
+    """A class's name for messages, with its 0.1 name when that differs (a renamed result class)."""
+    new = kind.__name__
+    return new if old is None or old == new else f"{new} ({old} in 0.1)"
+
+
+def _items(data, name, kinds, what=None):
+    """``[(label or None, item)]`` from one item, a sequence of items or a mapping label -> item.
+
+    ``what`` names the expected kinds in messages (default their class names).
+    """
     if isinstance(data, kinds):
         return [(None, data)]
     if isinstance(data, Mapping):
@@ -40,7 +49,8 @@ def _items(data, name, kinds):
         raise ValueError(f"`{name}` must not be empty")
     for label, v in items:
         if not isinstance(v, kinds):
-            what = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+            if what is None:
+                what = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
             where = f"`{name}`" if label is None else f"`{name}[{label!r}]`"
             raise TypeError(f"{where} must be a {what} (or a mapping of labels to them); got "
                             f"{describe(v)}")

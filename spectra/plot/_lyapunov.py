@@ -13,10 +13,12 @@ import numpy as np
 from ..analysis.lyapunov import LyapunovResult
 from ..analysis.products import product_log_singular_values
 from .._core.validation import check_real, describe
-from ._figures import _items
+from ._figures import _items, _type_name
 from ._style import color, figure_and_axes, log_axis, paper_style
 
 __all__ = ["singular_value_spectra", "lyapunov_exponents", "lyapunov_convergence"]
+
+_LYAPUNOV = _type_name(LyapunovResult, "LyapunovResult")    # messages name the 0.1 class too
 
 
 # -- singular value spectra of dh_t/dh_k -----------------------------------------------------
@@ -120,7 +122,7 @@ def _lag(lag, what="lags"):
 # -- Lyapunov exponents ------------------------------------------------------------------------
 
 def _lyap_items(results):
-    items = _items(results, "result", LyapunovResult)
+    items = _items(results, "result", LyapunovResult, _LYAPUNOV)
     for label, r in items:
         if r.exponents.ndim != 1:
             raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
@@ -209,7 +211,7 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
     >>> len(fig.axes[0].lines), fig.axes[0].get_xscale()
     (2, 'log')
     """
-    (_, r), = _items(result, "result", LyapunovResult)
+    (_, r), = _items(result, "result", LyapunovResult, _LYAPUNOV)
     if r.exponents.ndim != 1:
         raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
                          f"of shape {r.exponents.shape}")

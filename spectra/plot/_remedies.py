@@ -20,6 +20,7 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from ._figures import _type_name
 from ._figureset import FigureFamily, FigureRecipe, _base_seed
 from ._style import color, figure_and_axes, paper_style
 
@@ -40,8 +41,8 @@ __all__ = [
 _LOG10 = math.log(10.0)
 
 
-def _labelled(results, kind, name="results"):
-    """[(label, result)] from one result, a list or a dict."""
+def _labelled(results, kind, name="results", *, old=None):
+    """[(label, result)] from one result, a list or a dict; ``old``: the class's 0.1 name."""
     if isinstance(results, dict):
         items = list(results.items())
     elif isinstance(results, (list, tuple)):
@@ -52,7 +53,8 @@ def _labelled(results, kind, name="results"):
         raise ValueError(f"`{name}` must contain at least one result")
     for label, r in items:
         if not isinstance(r, kind):
-            raise TypeError(f"`{name}` must hold {kind.__name__} results; got {type(r).__name__}")
+            raise TypeError(f"`{name}` must hold {_type_name(kind, old)} results; got "
+                            f"{type(r).__name__}")
     return items
 
 
@@ -88,7 +90,7 @@ def bptt_lag_figure(results, ax=None):
     """
     from ..remedies import BPTTResult
 
-    items = _labelled(results, BPTTResult)
+    items = _labelled(results, BPTTResult, old="BPTTResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         if r.lag_norms is None:
@@ -117,9 +119,11 @@ def clipping_figure(norm_results, value_results=None, ax=None):
     """
     from ..remedies import ClipResult
 
-    series = [("norm clipping", _labelled(list(norm_results), ClipResult, "norm_results"))]
+    series = [("norm clipping",
+               _labelled(list(norm_results), ClipResult, "norm_results", old="ClipResult"))]
     if value_results is not None:
-        series.append(("value clipping", _labelled(list(value_results), ClipResult, "value_results")))
+        series.append(("value clipping",
+                       _labelled(list(value_results), ClipResult, "value_results", old="ClipResult")))
     if ax is None:
         fig, axes = figure_and_axes(width="double", ncols=2, aspect=0.7)
     else:
@@ -163,7 +167,7 @@ def regularizer_figure(results, ax=None):
     """
     from ..remedies import RegularizerResult
 
-    items = _labelled(results, RegularizerResult)
+    items = _labelled(results, RegularizerResult, old="RegularizerResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         if np.ndim(r.ratios) != 1:
@@ -189,7 +193,7 @@ def truncation_figure(results, ax=None):
     """
     from ..remedies import TruncationResult
 
-    items = _labelled(results, TruncationResult)
+    items = _labelled(results, TruncationResult, old="TruncationResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         ax.plot(r.truncations, _positive(r.relative_errors), color=color(i),
