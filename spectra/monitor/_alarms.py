@@ -55,8 +55,8 @@ class Event(Result):
     --------
     >>> from spectra.monitor import Event
     >>> e = Event(4, "explode", "W1", 50.0, 1.0, 50.0, "W1: norm grew 50x (1 -> 50)")
-    >>> e.to_dict()["factor"], Event(5, "nonfinite", "W1", float("nan")).to_dict()["value"]
-    (50.0, 'nan')
+    >>> e.to_dict()["factor"], Event(5, "nonfinite", "W1", float("inf")).to_dict()["value"]
+    (50.0, 'inf')
     """
 
     step: int

@@ -284,8 +284,8 @@ class GradientMonitor:
     def to_dict(self) -> dict:
         """The configuration, the tidy records and the events, as strict-JSON data.
 
-        The package's one JSON policy (:func:`spectra._core.results.to_jsonable`):
-        non-finite values become the strings ``"nan"``, ``"inf"``, ``"-inf"``.
+        Under the package's one JSON policy (:func:`spectra._core.results.to_jsonable`),
+        which also decides how non-finite values are written.
         """
         return to_jsonable({"config": {"every": self.every,
                            "at_steps": None if self._chosen is None else sorted(self._chosen),
