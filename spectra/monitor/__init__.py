@@ -30,12 +30,12 @@ the history (:mod:`._history`: :class:`StepRecord`).
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.cells`,
 :mod:`spectra.jacobians`, :mod:`spectra.linalg`, :mod:`spectra.analysis`.
-The monitor is a leaf below :mod:`spectra.plot`: the figures of a monitor
+Not ``spectra.plot``, not even inside a function: the figures of a monitor
 live in ``spectra.plot`` (:func:`spectra.plot.plot_monitor`), which imports
-this package; here nothing imports ``spectra.plot`` at module level, and
-:meth:`GradientMonitor.plot` only delegates to it, loading it on first use
-(the lazy leaf pattern of ``spectra.plot`` itself), so there is no import
-cycle and ``import spectra`` never loads matplotlib.
+this package, so the import graph runs plot -> monitor only.
+:meth:`GradientMonitor.plot` delegates to that function through the top-level
+namespace (``spectra.plot``, a leaf loaded on first attribute access, as in
+user code), so ``import spectra`` never loads matplotlib.
 
 Examples
 --------

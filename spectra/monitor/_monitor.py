@@ -299,10 +299,11 @@ class GradientMonitor:
         ``kind``: ``"summary"`` (two panels: norms over steps, and across
         layers at a few steps), ``"history"``, ``"layers"`` or ``"lags"``.
 
-        The monitor sits below :mod:`spectra.plot` and never imports it at
-        module level; this convenience method loads the plot leaf (and
-        matplotlib) on first use, as ``spectra.plot`` itself is loaded.
+        The monitor never imports :mod:`spectra.plot` (plot imports the
+        monitor); this convenience method reaches the figure through the
+        top-level namespace, whose leaves (``spectra.plot`` among them) load
+        on first attribute access, exactly as in user code.
         """
-        from ..plot import plot_monitor          # lazy: plot is a leaf above the monitor
+        import spectra                           # spectra.plot: a lazy leaf of the namespace
 
-        return plot_monitor(self, kind, ax=ax)
+        return spectra.plot.plot_monitor(self, kind, ax=ax)

@@ -43,9 +43,10 @@ May import
 matplotlib (never ``matplotlib.pyplot``) and every layer of spectra below it:
 ``_core``, ``cells``, ``jacobians``, ``linalg``, ``analysis``, ``nonnormal``,
 ``remedies``, ``sweeps``, ``monitor``; not ``spectra.cli``, which imports this.
-Nothing below imports ``spectra.plot`` at module level, so ``import spectra``
-never loads matplotlib (``GradientMonitor.plot`` loads this package inside the
-method, on first use).
+Nothing else in spectra imports ``spectra.plot`` (not even inside a function),
+so ``import spectra`` never loads matplotlib; the top-level namespace loads
+this package on first access to ``spectra.plot`` (``GradientMonitor.plot``
+draws through that attribute).
 """
 
 from ._style import PALETTE, WIDTHS, color, figure_and_axes, log_axis, paper_style, save

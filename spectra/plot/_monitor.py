@@ -1,9 +1,9 @@
 """Figures of a :class:`spectra.monitor.GradientMonitor` history.
 
-Import direction: plot sits above the monitor, so this module imports
-:mod:`spectra.monitor` at module level; the monitor never imports plot at
-module level (:meth:`GradientMonitor.plot` delegates to :func:`plot_monitor`
-lazily, inside the method).
+Import direction: plot -> monitor only.  This module imports
+:mod:`spectra.monitor`; the monitor never imports plot (its
+:meth:`~spectra.monitor.GradientMonitor.plot` reaches :func:`plot_monitor`
+through the top-level namespace's lazy ``spectra.plot`` attribute).
 """
 
 from __future__ import annotations
