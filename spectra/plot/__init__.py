@@ -7,46 +7,82 @@ optional ``ax``, returns the matplotlib Figure, and never calls ``show()`` or
 (:mod:`spectra.plot._style`): one- and two-column sizes, the Okabe-Ito
 colour-blind-safe palette, vector PDF and PNG output.
 
-The figure set (``spectra figures --out DIR``) is a registry of named
-builders (:func:`register`, :func:`make_figure_set`).
+Lives here
+----------
+Style
+    :data:`PALETTE`, :data:`WIDTHS`, :func:`color`, :func:`figure_and_axes`,
+    :func:`paper_style`, :func:`log_axis`, :func:`save` (``_style``).
+Products, spectra and bounds
+    :func:`activation_derivatives`, :func:`eigenvalues`, :func:`gradient_norms`
+    (``_figures``); :func:`singular_value_spectra`, :func:`lyapunov_exponents`,
+    :func:`lyapunov_convergence` (``_lyapunov``); :func:`phase_diagram`,
+    :data:`REGIMES` (``_phase``) and its data, :func:`phase_table` (``_gallery``).
+Deep feedforward nets
+    :func:`depth_profile`, :func:`depth_spectra` (``_deep``).
+Gradient monitor
+    :func:`plot_monitor`, :func:`monitor_history`, :func:`monitor_layers`,
+    :func:`monitor_lags` (``_monitor``).
+Remedies
+    :func:`bptt_lag_figure`, :func:`clipping_figure`, :func:`regularizer_figure`,
+    :func:`truncation_figure`, :func:`penalty_figure`,
+    :func:`spectral_control_figure`, :func:`echo_state_figure`,
+    :func:`leaky_figure`, :func:`teacher_forcing_figure`,
+    :func:`remedies_figure_set` (``_remedies``).
+Non-normality
+    :func:`pseudospectra_contours`, :func:`transient_growth_curves` (``_nonnormal``).
+The figure set
+    ``spectra figures --out DIR`` writes a registry of named builders
+    (``_figureset``): :func:`register`, :func:`unregister`, :func:`figure_names`,
+    :func:`figure_specs`, :func:`build_figure`, :func:`make_figure_set`,
+    :class:`FigureSpec`.  Figures that share their data are declared as a
+    ``FigureFamily`` of ``FigureRecipe`` entries (the remedies).  Seeds are
+    passed as ``rng=`` (``seed=`` is the deprecated 0.1 alias).
+
+May import
+----------
+matplotlib (never ``matplotlib.pyplot``) and every layer of spectra below it:
+``_core``, ``cells``, ``jacobians``, ``linalg``, ``analysis``, ``nonnormal``,
+``remedies``, ``sweeps``, ``monitor``; not ``spectra.cli``, which imports this.
+Nothing else in spectra imports ``spectra.plot`` (not even inside a function),
+so ``import spectra`` never loads matplotlib; the top-level namespace loads
+this package on first access to ``spectra.plot`` (``GradientMonitor.plot``
+draws through that attribute).
 """
 
 from ._style import PALETTE, WIDTHS, color, figure_and_axes, log_axis, paper_style, save
 
-# figures, the figure set and its registry (issue 7)
-from ._figures import (REGIMES, activation_derivatives, eigenvalues, gradient_norms,
-                       lyapunov_convergence, lyapunov_exponents, phase_diagram,
-                       singular_value_spectra)
+# figure functions of products, spectra and bounds; the figure set and its registry
+from ._figures import activation_derivatives, eigenvalues, gradient_norms
+from ._lyapunov import lyapunov_convergence, lyapunov_exponents, singular_value_spectra
+from ._phase import REGIMES, phase_diagram
 from ._figureset import (FigureSpec, build_figure, figure_names, figure_specs, make_figure_set,
                          register, unregister)
+# the modules below register their builders on import: this order is the order of the set
 from ._gallery import phase_table
-
-__all__ = [
-    "PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save", "log_axis",
-    # figures, the figure set and its registry (issue 7)
-    "activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
-    "lyapunov_exponents", "lyapunov_convergence", "phase_diagram", "phase_table", "REGIMES",
-    "register", "unregister", "figure_names", "figure_specs", "build_figure", "make_figure_set",
-    "FigureSpec",
-]
-
-# issue 10: deep feedforward nets and the gradient monitor
 from ._deep import depth_profile, depth_spectra
-from ._monitor import monitor_history, monitor_lags, monitor_layers
-
-__all__ += ["depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags"]
-
-# issue 9: figures of the remedies for vanishing and exploding gradients
+from ._monitor import monitor_history, monitor_lags, monitor_layers, plot_monitor
 from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, leaky_figure,
                         penalty_figure, regularizer_figure, spectral_control_figure,
                         teacher_forcing_figure, truncation_figure)
 from ._remedies import figure_set as remedies_figure_set
-
-__all__ += ["bptt_lag_figure", "clipping_figure", "regularizer_figure", "truncation_figure",
-            "penalty_figure", "spectral_control_figure", "echo_state_figure", "leaky_figure",
-            "teacher_forcing_figure", "remedies_figure_set"]
-
-# issue 12: non-normality
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
 
-__all__ += ["pseudospectra_contours", "transient_growth_curves"]
+__all__ = [
+    # style
+    "PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save", "log_axis",
+    # products, spectra and bounds
+    "activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
+    "lyapunov_exponents", "lyapunov_convergence", "phase_diagram", "phase_table", "REGIMES",
+    # the figure set
+    "register", "unregister", "figure_names", "figure_specs", "build_figure", "make_figure_set",
+    "FigureSpec",
+    # deep feedforward nets and the gradient monitor
+    "depth_profile", "depth_spectra", "monitor_history", "monitor_layers", "monitor_lags",
+    "plot_monitor",
+    # remedies
+    "bptt_lag_figure", "clipping_figure", "regularizer_figure", "truncation_figure",
+    "penalty_figure", "spectral_control_figure", "echo_state_figure", "leaky_figure",
+    "teacher_forcing_figure", "remedies_figure_set",
+    # non-normality
+    "pseudospectra_contours", "transient_growth_curves",
+]

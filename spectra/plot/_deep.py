@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._core.validation import check_int
 from ._figureset import register
 from ._style import color, figure_and_axes, paper_style
 
@@ -32,6 +33,16 @@ def _labelled(results, cls, what):
             raise TypeError(f"`{what}` entries must be {cls.__name__}; got {type(v).__name__}"
                             + ("" if label is None else f" for {label!r}"))
     return items
+
+
+def _depth_index(sp, depth):
+    """The position of ``depth`` among the depths ``sp`` (a DepthSpectra) was computed at."""
+    depth = check_int(depth, "depth")
+    hit = np.nonzero(np.asarray(sp.depths) == depth)[0]
+    if hit.size == 0:
+        raise ValueError(f"`depth` must be one of the computed depths {np.asarray(sp.depths).tolist()}; "
+                         f"got {depth}")
+    return int(hit[0])
 
 
 def depth_profile(profiles, ax=None, *, stat="mean_log", band=2.0, predictions=None):
@@ -147,7 +158,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
         else:
             for i, (label, sp) in enumerate(items):
                 d = int(sp.depths[-1]) if depth is None else depth
-                j = sp._index(d)
+                j = _depth_index(sp, d)
                 y = 2.0 * sp.log_singular_values[:, j, :] / _LN10        # (S, m) log10 sigma^2
                 y = y[:, ~np.all(np.isnan(y), axis=0)]
                 m = y.shape[1]

@@ -1,32 +1,42 @@
-"""One function per figure kind.
+"""One function per figure kind: activation derivatives, eigenvalues, gradient norms.
 
 Each function takes results (or the data to compute them from) and an optional
 ``ax``, draws in the shared paper style, and returns the matplotlib Figure.
 None calls ``show()``, ``savefig()`` or anything in ``matplotlib.pyplot``:
 new figures are plain :class:`matplotlib.figure.Figure` objects, so nothing
 is global and nothing needs a display.  Save with :func:`spectra.plot.save`.
+
+The other families live beside this module: singular-value and Lyapunov
+spectra in :mod:`._lyapunov`, the phase diagram in :mod:`._phase`; the
+label-or-mapping helper :func:`_items` is shared with them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from ..cells.activations import Activation, activation as _activation
 from ..analysis.bounds import BoundReport
-from ..analysis.lyapunov import LyapunovResult
-from ..analysis.products import NormProfile, product_log_singular_values
+from ..analysis.products import NormProfile
 from .._core.validation import as_array, check_real, describe
 from ._style import color, figure_and_axes, log_axis, paper_style
 
-__all__ = ["activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
-           "lyapunov_exponents", "lyapunov_convergence", "phase_diagram", "REGIMES"]
+__all__ = ["activation_derivatives", "eigenvalues", "gradient_norms"]
 
 
-def _items(data, name, kinds):
-    """``[(label or None, item)]`` from one item, a sequence of items or a mapping label -> item."""
+def _type_name(kind, old=None):
+    """A class's name for messages, with its 0.1 name when that differs (a renamed result class)."""
+    new = kind.__name__
+    return new if old is None or old == new else f"{new} ({old} in 0.1)"
+
+
+def _items(data, name, kinds, what=None):
+    """``[(label or None, item)]`` from one item, a sequence of items or a mapping label -> item.
+
+    ``what`` names the expected kinds in messages (default their class names).
+    """
     if isinstance(data, kinds):
         return [(None, data)]
     if isinstance(data, Mapping):
@@ -39,7 +49,8 @@ def _items(data, name, kinds):
         raise ValueError(f"`{name}` must not be empty")
     for label, v in items:
         if not isinstance(v, kinds):
-            what = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+            if what is None:
+                what = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
             where = f"`{name}`" if label is None else f"`{name}[{label!r}]`"
             raise TypeError(f"{where} must be a {what} (or a mapping of labels to them); got "
                             f"{describe(v)}")
@@ -272,388 +283,3 @@ def _two_legends(ax, kinds, labelled):
         handles = [Line2D([], [], color="0.3", linestyle=_BOUND_STYLES[k][0],
                           linewidth=_BOUND_STYLES[k][1], alpha=_BOUND_STYLES[k][2]) for k in kinds]
         ax.legend(handles, [_BOUND_NAMES[k] for k in kinds], loc="upper left")
-
-
-# -- singular value spectra of dh_t/dh_k -----------------------------------------------------
-
-def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
-    """The singular values of ``dh_t/dh_{t-lag}`` for several lags.
-
-    Parameters
-    ----------
-    J : mapping of lag -> log singular values, or Trajectory / sequence of step Jacobians
-        Either results (natural logs, e.g. from
-        :func:`spectra.product_log_singular_values`) keyed by lag, or the
-        Jacobians to compute them from, at ``lags``.
-    lags : sequence of int, optional
-        With a trajectory: the lags (default 1 and powers of 4 up to t).
-    t : int, optional
-        With a trajectory: the end of the span (default T).
-    per_step : bool
-        Plot ``log(sigma_i) / lag`` on a linear axis instead of sigma_i on a
-        log axis: as the lag grows these converge to the Lyapunov exponents
-        (draw them on the same axes with :func:`lyapunov_exponents`).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One line (with markers) per lag, against the index i = 1, 2, ...
-
-    Examples
-    --------
-    >>> import numpy as np, spectra
-    >>> J = 1.2 * np.random.default_rng(0).standard_normal((64, 8, 8)) / np.sqrt(8)
-    >>> fig = spectra.plot.singular_value_spectra(J, [1, 8, 64])
-    >>> len(fig.axes[0].lines), fig.axes[0].get_yscale()
-    (3, 'log')
-    """
-    if isinstance(J, Mapping):
-        if lags is not None or t is not None:
-            raise TypeError("`lags` and `t` apply only when `J` is a trajectory or Jacobians; "
-                            "a mapping already names its lags")
-        if not J:
-            raise ValueError("`J` must not be empty")
-        spectra_ = []
-        for lag, sv in J.items():
-            lag = _lag(lag)
-            try:
-                sv = np.asarray(sv, dtype=float)
-            except (TypeError, ValueError):
-                raise TypeError(f"`J[{lag}]` must be an array of log singular values; got "
-                                f"{describe(sv)}") from None
-            if sv.ndim != 1 or sv.size == 0:
-                raise ValueError(f"`J[{lag}]` must be a non-empty 1-D array of log singular values; "
-                                 f"got shape {sv.shape}")
-            if np.any(np.isnan(sv) | (sv == np.inf)):
-                raise ValueError(f"`J[{lag}]` must hold finite log singular values (-inf for zeros)")
-            spectra_.append((lag, sv))
-    else:
-        from ..jacobians.structured import as_jacobian_sequence
-
-        seq = as_jacobian_sequence(J)
-        t, _ = seq.check_span(t, 0)
-        if t == 0:
-            raise ValueError("`J` must have at least one step")
-        if lags is None:
-            lags = sorted({1, *[4 ** j for j in range(1, 8) if 4 ** j < t], t})
-        if isinstance(lags, (int, np.integer)):
-            lags = [lags]
-        spectra_ = []
-        for lag in lags:
-            lag = _lag(lag)
-            if lag > t:
-                raise ValueError(f"`lags` must lie in 1..t = 1..{t}; got {lag}")
-            spectra_.append((lag, product_log_singular_values(seq, t=t, k=t - lag)))
-    spectra_.sort(key=lambda p: p[0])
-    fig, ax = figure_and_axes(ax)
-    with paper_style():
-        if per_step:
-            to_plot = (lambda v, lag: np.where(np.isfinite(v), v / lag, np.nan))
-            ax.set_ylabel(r"$\log \sigma_i \,/\, (t - k)$")
-            ax.axhline(0.0, color="0.8", linewidth=0.5, zorder=1)
-        else:
-            f = log_axis(ax, *[s for _, s in spectra_], label=r"$\sigma_i(\partial h_t/\partial h_k)$")
-            to_plot = (lambda v, lag: f(v))
-        for i, (lag, sv) in enumerate(spectra_):
-            idx = np.arange(1, sv.size + 1)
-            ax.plot(idx, to_plot(sv, lag), color=color(i), marker="o", markersize=2.0,
-                    linewidth=0.9, label=f"lag {lag}")
-        ax.set_xlabel("index $i$")
-        ax.legend(loc="lower left")
-    return fig
-
-
-def _lag(lag, what="lags"):
-    if isinstance(lag, (bool, np.bool_)) or not isinstance(lag, (int, np.integer)):
-        raise TypeError(f"{what} must be positive integers; got {describe(lag)}")
-    if lag < 1:
-        raise ValueError(f"{what} must be positive integers; got {lag}")
-    return int(lag)
-
-
-# -- Lyapunov exponents ------------------------------------------------------------------------
-
-def _lyap_items(results):
-    items = _items(results, "result", LyapunovResult)
-    for label, r in items:
-        if r.exponents.ndim != 1:
-            raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
-                             f"of shape {r.exponents.shape}")
-    return items
-
-
-def lyapunov_exponents(result, *, nsigma=2.0, colors=None, ax=None):
-    """The Lyapunov spectrum with error bars (``nsigma`` standard errors).
-
-    Parameters
-    ----------
-    result : LyapunovResult, or a mapping of labels to them
-        From :func:`spectra.lyapunov_spectrum` (unbatched).
-    nsigma : float
-        Half-width of the error bars in standard errors.  An infinite
-        standard error (fewer than two blocks) draws no bar.
-    colors : sequence of colours, optional
-        One per result (default the palette in order); useful when drawing
-        over another figure function's lines.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One error-bar series per result against the index i = 1..k, and the
-        zero line.
-
-    Examples
-    --------
-    >>> import numpy as np, spectra
-    >>> J = np.random.default_rng(0).standard_normal((400, 6, 6)) / np.sqrt(6)
-    >>> fig = spectra.plot.lyapunov_exponents(spectra.lyapunov_spectrum(J))
-    >>> fig.axes[0].get_ylabel()
-    '$\\\\lambda_i$ (per step)'
-    """
-    items = _lyap_items(result)
-    nsigma = check_real(nsigma, "nsigma", low=0.0)
-    if colors is None:
-        colors = [color(i) for i in range(len(items))]
-    elif isinstance(colors, str) or len(colors) != len(items):
-        raise ValueError(f"`colors` must be a sequence of {len(items)} colours (one per result); "
-                         f"got {colors!r}")
-    fig, ax = figure_and_axes(ax)
-    with paper_style():
-        ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=1)
-        for i, (label, r) in enumerate(items):
-            lam = np.where(np.isfinite(r.exponents), r.exponents, np.nan)
-            err = np.where(np.isfinite(r.stderr), nsigma * r.stderr, np.nan)
-            idx = np.arange(1, lam.size + 1)
-            ax.errorbar(idx, lam, yerr=err, color=colors[i], marker="o", markersize=2.5,
-                        linewidth=0.9, elinewidth=0.8, capsize=1.5, label=label, zorder=3)
-        ax.set_xlabel("index $i$")
-        ax.set_ylabel(r"$\lambda_i$ (per step)")
-        if any(label is not None for label, _ in items):
-            ax.legend(loc="best")
-    return fig
-
-
-def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
-    """Running estimates of Lyapunov exponents against the number of steps averaged.
-
-    Parameters
-    ----------
-    result : LyapunovResult
-        Unbatched, from :func:`spectra.lyapunov_spectrum`.
-    which : sequence of int, optional
-        1-based indices of the exponents to draw (default the first
-        min(k, 4)).
-    nsigma : float
-        Half-width, in standard errors, of the band drawn around each final
-        value.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One line per exponent (log x-axis) and one shaded band per finite
-        standard error.
-
-    Examples
-    --------
-    >>> import numpy as np, spectra
-    >>> J = np.random.default_rng(0).standard_normal((400, 6, 6)) / np.sqrt(6)
-    >>> fig = spectra.plot.lyapunov_convergence(spectra.lyapunov_spectrum(J), which=[1, 6])
-    >>> len(fig.axes[0].lines), fig.axes[0].get_xscale()
-    (2, 'log')
-    """
-    (_, r), = _items(result, "result", LyapunovResult)
-    if r.exponents.ndim != 1:
-        raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
-                         f"of shape {r.exponents.shape}")
-    k = r.exponents.size
-    if which is None:
-        which = list(range(1, min(k, 4) + 1))
-    elif isinstance(which, (int, np.integer)) and not isinstance(which, bool):
-        which = [which]
-    which = [_lag(i, "`which` indices") for i in which]
-    for i in which:
-        if i > k:
-            raise ValueError(f"`which` must hold indices in 1..{k}; got {i}")
-    nsigma = check_real(nsigma, "nsigma", low=0.0)
-    fig, ax = figure_and_axes(ax)
-    with paper_style():
-        steps = r.running_steps
-        for j, i in enumerate(which):
-            c = color(j)
-            run = np.where(np.isfinite(r.running[:, i - 1]), r.running[:, i - 1], np.nan)
-            ax.plot(steps, run, color=c, linewidth=0.9, label=rf"$\lambda_{{{i}}}$")
-            lam, se = r.exponents[i - 1], r.stderr[i - 1]
-            if np.isfinite(lam) and np.isfinite(se) and se > 0:
-                ax.fill_between([steps[0], steps[-1]], lam - nsigma * se, lam + nsigma * se,
-                                color=c, alpha=0.2, linewidth=0)
-        ax.set_xscale("log")
-        ax.set_xlabel("steps averaged")
-        ax.set_ylabel("running estimate (per step)")
-        ax.legend(loc="best")
-    return fig
-
-
-# -- phase diagram -----------------------------------------------------------------------------
-
-#: Regime labels of :func:`spectra.regime`, plus "mixed" for cells whose replicates disagree.
-REGIMES = ("vanishing guaranteed", "undetermined", "exploding possible", "mixed")
-_REGIME_COLORS = {"vanishing guaranteed": "#CFE3F1",   # light blue
-                  "undetermined": "#E5E5E5",           # light grey
-                  "exploding possible": "#F8DCC0",     # light orange
-                  "mixed": "#FFFFFF"}
-
-
-def _columns(table):
-    """A dict of columns (lists) from a mapping of columns or a sequence of row mappings."""
-    if isinstance(table, (list, tuple)):
-        if not table:
-            raise ValueError("`table` must not be empty")
-        if not all(isinstance(r, Mapping) for r in table):
-            raise TypeError("`table` must be a mapping of columns or a sequence of row mappings; "
-                            f"got a sequence holding {describe(next(r for r in table if not isinstance(r, Mapping)))}")
-        keys = set().union(*[r.keys() for r in table])
-        return {k: [r.get(k) for r in table] for k in keys}
-    if hasattr(table, "keys") and hasattr(table, "__getitem__"):  # a dict or a pandas DataFrame
-        return {k: list(np.asarray(table[k]).tolist()) for k in table.keys()}
-    raise TypeError("`table` must be a mapping of columns (a dict or a DataFrame) or a sequence of "
-                    f"row mappings; got {describe(table)}")
-
-
-def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured="measured",
-                  stderr="stderr", measured_label=r"$\lambda_{\max}$", nsigma=2.0,
-                  annotate=False, ax=None):
-    """Theoretical regimes and measured behaviour over a grid (gain x activation).
-
-    Each cell's colour is the regime of Pascanu et al.'s conditions
-    (:func:`spectra.regime`: vanishing guaranteed / undetermined /
-    exploding possible); its marker is the sign of a measured growth rate
-    (e.g. the largest Lyapunov exponent, or the decay rate of the gradient
-    norm): up-triangle when it is above zero by more than ``nsigma``
-    standard errors, down-triangle when below, a circle when zero is within
-    the error.  The theory is a sufficient condition for vanishing and a
-    necessary one for exploding, so "exploding possible" cells may well
-    measure negative; a measured positive rate in a "vanishing guaranteed"
-    cell would contradict the bound.
-
-    Parameters
-    ----------
-    table : mapping of columns (dict, pandas DataFrame) or sequence of row mappings
-        Tidy data, one row per grid point (or per replicate): the columns
-        named by ``x`` (numbers), ``y`` (labels), ``regime`` (strings from
-        :data:`REGIMES`), ``measured`` (numbers) and optionally ``stderr``.
-        Rows sharing (x, y) are replicates: their mean is drawn, with the
-        standard error of the mean from their spread (their own stderr
-        column is then ignored); replicates whose regimes differ give
-        "mixed".  Grid points without rows are left blank.  Rows as
-        produced by ``spectra.sweep(...).rows()`` fit directly.
-    x, y, regime, measured, stderr : str
-        Column names.
-    measured_label : str
-        What the measured value is, for the legend.
-    nsigma : float
-        Significance, in standard errors, for the sign of the measurement.
-    annotate : bool
-        Write the measured mean in each cell.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The regime colours as one mesh, the markers as one scatter
-        collection per sign that occurs.
-
-    Examples
-    --------
-    >>> import spectra
-    >>> table = {"gain": [0.5, 2.0, 0.5, 2.0], "activation": ["tanh", "tanh", "sigmoid", "sigmoid"],
-    ...          "regime": ["vanishing guaranteed", "exploding possible"] + ["vanishing guaranteed"] * 2,
-    ...          "measured": [-0.7, 0.2, -1.5, -0.9], "stderr": [0.01, 0.02, 0.01, 0.01]}
-    >>> fig = spectra.plot.phase_diagram(table)
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    ['tanh', 'sigmoid']
-    """
-    cols = _columns(table)
-    for name in (x, y, regime, measured):
-        if name not in cols:
-            raise ValueError(f"`table` has no column {name!r}; it has {sorted(map(str, cols))}")
-    N = len(cols[x])
-    try:
-        xs = np.asarray(cols[x], dtype=float)
-        ms = np.asarray([np.nan if v is None else v for v in cols[measured]], dtype=float)
-        ses = (np.asarray([np.nan if v is None else v for v in cols[stderr]], dtype=float)
-               if stderr in cols else np.full(N, np.nan))
-    except (TypeError, ValueError):
-        raise TypeError(f"columns {x!r}, {measured!r} and {stderr!r} of `table` must hold numbers") from None
-    if not np.all(np.isfinite(xs)):
-        raise ValueError(f"column {x!r} of `table` must hold finite numbers")
-    ys = [str(v) for v in cols[y]]
-    regs = list(cols[regime])
-    for rg in regs:
-        if rg not in REGIMES:
-            raise ValueError(f"column {regime!r} of `table` must hold regimes from {list(REGIMES)}; "
-                             f"got {rg!r}")
-    nsigma = check_real(nsigma, "nsigma", low=0.0)
-    gx = np.unique(xs)
-    gy = list(dict.fromkeys(ys))            # order of first appearance
-    cell_regime = np.full((len(gy), len(gx)), -1)
-    mean = np.full((len(gy), len(gx)), np.nan)
-    err = np.full((len(gy), len(gx)), np.nan)
-    groups = {}
-    for i in range(N):
-        groups.setdefault((gy.index(ys[i]), int(np.searchsorted(gx, xs[i]))), []).append(i)
-    for (r, c), rows in groups.items():
-        kinds = {regs[i] for i in rows}
-        cell_regime[r, c] = REGIMES.index(kinds.pop() if len(kinds) == 1 else "mixed")
-        vals = ms[rows]
-        vals = vals[np.isfinite(vals)]
-        if vals.size == 1:
-            mean[r, c] = vals[0]
-            err[r, c] = ses[rows][np.isfinite(ms[rows])][0]
-        elif vals.size > 1:
-            mean[r, c] = vals.mean()
-            err[r, c] = vals.std(ddof=1) / math.sqrt(vals.size)
-    fig, ax = figure_and_axes(ax, width="single", aspect=0.55 + 0.08 * len(gy))
-    with paper_style():
-        from matplotlib.colors import ListedColormap
-        from matplotlib.patches import Patch
-
-        cmap = ListedColormap([_REGIME_COLORS[k] for k in REGIMES]).with_extremes(bad="white")
-        grid = np.ma.masked_less(cell_regime, 0)
-        ax.pcolormesh(np.arange(len(gx) + 1) - 0.5, np.arange(len(gy) + 1) - 0.5, grid,
-                      cmap=cmap, vmin=-0.5, vmax=len(REGIMES) - 0.5, edgecolors="white",
-                      linewidth=0.8)
-        err0 = np.where(np.isfinite(err), err, 0.0)
-        up = np.isfinite(mean) & (mean > nsigma * err0)
-        down = np.isfinite(mean) & (mean < -nsigma * err0)
-        flat = np.isfinite(mean) & ~up & ~down
-        R, C = np.indices(mean.shape)
-        marks = [(up, "^", color("vermillion"), f"{measured_label} > 0"),
-                 (down, "v", color("blue"), f"{measured_label} < 0"),
-                 (flat, "o", color("black"), rf"{measured_label} $\approx$ 0")]
-        handles = [Patch(facecolor=_REGIME_COLORS[k], edgecolor="0.6", linewidth=0.4, label=k)
-                   for k in REGIMES if np.any(cell_regime == REGIMES.index(k))]
-        for mask, m, c, label in marks:
-            if np.any(mask):
-                ax.scatter(C[mask], R[mask], marker=m, s=18, color=c, linewidths=0, zorder=3,
-                           label=label)
-        if annotate:
-            for r, c in zip(*np.nonzero(np.isfinite(mean))):
-                ax.annotate(f"{mean[r, c]:.2f}", xy=(c, r), xytext=(0, -7), textcoords="offset points",
-                            ha="center", va="top", fontsize=5, color="0.25")
-        ax.set_xticks(np.arange(len(gx)), [f"{v:g}" for v in gx])
-        ax.set_yticks(np.arange(len(gy)), gy)
-        ax.set_xlim(-0.5, len(gx) - 0.5)
-        ax.set_ylim(len(gy) - 0.5, -0.5)
-        ax.tick_params(length=0)
-        for side in ("top", "right", "bottom", "left"):
-            ax.spines[side].set_visible(False)
-        ax.set_xlabel(x)
-        ax.set_ylabel(y)
-        scat, scat_labels = ax.get_legend_handles_labels()
-        ax.legend(handles + scat, [h.get_label() for h in handles] + scat_labels,
-                  loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=1.2,
-                  borderaxespad=0.0)
-    return fig

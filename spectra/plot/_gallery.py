@@ -14,8 +14,9 @@ from ..cells.simple import ElmanRNN
 from .._core.errors import NumericalError
 from ..analysis.lyapunov import lyapunov_spectrum
 from ..analysis.products import product_log_singular_values
-from ._figures import (activation_derivatives, eigenvalues, gradient_norms, lyapunov_convergence,
-                       lyapunov_exponents, phase_diagram, singular_value_spectra)
+from ._figures import activation_derivatives, eigenvalues, gradient_norms
+from ._lyapunov import lyapunov_convergence, lyapunov_exponents, singular_value_spectra
+from ._phase import phase_diagram
 from ._figureset import register
 from ._style import figure_and_axes
 
@@ -183,7 +184,7 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
     import numpy as np
 
     from ..sweeps import grid as _grid
-    from ..cells.simple import _INITS
+    from ..cells.init import INITIALIZERS
     from ..sweeps import sweep
     from .._core.validation import as_generator, check_choice, check_int, check_real, describe
 
@@ -202,7 +203,7 @@ def phase_table(gains, activations, *, n=32, steps=200, warmup=50, seeds=3, init
     steps = check_int(steps, "steps", minimum=2)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=steps - 1)
     seeds = check_int(seeds, "seeds", minimum=1)
-    check_choice(init_name, "init_name", _INITS)
+    check_choice(init_name, "init_name", INITIALIZERS)
     input_scale = check_real(input_scale, "input_scale", low=0.0)
     base = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0 \
         else int(as_generator(rng).integers(2 ** 62))

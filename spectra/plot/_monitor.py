@@ -1,9 +1,18 @@
-"""Figures of a :class:`spectra.monitor.GradientMonitor` history."""
+"""Figures of a :class:`spectra.monitor.GradientMonitor` history.
+
+Import direction: plot -> monitor only.  This module imports
+:mod:`spectra.monitor`; the monitor never imports plot (its
+:meth:`~spectra.monitor.GradientMonitor.plot` reaches :func:`plot_monitor`
+through the top-level namespace's lazy ``spectra.plot`` attribute).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._core.validation import as_generator
+from ..cells import init
+from ..monitor import GradientMonitor
 from ._figureset import register
 from ._style import color, figure_and_axes, paper_style
 
@@ -13,8 +22,6 @@ _EVENT_STYLE = {"explode": ("^", "vermillion"), "vanish": ("v", "sky")}
 
 
 def _check_monitor(monitor):
-    from ..monitor import GradientMonitor
-
     if not isinstance(monitor, GradientMonitor):
         raise TypeError(f"`monitor` must be a spectra.monitor.GradientMonitor; got "
                         f"{type(monitor).__name__}")
@@ -171,7 +178,33 @@ def monitor_lags(monitor, ax=None, *, at_steps=None):
 
 
 def plot_monitor(monitor, kind="summary", *, ax=None):
-    """Dispatch for :meth:`GradientMonitor.plot`."""
+    """A figure of a monitor's history, by kind (what :meth:`GradientMonitor.plot` draws).
+
+    Parameters
+    ----------
+    monitor : GradientMonitor
+        With at least one recording.
+    kind : {"summary", "history", "layers", "lags"}
+        ``"summary"``: two panels in a new double-width figure, the norms
+        over the steps (:func:`monitor_history`) and across the layers at a
+        few steps (:func:`monitor_layers`); the others draw one of
+        :func:`monitor_history`, :func:`monitor_layers`, :func:`monitor_lags`.
+    ax : matplotlib Axes, optional
+        Where to draw (not with ``"summary"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> mon = spectra.monitor.GradientMonitor()
+    >>> for step in range(4):
+    ...     _ = mon.record(step, {"W1": np.full(3, 0.1 * (step + 1)), "W2": np.ones(2)})
+    >>> len(spectra.plot.plot_monitor(mon).axes)
+    2
+    """
     kinds = {"history": monitor_history, "layers": monitor_layers, "lags": monitor_lags}
     if kind == "summary":
         if ax is not None:
@@ -199,10 +232,6 @@ def toy_training(rng=0, *, steps=250, every=10, lr=0.1, lr_jump=(200, 5.0)):
     rate is multiplied by ``lr_jump[1]`` (a planted mistake the monitor
     flags).  Returns the :class:`~spectra.monitor.GradientMonitor`.
     """
-    from ..cells import init
-    from .._core.validation import as_generator
-    from ..monitor import GradientMonitor
-
     gen = as_generator(rng)
     X = gen.standard_normal((256, 4))
     y = np.sin(X @ np.array([1.0, -2.0, 0.5, 1.5]))[:, None]

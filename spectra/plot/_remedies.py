@@ -2,7 +2,14 @@
 
 Each function takes results of :mod:`spectra.remedies` (one result, a list, or
 a dict ``label -> result``) and an optional ``ax``, and returns the Figure.
-:func:`figure_set` builds every one of them from a seed.
+
+The nine figures of the set share one context (networks, inputs, a dozen
+generators: :func:`_context`) and are declared as one
+:class:`~spectra.plot._figureset.FigureFamily`, :data:`REMEDIES`: a
+:class:`~spectra.plot._figureset.FigureRecipe` per figure names its data
+function (``_data_*`` below) and its draw function (above).  Adding a remedy
+figure is one draw function, one data function and one recipe.
+:func:`figure_set` builds them all from a seed.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from ._figureset import register
+from ._figures import _type_name
+from ._figureset import FigureFamily, FigureRecipe, _base_seed
 from ._style import color, figure_and_axes, paper_style
 
 __all__ = [
@@ -27,13 +35,14 @@ __all__ = [
     "leaky_figure",
     "teacher_forcing_figure",
     "figure_set",
+    "REMEDIES",
 ]
 
 _LOG10 = math.log(10.0)
 
 
-def _labelled(results, kind, name="results"):
-    """[(label, result)] from one result, a list or a dict."""
+def _labelled(results, kind, name="results", *, old=None):
+    """[(label, result)] from one result, a list or a dict; ``old``: the class's 0.1 name."""
     if isinstance(results, dict):
         items = list(results.items())
     elif isinstance(results, (list, tuple)):
@@ -44,7 +53,8 @@ def _labelled(results, kind, name="results"):
         raise ValueError(f"`{name}` must contain at least one result")
     for label, r in items:
         if not isinstance(r, kind):
-            raise TypeError(f"`{name}` must hold {kind.__name__} results; got {type(r).__name__}")
+            raise TypeError(f"`{name}` must hold {_type_name(kind, old)} results; got "
+                            f"{type(r).__name__}")
     return items
 
 
@@ -80,7 +90,7 @@ def bptt_lag_figure(results, ax=None):
     """
     from ..remedies import BPTTResult
 
-    items = _labelled(results, BPTTResult)
+    items = _labelled(results, BPTTResult, old="BPTTResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         if r.lag_norms is None:
@@ -109,9 +119,11 @@ def clipping_figure(norm_results, value_results=None, ax=None):
     """
     from ..remedies import ClipResult
 
-    series = [("norm clipping", _labelled(list(norm_results), ClipResult, "norm_results"))]
+    series = [("norm clipping",
+               _labelled(list(norm_results), ClipResult, "norm_results", old="ClipResult"))]
     if value_results is not None:
-        series.append(("value clipping", _labelled(list(value_results), ClipResult, "value_results")))
+        series.append(("value clipping",
+                       _labelled(list(value_results), ClipResult, "value_results", old="ClipResult")))
     if ax is None:
         fig, axes = figure_and_axes(width="double", ncols=2, aspect=0.7)
     else:
@@ -155,7 +167,7 @@ def regularizer_figure(results, ax=None):
     """
     from ..remedies import RegularizerResult
 
-    items = _labelled(results, RegularizerResult)
+    items = _labelled(results, RegularizerResult, old="RegularizerResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         if np.ndim(r.ratios) != 1:
@@ -181,7 +193,7 @@ def truncation_figure(results, ax=None):
     """
     from ..remedies import TruncationResult
 
-    items = _labelled(results, TruncationResult)
+    items = _labelled(results, TruncationResult, old="TruncationResult")
     fig, ax = figure_and_axes(ax)
     for i, (label, r) in enumerate(items):
         ax.plot(r.truncations, _positive(r.relative_errors), color=color(i),
@@ -334,113 +346,188 @@ def teacher_forcing_figure(result, ax=None):
     return fig
 
 
-# ---------------------------------------------------------------------------------------
+# -- the figure set: one shared context, one recipe per figure ---------------------------------
+
+class _Context:
+    """What the remedy figures share: 12 generators, inputs and labels, read-out, three networks.
+
+    The generators are drawn from in the order of :data:`REMEDIES` (some
+    serve several figures), so the set is only reproducible built whole.
+    """
+
+    def __init__(self, rng):
+        from ..cells import init
+        from ..cells.simple import ElmanRNN
+
+        ss = np.random.SeedSequence(_base_seed(rng))
+        self.r = r = [np.random.default_rng(s) for s in ss.spawn(12)]
+        self.n, self.d, self.c, self.T = n, d, c, T = 24, 4, 5, 60
+        self.x = r[0].standard_normal((T, d))
+        self.labels = r[1].integers(0, c, T)
+        self.W_yh = init.gaussian(c, n, rng=r[2])
+        self.W_hx = init.gaussian(n, d, rng=r[3])
+        self.Q = init.orthogonal(n, rng=r[4])
+        gains = {"gain 0.8 (vanishing)": 0.8, "gain 1.0 (orthogonal)": 1.0, "gain 1.3": 1.3}
+        self.cells = {k: ElmanRNN(g * self.Q, self.W_hx) for k, g in gains.items()}
+
+    def loss_args(self):
+        """``(x, labels, W_yh)``: the inputs, targets and read-out of every BPTT computation."""
+        return self.x, self.labels, self.W_yh
 
 
-def figure_set(seed=0) -> dict:
-    """Every remedy figure, built deterministically from ``seed`` (a few seconds).
+def _data_bptt(ctx):
+    from ..remedies import bptt_gradient
+
+    return {"results": {k: bptt_gradient(cell, *ctx.loss_args(), decompose=True)
+                        for k, cell in ctx.cells.items()}}
+
+
+def _data_clipping(ctx):
+    from ..cells import init
+    from ..cells.simple import ElmanRNN
+    from ..remedies import bptt_gradient, clip_by_norm, clip_by_value
+
+    G = init.gaussian(ctx.n, rng=ctx.r[5])
+    grads = [bptt_gradient(ElmanRNN(g * G, ctx.W_hx), *ctx.loss_args()).gradients()
+             for g in np.geomspace(1.0, 3.2, 12)]
+    norms = np.array([clip_by_norm(g, 1.0).norm for g in grads])
+    threshold = float(np.sqrt(norms.min() * norms.max()))      # half of them get clipped
+    size = sum(a.size for a in grads[0].values())
+    limit = 2.0 * threshold / math.sqrt(size)
+    return {"norm_results": [clip_by_norm(g, threshold) for g in grads],
+            "value_results": [clip_by_value(g, limit) for g in grads]}
+
+
+def _data_regularizer(ctx, iterations=30):
+    """Omega's ratios at gain 0.5, then after minimising Omega over W_hh (L-BFGS)."""
+    from scipy.optimize import minimize
+
+    from ..cells.simple import ElmanRNN
+    from ..remedies import vanishing_regularizer
+
+    n, W_hx = ctx.n, ctx.W_hx
+
+    def omega(w):
+        res = vanishing_regularizer(ElmanRNN(w.reshape(n, n), W_hx), *ctx.loss_args())
+        return res.value, res.grad_W_hh.ravel()
+
+    W0 = 0.5 * ctx.Q
+    opt = minimize(omega, W0.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": iterations})
+    before = vanishing_regularizer(ElmanRNN(W0, W_hx), *ctx.loss_args())
+    after = vanishing_regularizer(ElmanRNN(opt.x.reshape(n, n), W_hx), *ctx.loss_args())
+    return {"results": {"gain 0.5": before, f"after {opt.nit} L-BFGS steps on $\\Omega$": after}}
+
+
+def _data_truncation(ctx):
+    from ..remedies import truncated_bptt_error
+
+    return {"results": {k: truncated_bptt_error(cell, *ctx.loss_args())
+                        for k, cell in ctx.cells.items()}}
+
+
+def _data_penalties(ctx):
+    from ..cells import init
+    from ..remedies import penalty_path
+
+    W = init.gaussian(ctx.n, gain=1.5, rng=ctx.r[6])
+    return {"results": {"L2 (lr l2 = 0.02)": penalty_path(W, "tanh", l2=0.02, steps=120),
+                        "L1 (lr l1 = 0.004)": penalty_path(W, "tanh", l1=0.004, steps=120)}}
+
+
+def _data_spectral_control(ctx):
+    from ..remedies import spectral_control
+
+    n = ctx.n
+    N = np.triu(ctx.r[7].uniform(-1.0, 1.0, (n, n)), 1) * 0.6 + 0.5 * np.eye(n)  # non-normal
+    return {"results": {
+        r"$\rho \to 0.9$": spectral_control(N, 0.9, activation="tanh"),
+        r"$\gamma_W \to 0.9$": spectral_control(N, 0.9, measure="norm", activation="tanh")}}
+
+
+def _data_echo_state(ctx):
+    from ..cells import init
+    from ..cells.simple import ElmanRNN
+    from ..remedies import echo_state_check
+
+    n, r, Q = ctx.n, ctx.r, ctx.Q
+    u = r[8].standard_normal((150, 1))
+    W_in = init.gaussian(n, 1, rng=r[9])
+    esn = {
+        r"$\gamma_W = 0.9$ (guaranteed)": ElmanRNN(0.9 * Q, W_in),
+        r"$\rho = 0.95$": ElmanRNN(init.echo_state(n, spectral_radius=0.95, rng=r[10]), W_in),
+        r"$\rho = 2$": ElmanRNN(init.echo_state(n, spectral_radius=2.0, rng=r[10]), 0.1 * W_in),
+    }
+    return {"results": {k: echo_state_check(cell, u, rng=r[11]) for k, cell in esn.items()}}
+
+
+def _data_leaky(ctx):
+    from ..cells import init
+    from ..cells.simple import ElmanRNN
+    from ..remedies import leaky_alpha, leaky_comparison
+
+    n, r = ctx.n, ctx.r
+    x_long = r[0].standard_normal((100, ctx.d))
+    base = ElmanRNN(init.gaussian(n, gain=0.8, rng=r[5]), 0.3 * ctx.W_hx)
+    alpha = leaky_alpha(n, rng=r[11])
+    return {"results": {
+        r"eq. 14, $\alpha_i \sim U(0.02, 0.2)$": leaky_comparison(base, x_long, alpha=alpha),
+        r"leak rate, $\alpha_i \sim 1 - U(0.02, 0.2)$": leaky_comparison(base, x_long, alpha=1 - alpha)}}
+
+
+def _data_teacher_forcing(ctx):
+    from ..cells import init
+    from ..cells.simple import ElmanRNN
+    from ..remedies import teacher_forcing_comparison
+
+    W_fb = init.gaussian(ctx.d, ctx.n, rng=ctx.r[4])
+    return {"result": teacher_forcing_comparison(
+        ElmanRNN(0.9 * ctx.Q, 2.0 * ctx.W_hx), 2.0 * W_fb, output="softmax",
+        h0=np.full(ctx.n, 0.5), steps=ctx.T)}
+
+
+#: The nine remedy figures (in drawing order: they share the context's generators).
+REMEDIES = FigureFamily(
+    "remedies", "The seed remedies, one figure each (remedies-bptt_lags, -clipping, ...).",
+    context=_Context, recipes=(
+        FigureRecipe("bptt_lags", "How much of dE/dW_hh each lag contributes, for three gains.",
+                     _data_bptt, bptt_lag_figure),
+        FigureRecipe("clipping", "Norm and value clipping of gradients of growing norm.",
+                     _data_clipping, clipping_figure, width="double", ncols=2, aspect=0.7),
+        FigureRecipe("regularizer", "Omega's per-step ratios before and after minimising Omega.",
+                     _data_regularizer, regularizer_figure),
+        FigureRecipe("truncation", "Relative error of truncated BPTT against the truncation.",
+                     _data_truncation, truncation_figure),
+        FigureRecipe("penalties", "gamma_W and the spectral radius along L1 and L2 penalty paths.",
+                     _data_penalties, penalty_figure),
+        FigureRecipe("spectral_control", "A non-normal W rescaled to radius 0.9 or norm 0.9.",
+                     _data_spectral_control, spectral_control_figure),
+        FigureRecipe("echo_state", "Distance of runs from different initial states (echo state).",
+                     _data_echo_state, echo_state_figure),
+        FigureRecipe("leaky", "Lag profiles with and without leaky integration.",
+                     _data_leaky, leaky_figure),
+        FigureRecipe("teacher_forcing", "Lag profiles, free running against teacher forced.",
+                     _data_teacher_forcing, teacher_forcing_figure),
+    ))
+REMEDIES.register()
+
+
+def figure_set(rng=0, *, seed=None) -> dict:
+    """Every remedy figure, built deterministically from ``rng`` (a few seconds).
+
+    Parameters
+    ----------
+    rng : int, Generator or None
+        An int seed (default 0) gives the same figures every time; a
+        Generator (or None, fresh entropy) first draws one.
+    seed : int, optional
+        Deprecated alias of ``rng`` (the 0.1 keyword); still accepted.
 
     Returns
     -------
     dict of str to Figure
         ``remedy_bptt_lags``, ``remedy_clipping``, ``remedy_regularizer``,
         ``remedy_truncation``, ``remedy_penalties``, ``remedy_spectral_control``,
-        ``remedy_echo_state``, ``remedy_leaky``, ``remedy_teacher_forcing``.
+        ``remedy_echo_state``, ``remedy_leaky``, ``remedy_teacher_forcing``
+        (the figure set writes them as ``remedies-bptt_lags`` and so on).
     """
-    import spectra
-    from spectra import init
-
-    from .._core.validation import check_int
-
-    seed = check_int(seed, "seed", minimum=0)
-    ss = np.random.SeedSequence(seed)
-    r = [np.random.default_rng(s) for s in ss.spawn(12)]
-    n, d, c, T = 24, 4, 5, 60
-    x = r[0].standard_normal((T, d))
-    labels = r[1].integers(0, c, T)
-    W_yh = init.gaussian(c, n, rng=r[2])
-    W_hx = init.gaussian(n, d, rng=r[3])
-    Q = init.orthogonal(n, rng=r[4])
-    gains = {"gain 0.8 (vanishing)": 0.8, "gain 1.0 (orthogonal)": 1.0, "gain 1.3": 1.3}
-    cells = {k: spectra.ElmanRNN(g * Q, W_hx) for k, g in gains.items()}
-    figs = {}
-
-    bptt = {k: spectra.bptt_gradient(cell, x, labels, W_yh, decompose=True) for k, cell in cells.items()}
-    figs["remedy_bptt_lags"] = bptt_lag_figure(bptt)
-
-    G = init.gaussian(n, rng=r[5])
-    grads = [spectra.bptt_gradient(spectra.ElmanRNN(g * G, W_hx), x, labels, W_yh).gradients()
-             for g in np.geomspace(1.0, 3.2, 12)]
-    norms = np.array([spectra.clip_by_norm(g, 1.0).norm for g in grads])
-    threshold = float(np.sqrt(norms.min() * norms.max()))      # half of them get clipped
-    size = sum(a.size for a in grads[0].values())
-    limit = 2.0 * threshold / math.sqrt(size)
-    figs["remedy_clipping"] = clipping_figure([spectra.clip_by_norm(g, threshold) for g in grads],
-                                              [spectra.clip_by_value(g, limit) for g in grads])
-
-    figs["remedy_regularizer"] = regularizer_figure(_regularizer_runs(Q, W_hx, x, labels, W_yh))
-
-    figs["remedy_truncation"] = truncation_figure(
-        {k: spectra.truncated_bptt_error(cell, x, labels, W_yh) for k, cell in cells.items()})
-
-    W = init.gaussian(n, gain=1.5, rng=r[6])
-    figs["remedy_penalties"] = penalty_figure({
-        "L2 (lr l2 = 0.02)": spectra.penalty_path(W, "tanh", l2=0.02, steps=120),
-        "L1 (lr l1 = 0.004)": spectra.penalty_path(W, "tanh", l1=0.004, steps=120),
-    })
-
-    N = np.triu(r[7].uniform(-1.0, 1.0, (n, n)), 1) * 0.6 + 0.5 * np.eye(n)  # non-normal
-    figs["remedy_spectral_control"] = spectral_control_figure({
-        r"$\rho \to 0.9$": spectra.spectral_control(N, 0.9, activation="tanh"),
-        r"$\gamma_W \to 0.9$": spectra.spectral_control(N, 0.9, measure="norm", activation="tanh"),
-    })
-
-    u = r[8].standard_normal((150, 1))
-    W_in = init.gaussian(n, 1, rng=r[9])
-    esn = {
-        r"$\gamma_W = 0.9$ (guaranteed)": spectra.ElmanRNN(0.9 * Q, W_in),
-        r"$\rho = 0.95$": spectra.ElmanRNN(init.echo_state(n, spectral_radius=0.95, rng=r[10]), W_in),
-        r"$\rho = 2$": spectra.ElmanRNN(init.echo_state(n, spectral_radius=2.0, rng=r[10]), 0.1 * W_in),
-    }
-    figs["remedy_echo_state"] = echo_state_figure(
-        {k: spectra.echo_state_check(cell, u, rng=r[11]) for k, cell in esn.items()})
-
-    x_long = r[0].standard_normal((100, d))
-    base = spectra.ElmanRNN(init.gaussian(n, gain=0.8, rng=r[5]), 0.3 * W_hx)
-    alpha = spectra.leaky_alpha(n, rng=r[11])
-    figs["remedy_leaky"] = leaky_figure({
-        r"eq. 14, $\alpha_i \sim U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long, alpha=alpha),
-        r"leak rate, $\alpha_i \sim 1 - U(0.02, 0.2)$": spectra.leaky_comparison(base, x_long,
-                                                                                alpha=1 - alpha)})
-
-    W_fb = init.gaussian(d, n, rng=r[4])
-    figs["remedy_teacher_forcing"] = teacher_forcing_figure(spectra.teacher_forcing_comparison(
-        spectra.ElmanRNN(0.9 * Q, 2.0 * W_hx), 2.0 * W_fb, output="softmax",
-        h0=np.full(n, 0.5), steps=T))
-    return figs
-
-
-def _regularizer_runs(Q, W_hx, x, labels, W_yh, iterations=30):
-    """Omega's ratios at gain 0.5, then after minimising Omega over W_hh (L-BFGS)."""
-    import spectra
-    from scipy.optimize import minimize
-
-    n = Q.shape[0]
-
-    def omega(w):
-        res = spectra.vanishing_regularizer(spectra.ElmanRNN(w.reshape(n, n), W_hx), x, labels, W_yh)
-        return res.value, res.grad_W_hh.ravel()
-
-    W0 = 0.5 * Q
-    opt = minimize(omega, W0.ravel(), jac=True, method="L-BFGS-B",
-                   options={"maxiter": iterations})
-    before = spectra.vanishing_regularizer(spectra.ElmanRNN(W0, W_hx), x, labels, W_yh)
-    after = spectra.vanishing_regularizer(spectra.ElmanRNN(opt.x.reshape(n, n), W_hx), x, labels, W_yh)
-    return {"gain 0.5": before, f"after {opt.nit} L-BFGS steps on $\\Omega$": after}
-
-
-@register("remedies")
-def _remedies_figures(rng):
-    """The seed remedies, one figure each (remedies-bptt_lags, -clipping, ...)."""
-    seed = int(rng.integers(2 ** 31))
-    return {k.removeprefix("remedy_"): fig for k, fig in figure_set(seed).items()}
+    return REMEDIES.build(_base_seed(rng, seed), prefix="remedy_")
