@@ -268,7 +268,7 @@ def _cmd_figures(args, out):
             last = now
             bar.update(done, todo[done] if done < total else "")
 
-        paths = plot.make_figure_set(args.out, seed=args.seed, formats=args.formats, names=todo,
+        paths = plot.make_figure_set(args.out, rng=args.seed, formats=args.formats, names=todo,
                                      progress=progress, dpi=args.dpi)
     total = time.perf_counter() - start
     by_name = {}

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..analysis.lyapunov import LyapunovResult
+from ..analysis.lyapunov import LyapunovSpectrum
 from ..analysis.products import product_log_singular_values
 from .._core.validation import check_real, describe
 from ._figures import _items, _type_name
@@ -18,7 +18,7 @@ from ._style import color, figure_and_axes, log_axis, paper_style
 
 __all__ = ["singular_value_spectra", "lyapunov_exponents", "lyapunov_convergence"]
 
-_LYAPUNOV = _type_name(LyapunovResult, "LyapunovResult")    # messages name the 0.1 class too
+_LYAPUNOV = _type_name(LyapunovSpectrum, "LyapunovResult")    # messages name the 0.1 class too
 
 
 # -- singular value spectra of dh_t/dh_k -----------------------------------------------------
@@ -122,10 +122,10 @@ def _lag(lag, what="lags"):
 # -- Lyapunov exponents ------------------------------------------------------------------------
 
 def _lyap_items(results):
-    items = _items(results, "result", LyapunovResult, _LYAPUNOV)
+    items = _items(results, "result", LyapunovSpectrum, _LYAPUNOV)
     for label, r in items:
         if r.exponents.ndim != 1:
-            raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
+            raise ValueError("`result` must be a single (unbatched) LyapunovSpectrum; got exponents "
                              f"of shape {r.exponents.shape}")
     return items
 
@@ -135,7 +135,7 @@ def lyapunov_exponents(result, *, nsigma=2.0, colors=None, ax=None):
 
     Parameters
     ----------
-    result : LyapunovResult, or a mapping of labels to them
+    result : LyapunovSpectrum, or a mapping of labels to them
         From :func:`spectra.lyapunov_spectrum` (unbatched).
     nsigma : float
         Half-width of the error bars in standard errors.  An infinite
@@ -187,7 +187,7 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
 
     Parameters
     ----------
-    result : LyapunovResult
+    result : LyapunovSpectrum
         Unbatched, from :func:`spectra.lyapunov_spectrum`.
     which : sequence of int, optional
         1-based indices of the exponents to draw (default the first
@@ -211,9 +211,9 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
     >>> len(fig.axes[0].lines), fig.axes[0].get_xscale()
     (2, 'log')
     """
-    (_, r), = _items(result, "result", LyapunovResult, _LYAPUNOV)
+    (_, r), = _items(result, "result", LyapunovSpectrum, _LYAPUNOV)
     if r.exponents.ndim != 1:
-        raise ValueError("`result` must be a single (unbatched) LyapunovResult; got exponents "
+        raise ValueError("`result` must be a single (unbatched) LyapunovSpectrum; got exponents "
                          f"of shape {r.exponents.shape}")
     k = r.exponents.size
     if which is None:

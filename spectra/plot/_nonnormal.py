@@ -1,4 +1,4 @@
-"""Figures of non-normality: pseudospectra and transient growth (issue 12)."""
+"""Figures of non-normality: pseudospectra and transient growth."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of the remedies for vanishing and exploding gradients (issue 9).
+"""Figures of the remedies for vanishing and exploding gradients.
 
 Each function takes results of :mod:`spectra.remedies` (one result, a list, or
 a dict ``label -> result``) and an optional ``ax``, and returns the Figure.

@@ -1,9 +1,12 @@
-"""Parameter sweeps (issue 11): :func:`sweep` over a grid of :mod:`spectra.grid`, on local cores,
-any ``concurrent.futures.Executor`` or a Dask cluster, resumable from a JSON-lines file.
+"""Parameter sweeps: :func:`sweep` over a grid (:mod:`.grid`, 0.1 address ``spectra.grid``), on
+local cores, any ``concurrent.futures.Executor`` or a Dask cluster, resumable from a JSON-lines file.
 
-``core`` holds :func:`sweep`; ``execution`` runs points (the worker-side wrapper and the
-default process pool); ``store`` reads and writes the ``out`` file; ``records`` defines the
-results.
+``grid`` defines parameter grids; ``core`` holds :func:`sweep`; ``execution`` runs points (the
+worker-side wrapper and the default process pool); ``store`` reads and writes the ``out``
+file; ``records`` defines the results.
+
+May import: numpy, :mod:`spectra._core` (dask and pandas inside functions, when installed).
+Swept functions are the caller's: nothing here knows an analysis.
 """
 
 from .core import sweep
