@@ -8,8 +8,6 @@ Jacobians never has to be formed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError

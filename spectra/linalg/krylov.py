@@ -20,8 +20,9 @@ the kernel would cost them measurably (see their docstrings):
 
 Shared parts: :func:`reorthogonalise` (classical Gram-Schmidt twice, for a
 block or column by column), :func:`orthonormalise` (the same plus a QR that
-drops numerically dependent directions), :func:`bidiagonal_top_ritz` (the top
-Ritz triple of a batch of bidiagonal projections), and the two convergence
+drops numerically dependent directions), :func:`bidiagonal_top_ritz` and
+:func:`bidiagonal_partner` (the top Ritz triple of a batch of bidiagonal
+projections), and the two convergence
 tests :func:`residual_converged` and :func:`eigenvalue_certified`.
 """
 
@@ -41,6 +42,7 @@ __all__ = [
     "reorthogonalise",
     "orthonormalise",
     "bidiagonal_top_ritz",
+    "bidiagonal_partner",
     "residual_converged",
     "eigenvalue_certified",
 ]
@@ -98,7 +100,7 @@ class TopSingularValues(Result):
 # -- shared parts ------------------------------------------------------------------------
 
 
-def reorthogonalise(X, bases, *, columnwise=False):
+def reorthogonalise(X, bases, *, columnwise=False, coefficients=True):
     """Remove from X its components along orthonormal bases: classical Gram-Schmidt, twice.
 
     Parameters
@@ -106,11 +108,14 @@ def reorthogonalise(X, bases, *, columnwise=False):
     X : (n, b) ndarray
         The vectors (real or complex).
     bases : list of (n, b_i) ndarray
-        Blocks with orthonormal columns (``columnwise=False``), or, with
+        Blocks with orthonormal columns, all of one dtype (``columnwise=False``), or, with
         ``columnwise=True``, (n, b) arrays whose column j belongs to problem
         j alone: then column j of X is orthogonalised against column j of
         every array (many independent single-vector problems at once).
     columnwise : bool
+    coefficients : bool
+        Return the coefficients (else None in their place; columnwise only,
+        where a hot loop may not need them).
 
     Returns
     -------
@@ -137,15 +142,14 @@ def reorthogonalise(X, bases, *, columnwise=False):
     """
     if columnwise:
         if not bases:
-            return X, np.zeros((0, X.shape[1]), dtype=X.dtype)
+            return X, (np.zeros((0, X.shape[1]), dtype=X.dtype) if coefficients else None)
         B = np.stack(bases)
-        total = 0
-        for _ in range(2):
-            h = np.einsum("knm,nm->km", B, X.conj()).conj()
-            X = X - np.einsum("knm,km->nm", B, h)
-            total = total + h
-        return X, total
-    complex_ = np.iscomplexobj(X) or any(np.iscomplexobj(B) for B in bases)
+        h1 = np.einsum("knm,nm->km", B, X.conj()).conj()
+        X = X - np.einsum("knm,km->nm", B, h1)
+        h2 = np.einsum("knm,nm->km", B, X.conj()).conj()
+        X = X - np.einsum("knm,km->nm", B, h2)
+        return X, (h1 + h2 if coefficients else None)
+    complex_ = X.dtype.kind == "c" or (bool(bases) and bases[0].dtype.kind == "c")
     C = [np.zeros((B.shape[1], X.shape[1]), dtype=complex if complex_ else float) for B in bases]
     for _ in range(2):
         for i, B in enumerate(bases):
@@ -160,9 +164,9 @@ def orthonormalise(X, bases, room):
 
     Returns ``(Q, C, R)`` with ``X = sum_i bases[i] @ C[i] + Q @ R`` up to
     rounding and the dropped directions: those already, numerically, in the
-    span (``|r_jj| <= 1e-12 max_j ||x_j||`` in a QR with column pivoting,
-    used only when a plain QR shows such a direction).  Q has at most
-    ``room`` columns (the caller's remaining dimension).
+    span (``|r_jj| <= 1e-12 max_j ||x_j||``; the QR is redone with column
+    pivoting when such a column comes before an independent one).  Q has at
+    most ``room`` columns (the caller's remaining dimension).
 
     Examples
     --------
@@ -175,16 +179,22 @@ def orthonormalise(X, bases, room):
     scale = max(float(np.max(np.linalg.norm(X, axis=0))), _TINY) if X.size else 0.0
     X, C = reorthogonalise(X, bases)
     if X.shape[1] == 1:             # one vector: its norm is its QR (numpy's qr costs more)
-        r = float(np.sqrt(np.dot(X[:, 0], X[:, 0])))
+        r = float(np.sqrt(np.vdot(X[:, 0], X[:, 0]).real))
         if r > 1e-12 * scale and room >= 1:
             return X / r, C, np.array([[r]])
         return X[:, :0], C, np.zeros((0, 1))
     Q, R = np.linalg.qr(X)
-    if Q.shape[1] <= room and np.all(np.abs(np.diagonal(R)) > 1e-12 * scale):
-        return Q, C, R
-    # numerically dependent columns: a QR with column pivoting puts them last, so the
-    # directions dropped carry nothing of the others (without pivoting an early dependent
-    # column's arbitrary direction would take a share of every later column)
+    good = np.abs(np.diagonal(R)) > 1e-12 * scale
+    rank = int(np.count_nonzero(good))
+    if good[:rank].all():
+        # no dependent column before an independent one: the truncated QR is exact
+        keep = min(rank, max(room, 0))
+        if keep == Q.shape[1]:
+            return Q, C, R
+        return np.asfortranarray(Q[:, :keep]), C, R[:keep, :]   # a compact copy, not a view
+    # a dependent column before an independent one: its (arbitrary) direction would take a
+    # share of every later column, so factor again with column pivoting, which puts the
+    # dependent columns last
     from scipy.linalg import qr
 
     Q, R, perm = qr(X, mode="economic", pivoting=True)
@@ -192,18 +202,18 @@ def orthonormalise(X, bases, room):
     rank = min(rank, max(room, 0))
     Rr = np.empty((rank, X.shape[1]), dtype=R.dtype)
     Rr[:, perm] = R[:rank]
-    return Q[:, :rank], C, Rr
+    return np.asfortranarray(Q[:, :rank]), C, Rr
 
 
 def bidiagonal_top_ritz(alpha, beta):
-    """Top Ritz triple of a batch of single-vector Golub-Kahan-Lanczos runs.
+    """Top Ritz pair of a batch of single-vector Golub-Kahan-Lanczos runs, and its residual.
 
     After k steps, ``M P_k = Q_k B_k`` and ``M^H Q_k = P_k B_k^T + beta_k
     p_{k+1} e_k^T`` with ``B_k`` upper bidiagonal (diagonal alpha,
     superdiagonal beta_1..beta_{k-1}).  The largest singular value theta of
     ``B_k`` is the Ritz value; its left singular vector x gives the Ritz vector
     ``Q_k x`` (~ right singular vector of M^H, i.e. left of M) and
-    ``y = B_k^T x / theta`` gives ``P_k y``.
+    ``y = B_k^T x / theta`` (:func:`bidiagonal_partner`) gives ``P_k y``.
 
     Parameters
     ----------
@@ -217,40 +227,49 @@ def bidiagonal_top_ritz(alpha, beta):
         Largest singular value of each B_k.
     x : (m, k) ndarray
         Its unit left singular vector (coefficients on Q_k).
-    y : (m, k) ndarray
-        ``B_k^T x`` (coefficients on P_k, not normalised: norm theta).
     residual : (m,) ndarray
-        ``beta_k |x_k| = ||M^H Q_k x - theta P_k y / theta||`` (while
-        ``M P_k y / theta = theta Q_k x`` exactly): theta is within it of a
-        singular value of M (:func:`residual_converged`).
+        ``beta_k |x_k| = ||M^H Q_k x - theta P_k y||`` (while ``M P_k y =
+        theta Q_k x`` exactly): theta is within it of a singular value of M
+        (:func:`residual_converged`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> theta, x, y, res = bidiagonal_top_ritz(np.array([[3.0, 1.0]]), np.array([[0.0, 0.0]]))
+    >>> theta, x, res = bidiagonal_top_ritz(np.array([[3.0, 1.0]]), np.array([[0.0, 0.5]]))
     >>> theta, res
     (array([3.]), array([0.]))
     """
-    al = np.asarray(alpha)
-    be = np.array(beta)
+    al, be = np.asarray(alpha), np.asarray(beta)
     m, k = al.shape
-    last = be[:, -1].copy()
-    be[:, -1] = 0.0
     # C = B B^T is tridiagonal: its top eigenpair is (theta^2, x)
     ar = np.arange(k)
     C = np.zeros((m, k, k))
-    C[:, ar, ar] = al ** 2 + be ** 2
+    d = al ** 2
     if k > 1:
-        off = be[:, :-1] * al[:, 1:]
+        sup = be[:, :-1]              # the superdiagonal of B_k (beta_k is the coupling)
+        d[:, :-1] += sup ** 2
+        off = sup * al[:, 1:]
         C[:, ar[:-1], ar[1:]] = off
         C[:, ar[1:], ar[:-1]] = off
+    C[:, ar, ar] = d
     w, X = np.linalg.eigh(C)
     theta = np.sqrt(np.maximum(w[:, -1], 0.0))
     x = X[:, :, -1]
+    return theta, x, be[:, -1] * np.abs(x[:, -1])
+
+
+def bidiagonal_partner(alpha, beta, x):
+    """``B_k^T x`` for the rows of a batch (see :func:`bidiagonal_top_ritz`): the coefficients
+    of the partner Ritz vector on P_k, of norm theta.
+
+    >>> bidiagonal_partner(np.array([[3.0, 1.0]]), np.array([[2.0, 0.5]]), np.array([[1.0, 0.0]]))
+    array([[3., 2.]])
+    """
+    al, be = np.asarray(alpha), np.asarray(beta)
     y = al * x
-    if k > 1:
+    if al.shape[1] > 1:
         y[:, 1:] += be[:, :-1] * x[:, :-1]
-    return theta, x, y, last * np.abs(x[:, -1])
+    return y
 
 
 def residual_converged(residual, sigma, tol):

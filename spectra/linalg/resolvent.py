@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .krylov import bidiagonal_top_ritz, reorthogonalise, residual_converged
+from .krylov import bidiagonal_partner, bidiagonal_top_ritz, reorthogonalise, residual_converged
 
 __all__ = ["schur_complex", "smin", "SminResult", "radial_crossings", "circle_crossings"]
 
@@ -263,7 +263,7 @@ def _gk_run(T, Th, d, c, p0, tol, kmax, reorth):
             if j > 0:
                 r -= beta[j - 1] * Q[j - 1]
             if reorth:
-                r = reorthogonalise(r, Q, columnwise=True)[0]
+                r = reorthogonalise(r, Q, columnwise=True, coefficients=False)[0]
             a = np.linalg.norm(r, axis=0)
             bad |= ~np.isfinite(a) | (a == 0)
             a[bad] = 1.0
@@ -274,7 +274,7 @@ def _gk_run(T, Th, d, c, p0, tol, kmax, reorth):
             s = _solve_h(Th, T, d, c, r)
             s -= a * P[j]
             if reorth:
-                s = reorthogonalise(s, P, columnwise=True)[0]
+                s = reorthogonalise(s, P, columnwise=True, coefficients=False)[0]
             b = np.linalg.norm(s, axis=0)
             bad |= ~np.isfinite(b)
             b[bad] = 0.0
@@ -288,9 +288,10 @@ def _gk_run(T, Th, d, c, p0, tol, kmax, reorth):
             # top Ritz triple of the k x k bidiagonal projection (alpha / beta)
             al = np.array(alpha).T                                   # (mm, k)
             be = np.array(beta).T                                    # (mm, k)
-            al[bad] = 0.0
-            be[bad] = 0.0
-            theta, xk, yk, rho = bidiagonal_top_ritz(al, be)
+            if bad.any():
+                al[bad] = 0.0
+                be[bad] = 0.0
+            theta, xk, rho = bidiagonal_top_ritz(al, be)
             ok = ~bad & residual_converged(rho, theta, tol) & (theta > 0)
             if k == exhaust:
                 ok |= ~bad
@@ -303,7 +304,7 @@ def _gk_run(T, Th, d, c, p0, tol, kmax, reorth):
             over_out[cols] = bad[stop]
             # Ritz vectors: x (left of B) -> Q_k x ~ v of A; y = B^T x / theta -> P_k y ~ u of A
             xs = xk[stop]                                            # (ms, k)
-            ys = yk[stop]
+            ys = bidiagonal_partner(al[stop], be[stop], xs)
             yv = sum(P[i][:, stop] * ys[:, i] for i in range(k))
             xv = sum(Q[i][:, stop] * xs[:, i] for i in range(k))
             yn = np.linalg.norm(yv, axis=0)
