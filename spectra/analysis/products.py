@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.results import Result
 from ..linalg.graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
 from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
 from ..jacobians.structured import as_jacobian_sequence
+from ..linalg.krylov import eigenvalue_certified
 from .._core.threads import blas_threads
 from .._core.validation import as_array
 
@@ -96,9 +98,9 @@ def _log_singular_values_at(seq, k, ts):
     return out
 
 
-@dataclass(frozen=True)
-class NormProfile:
-    """Log norms of the gradient carried back over every lag.
+@dataclass(frozen=True, repr=False)
+class NormProfile(Result):
+    """Log norms of the gradient carried back over every lag (:func:`gradient_norm_profile`).
 
     Attributes
     ----------
@@ -114,6 +116,16 @@ class NormProfile:
         Spectral or Frobenius norm.
     vector : bool
         True for the profile of one gradient vector.
+
+    ``to_dict()`` follows the package's JSON policy (``-inf`` becomes the
+    string ``"-inf"``).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> prof = spectra.gradient_norm_profile(np.broadcast_to(np.diag([0.5, 0.0]), (3, 2, 2)))
+    >>> prof.to_dict()["lags"], prof.log10_norms.round(3)
+    ([1, 2, 3], array([-0.301, -0.602, -0.903]))
     """
 
     lags: np.ndarray
@@ -126,11 +138,6 @@ class NormProfile:
     def log10_norms(self) -> np.ndarray:
         """``log_norms`` in base 10 (for tables)."""
         return self.log_norms / np.log(10.0)
-
-    def to_dict(self) -> dict:
-        """Plain Python values (lists of floats; -inf stays a float)."""
-        return {"lags": self.lags.tolist(), "log_norms": self.log_norms.tolist(),
-                "t": self.t, "ord": self.ord, "vector": self.vector}
 
 
 def _check_ord(ord):
@@ -309,8 +316,7 @@ def _spectral_log_norm(P, V, gen):
         r = Z[..., -1] - th1[..., None] * XS[..., -1]
         rnorm = np.linalg.norm(r, axis=-1)
         gap = th1 - (w[..., -2] if w.shape[-1] > 1 else 0.0)
-        ok = (th1 > 0) & (rnorm * rnorm <= _REL_TOL * th1 * np.maximum(gap, 1e-300)) \
-            & (rnorm <= 1e-6 * th1)
+        ok = eigenvalue_certified(th1, rnorm, gap, _REL_TOL)
         theta1 = np.where(done, theta1, th1)
         done |= ok
         if np.all(done) or np.all(th1 == 0):
@@ -434,7 +440,15 @@ class _TopSingularValue:
     first iteration succeeds), whose weakest column is replaced by a fresh
     random probe orthogonalised against the others.  It returns when the
     Ritz value's a-posteriori bound ``||r||^2 / gap`` is below ``_REL_TOL`` of
-    it, and falls back to a dense SVD after ``_MAX_ITER`` iterations.
+    it (:func:`spectra.linalg.krylov.eigenvalue_certified`), and falls back to
+    a dense SVD after ``_MAX_ITER`` iterations.
+
+    A loop of its own rather than the Krylov kernel
+    (:func:`spectra.linalg.krylov.golub_kahan_svd`): it is called once per
+    lag on a small dense P, where Python overhead dominates, and the kernel's
+    block bookkeeping made the whole profile of a 64-unit, 1000-step Elman
+    trajectory 6.8 times slower (cold start) to 11.8 times slower (warm
+    start), for the same values.
     """
 
     def __init__(self, gen):
@@ -483,7 +497,7 @@ class _TopSingularValue:
             r = P @ (Y @ s1) - th1 * x1                # residual of the top Ritz pair
             rn = float(np.sqrt(np.dot(r, r)))
             gap = th1 - w[-2]
-            if th1 > 0 and rn * rn <= _REL_TOL * th1 * max(gap, 1e-300) and rn <= 1e-6 * th1:
+            if eigenvalue_certified(th1, rn, gap, _REL_TOL):
                 self.X = X @ S[:, ::-1]                # orthonormal Ritz vectors, strongest first
                 return float(np.sqrt(th1))
             X = self._orth(P @ (Y @ S[:, ::-1]))

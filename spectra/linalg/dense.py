@@ -8,14 +8,13 @@ Jacobians never has to be formed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError
 from .._core.threads import blas_threads
 from ..jacobians.structured import as_jacobian_sequence
 from .._core.validation import as_array, as_generator, check_choice, check_int, check_real
+from .krylov import TopSingularValues, golub_kahan_svd, residual_converged
 
 __all__ = [
     "spectral_norm",
@@ -29,10 +28,6 @@ __all__ = [
 ]
 
 _CHUNK = 64  # steps materialised at once by the per-step routines
-# Default block of top_singular_values: a pass of a block through a long trajectory is
-# memory-bound (each step reads its n x n weights once), so up to about 16 vectors cost
-# little more than one and the Krylov space grows much faster per pass.
-_DEFAULT_BLOCK = 16
 
 
 def _is_operator(A) -> bool:
@@ -60,13 +55,18 @@ def spectral_norm(W, *, method="exact", tol=1e-12, maxiter=None, rng=None):
         A matrix, a stack of matrices, or a matrix-free operator.
     method : {"exact", "power", "lanczos"}
         ``exact``: dense SVD (LAPACK).  ``power``: power iteration on
-        W^T W.  ``lanczos``: block Golub-Kahan-Lanczos
-        (:func:`top_singular_values` with k = 1).  The iterative methods need
-        only products with W and W^T, so they work on operators.
+        W^T W; stops when the value changes by at most ``tol`` relative and
+        the residual is below ``sqrt(tol)`` relative.  ``lanczos``: the block
+        Golub-Kahan-Lanczos kernel :func:`spectra.linalg.krylov.golub_kahan_svd`
+        (:func:`top_singular_values` with k = 1); stops when the residual is
+        below ``tol`` relative.  The iterative methods need only products
+        with W and W^T, so they work on operators.
     tol : float
         Relative accuracy of the iterative methods.
     maxiter : int, optional
-        Iteration cap of the iterative methods (default 10 n).
+        Iteration cap of the iterative methods: steps, each one product with
+        W and one with W^T, on a block for ``lanczos`` (default: 10 n for
+        ``power``; that of :func:`top_singular_values` for ``lanczos``).
     rng : int, Generator or None
         Start vector of the iterative methods.
 
@@ -101,7 +101,7 @@ def spectral_norm(W, *, method="exact", tol=1e-12, maxiter=None, rng=None):
         return float(s) if s.ndim == 0 else s
     op = _as_operator(W, "W")
     if method == "lanczos":
-        return float(top_singular_values(op, 1, tol=tol, rng=rng).values[0])
+        return float(top_singular_values(op, 1, tol=tol, max_blocks=maxiter, rng=rng).values[0])
     return _power_norm(op, tol, maxiter, as_generator(rng))
 
 
@@ -117,8 +117,17 @@ def _as_operator(W, name):
 
 
 def _power_norm(op, tol, maxiter, gen):
+    """Power iteration on W^T W, with the kernel's residual test (:mod:`.krylov`).
+
+    A loop of its own: the Krylov kernel restricted to the power method's two
+    vectors costs about 6 times as much per step (a Rayleigh-Ritz SVD and
+    block bookkeeping against two products), and with a larger basis it is a
+    different method (exact after min(m, n) steps, where ``maxiter`` is meant
+    to bound a power iteration).
+    """
     m, n = op.shape
     maxiter = maxiter or max(100, 10 * n)
+    rtol = np.sqrt(tol)
     v = gen.standard_normal(n)
     v /= np.linalg.norm(v)
     prev = 0.0
@@ -132,11 +141,11 @@ def _power_norm(op, tol, maxiter, gen):
         # residual of the singular pair (s, u/s, v): ||W^T u/s - s v||
         res = np.linalg.norm(w - s * v)
         v = w / t
-        if abs(t - prev) <= tol * t and res <= np.sqrt(tol) * t:
+        if abs(t - prev) <= tol * t and residual_converged(res, t, rtol):
             return float(t)
         prev = t
     raise ConvergenceError(f"power iteration for the spectral norm did not reach tol={tol} in "
-                           f"{maxiter} iterations (the top singular values may be close); "
+                           f"maxiter={maxiter} iterations (the top singular values may be close); "
                            "increase `maxiter` or use method='lanczos' or 'exact'")
 
 
@@ -235,90 +244,6 @@ def step_condition_numbers(J) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TopSingularValues:
-    """Result of :func:`top_singular_values`.
-
-    Attributes
-    ----------
-    values : (k,) ndarray
-        The largest singular values, descending.
-    left, right : (m, k), (n, k) ndarray
-        The corresponding singular vectors (zero columns for exactly zero
-        singular values beyond the rank of A).
-    residuals : (k,) ndarray
-        ``||A^T u_i - sigma_i v_i||`` (the other residual is zero by
-        construction); each sigma_i is within this of a true singular value.
-    converged : bool
-        Whether every residual is below ``tol * sigma_1``.
-    passes : int
-        Products with A plus products with A^T, each on a block of vectors.
-    """
-
-    values: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    residuals: np.ndarray
-    converged: bool
-    passes: int
-
-    def to_dict(self) -> dict:
-        return {"values": self.values.tolist(), "residuals": self.residuals.tolist(),
-                "converged": self.converged, "passes": self.passes}
-
-
-def _padded(res, k, passes):
-    """Complete an exact (invariant-subspace) result with zero singular values up to k."""
-    m, n = res.left.shape[0], res.right.shape[0]
-    extra = k - res.values.size
-    pad = (lambda a, rows: np.concatenate([a, np.zeros((rows, extra))], axis=1))
-    return TopSingularValues(np.concatenate([res.values, np.zeros(extra)]), pad(res.left, m),
-                             pad(res.right, n), np.concatenate([res.residuals, np.zeros(extra)]),
-                             True, passes)
-
-
-def _basis_times(blocks, C):
-    """``[B_1 B_2 ...] @ C`` without concatenating the blocks."""
-    out = None
-    r0 = 0
-    for B in blocks:
-        part = B @ C[r0:r0 + B.shape[1]]
-        out = part if out is None else out + part
-        r0 += B.shape[1]
-    return out
-
-
-def _grown(M, rows, cols):
-    """M, or a zero-padded copy with at least ``rows`` x ``cols`` (doubling)."""
-    if M.shape[0] >= rows and M.shape[1] >= cols:
-        return M
-    out = np.zeros((max(rows, 2 * M.shape[0]), max(cols, 2 * M.shape[1])))
-    out[:M.shape[0], :M.shape[1]] = M
-    return out
-
-
-def _orth_coefficients(X, bases, room):
-    """Orthonormalise the block X against the orthonormal blocks in ``bases`` (CGS2) and itself.
-
-    Returns ``(Q, C, R)`` with ``X = sum_i bases[i] @ C[i] + Q @ R`` up to rounding
-    and the dropped directions (those already, numerically, in the span:
-    ``|r_jj| <= 1e-12 max ||x_j||``); Q has at most ``room`` columns.
-    """
-    scale = max(float(np.max(np.linalg.norm(X, axis=0))), np.finfo(float).tiny) if X.size else 0.0
-    C = [np.zeros((B.shape[1], X.shape[1])) for B in bases]
-    for _ in range(2):
-        for i, B in enumerate(bases):
-            c = B.T @ X
-            X = X - B @ c
-            C[i] += c
-    Q, R = np.linalg.qr(X)
-    del X
-    keep = np.nonzero(np.abs(np.diagonal(R)) > 1e-12 * scale)[0][:max(room, 0)]
-    if keep.size == Q.shape[1]:
-        return Q, C, R
-    return Q[:, keep], C, R[keep, :]
-
-
 def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, rng=None,
                         strict=True, max_basis=None) -> TopSingularValues:
     """The k largest singular values of a matrix or matrix-free operator.
@@ -339,8 +264,9 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         block of 16 costs little more than one vector and the Krylov space
         grows much faster per pass.
     max_blocks : int, optional
-        Cap on the number of blocks in the Krylov space (default: enough to
-        span the whole space).
+        Cap on the number of blocks (block steps) in the Krylov space
+        (default: enough to span the whole space, or ten restart cycles if
+        that is more, when ``max_basis`` forces restarts).
     rng : int, Generator or None
         The random start block.
     strict : bool
@@ -358,14 +284,15 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
 
     Notes
     -----
-    Block Golub-Kahan-Lanczos bidiagonalisation with full
-    re-orthogonalisation (Golub, Luk & Overton 1981), followed by the
+    The kernel :func:`spectra.linalg.krylov.golub_kahan_svd`: block
+    Golub-Kahan-Lanczos bidiagonalisation with full re-orthogonalisation
+    (Golub, Luk & Overton 1981) and thick restarts, followed by the
     Rayleigh-Ritz projection onto the Krylov bases.  Only the two bases are
     stored: the projected matrix and the residuals come from the
     Gram-Schmidt coefficients (``A V_j`` is expanded on U_1..U_j and
-    ``A^T U_j`` on V_1..V_{j+1}), so memory is O((m + n) k_blocks
-    block_size), never an m x n matrix (for n = 4096, T = 100, k = 6: under
-    10% of one dense n x n matrix).
+    ``A^T U_j`` on V_1..V_{j+1}), so memory is O((m + n) max_basis), never
+    an m x n matrix (for n = 4096, T = 100, k = 6: under 10% of one dense
+    n x n matrix).
 
     Examples
     --------
@@ -379,22 +306,24 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         if A.ndim != 2:
             raise ValueError(f"`A` must be a single matrix; got shape {A.shape}")
     m, n = A.shape
-    small = min(m, n)
-    k = check_int(k, "k", minimum=1, maximum=small)
-    tol = check_real(tol, "tol", low=0.0, low_open=True)
-    b = check_int(block_size, "block_size", minimum=1, allow_none=True) or max(k + 2, _DEFAULT_BLOCK)
-    b = min(b, small)
-    # ceil(small / b) blocks span the smaller side; one more lets the other side's block
-    # catch up (a wide matrix: the first left block already spans the whole range)
-    cap = -(-small // b) + 1
-    max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True) or cap
-    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or max(8 * b, 3 * k)
-    max_basis = max(max_basis, k + 2 * b)
-    gen = as_generator(rng)
+    k = check_int(k, "k", minimum=1, maximum=min(m, n))
+    b = check_int(block_size, "block_size", minimum=1, allow_none=True)
+    max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True)
+    max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True)
+    mat, rmat = _finite_products(A, "top_singular_values")
+    with blas_threads("gemm", max(m, n)):
+        return golub_kahan_svd(mat, rmat, (m, n), k, tol=tol, block_size=b, maxiter=max_blocks,
+                               max_basis=max_basis, rng=rng, strict=strict,
+                               name="top_singular_values", maxiter_name="max_blocks")
+
+
+def _finite_products(A, who):
+    """``(A @ X, A^T @ Y)`` as float64 callables that refuse a non-finite product."""
+    m, n = A.shape
 
     def finite(Y, what):
         if not np.all(np.isfinite(Y)):
-            raise NumericalError(f"top_singular_values: a product with {what} is not finite (the "
+            raise NumericalError(f"{who}: a product with {what} is not finite (the "
                                  "operator overflows float64, e.g. a long exploding Jacobian "
                                  "product); use spectra.product_log_singular_values, which works in "
                                  "the log domain")
@@ -411,89 +340,4 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
                            dtype=np.float64).reshape(n, -1)
         return finite(Z, "A^T")
 
-    V, _ = np.linalg.qr(gen.standard_normal((n, b)))
-    # Only the two Krylov bases are stored (memory O((m + n) k_blocks b)); the projected
-    # matrix Bm = U^T A V and Dm = V^T A^T U come from the Gram-Schmidt coefficients.
-    Us, Vs = [], [V]
-    Bm = np.zeros((4 * b, 4 * b))      # rows: U columns, cols: V columns (grown on demand)
-    Dm = np.zeros((5 * b, 4 * b))      # rows: V columns (one block ahead), cols: U columns
-    passes = 0
-    result = None
-    ucols = 0
-    vcols = b
-    with blas_threads("gemm", max(m, n)):
-        for j in range(max_blocks):
-            v0 = vcols - Vs[-1].shape[1]
-            Bm = _grown(Bm, vcols + b, vcols + b)
-            Dm = _grown(Dm, vcols + 2 * b, vcols + b)
-            AV = mat(Vs[-1])
-            passes += 1
-            U, C, R = _orth_coefficients(AV, Us, m - ucols)
-            del AV
-            r0 = 0
-            for Ui, Ci in zip(Us, C):
-                Bm[r0:r0 + Ui.shape[1], v0:vcols] = Ci
-                r0 += Ui.shape[1]
-            if U.shape[1]:
-                Bm[ucols:ucols + U.shape[1], v0:vcols] = R
-                Us.append(U)
-                u0, ucols = ucols, ucols + U.shape[1]
-                ATU = rmat(U)
-                passes += 1
-                Vn, D, S = _orth_coefficients(ATU, Vs, n - vcols)
-                del ATU
-                r0 = 0
-                for Vi, Di in zip(Vs, D):
-                    Dm[r0:r0 + Vi.shape[1], u0:ucols] = Di
-                    r0 += Vi.shape[1]
-                Dm[vcols:vcols + Vn.shape[1], u0:ucols] = S
-            else:
-                Vn = np.zeros((n, 0))
-            if not Us:  # A V = 0 for the whole start block: A is zero on it
-                break
-            # Rayleigh-Ritz on the projected matrix; residuals ||A^T u - s v|| in the V basis
-            Xf, svf, Ytf = np.linalg.svd(Bm[:ucols, :vcols], full_matrices=False)
-            kk = min(k, svf.size)
-            X, sv, Yt = Xf[:, :kk], svf, Ytf[:kk]
-            left = _basis_times(Us, X)
-            right = _basis_times(Vs, Yt.T)
-            nv = vcols + Vn.shape[1]
-            resid = Dm[:nv, :ucols] @ X
-            resid[:vcols] -= Yt.T * sv[:kk]
-            residuals = np.linalg.norm(resid, axis=0)
-            converged = kk == k and bool(np.all(residuals <= tol * max(sv[0], np.finfo(float).tiny)))
-            result = TopSingularValues(sv[:kk], left, right, residuals, converged, passes)
-            if converged:
-                return result
-            if Vn.shape[1] == 0 or j == max_blocks - 1:
-                if Vn.shape[1] == 0:
-                    # the Krylov space is exhausted or invariant: the Ritz values are exact and
-                    # any singular values beyond them are zero
-                    return _padded(result, k, passes)
-                break
-            if nv + b <= max_basis or ucols <= k + b:
-                Vs.append(Vn)
-                vcols = nv
-                continue
-            # thick restart: keep the best r Ritz triplets and their coupling to the next block
-            # (A V~ = U~ diag(s), A^T U~ = V~ D_top + V_next D_bottom), so nothing is lost
-            r = min(k + b, svf.size)
-            Xr, Yr = Xf[:, :r], Ytf[:r].T
-            Ut, Vt = _basis_times(Us, Xr), _basis_times(Vs, Yr)
-            Bnew = np.zeros_like(Bm)
-            Bnew[:r, :r] = Xr.T @ Bm[:ucols, :vcols] @ Yr
-            Dnew = np.zeros_like(Dm)
-            Dnew[:r, :r] = Yr.T @ Dm[:vcols, :ucols] @ Xr
-            Dnew[r:r + Vn.shape[1], :r] = Dm[vcols:nv, :ucols] @ Xr
-            Bm, Dm = Bnew, Dnew
-            Us, Vs = [Ut], [Vt, Vn]
-            ucols, vcols = r, r + Vn.shape[1]
-    if result is None:  # A is zero on the start block
-        return _padded(TopSingularValues(np.zeros(0), np.zeros((m, 0)), np.zeros((n, 0)),
-                                         np.zeros(0), True, passes), k, passes)
-    if result.converged or not strict:
-        return result
-    raise ConvergenceError(f"top_singular_values did not converge to tol={tol} within {len(Us)} "
-                           f"blocks of {b} vectors (largest residual {np.max(result.residuals):.2e} "
-                           f"relative to sigma_1 = {result.values[0]:.3e}); increase `max_blocks` or "
-                           "`block_size`, or loosen `tol`")
+    return mat, rmat
