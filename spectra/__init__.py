@@ -69,6 +69,15 @@ Deep networks
    mean_field             -- mean-field variance and gradient gain chi
    MeanField              -- its result
 
+Theory
+------
+   recurrent_mean_field   -- mean-field variance and lambda_max of a random RNN
+   RecurrentMeanField     -- its result
+   edge_of_chaos          -- the critical gain where lambda_max = 0
+   jacobian_spectrum      -- free-probability moments of deep Jacobian spectra
+   JacobianSpectrum       -- its result
+   gaussian_product_lyapunov -- Newman's Lyapunov spectrum of Gaussian products
+
 Remedies
 --------
    bptt_gradient          -- BPTT gradient split by lag
@@ -135,6 +144,8 @@ from .analysis import (BoundReport, DepthProfile, DepthSpectra, LyapunovSpectrum
                        gamma_h, gradient_norm_profile, horizon, leaky_bound, lyapunov_spectrum,
                        mean_field, mlp_ensemble, pascanu_bound, product_log_singular_values,
                        regime)
+from .analysis import (JacobianSpectrum, RecurrentMeanField, edge_of_chaos,
+                       gaussian_product_lyapunov, jacobian_spectrum, recurrent_mean_field)
 from ._aliases import ALIASES_01 as _ALIASES_01
 
 # Leaves of the layer graph load on first use: nothing below them needs them.
@@ -173,6 +184,9 @@ __all__ = [
     # deep networks
     "mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra", "mean_field",
     "MeanField",
+    # theory
+    "recurrent_mean_field", "RecurrentMeanField", "edge_of_chaos", "jacobian_spectrum",
+    "JacobianSpectrum", "gaussian_product_lyapunov",
     # remedies
     "bptt_gradient", "truncated_bptt_error", "clip_by_norm", "vanishing_regularizer",
     "echo_state_check", "leaky_comparison", "teacher_forcing_comparison",

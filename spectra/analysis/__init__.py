@@ -3,7 +3,9 @@
 Lives here: products and gradient-norm profiles (:mod:`.products`),
 Lyapunov spectra (:mod:`.lyapunov`), the bounds of Pascanu et al. and their
 horizons (:mod:`.bounds`), depth profiles of feedforward stacks
-(:mod:`.deep`) and their mean-field theory (:mod:`.meanfield`).
+(:mod:`.deep`) and their mean-field theory (:mod:`.meanfield`); the theory of
+random recurrent networks, the edge of chaos and Gaussian products
+(:mod:`.theory`) and free-probability spectra of deep Jacobians (:mod:`.freeprob`).
 
 May import: numpy, scipy (inside functions), :mod:`spectra._core`,
 :mod:`spectra.jacobians`, :mod:`spectra.linalg`, :mod:`spectra.cells`.
@@ -16,6 +18,10 @@ from .bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizo
 from .deep import (DepthProfile, DepthSpectra, SlopeFit, depth_profile, depth_spectra, mlp_ensemble)
 from .meanfield import MeanField, linear_gaussian_spread, mean_field
 from .lyapunov import LyapunovSpectrum, lyapunov_spectrum
+from .theory import (RecurrentMeanField, edge_of_chaos, gaussian_expectation,
+                     gaussian_product_lyapunov, recurrent_mean_field)
+from .freeprob import (JacobianSpectrum, fuss_catalan_density, fuss_catalan_moments,
+                       jacobian_spectrum)
 from .products import NormProfile, gradient_norm_profile, product_log_singular_values
 
 __all__ = [
@@ -25,4 +31,7 @@ __all__ = [
     "bound_report", "BoundReport",
     "mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra", "SlopeFit",
     "mean_field", "MeanField", "linear_gaussian_spread",
+    "recurrent_mean_field", "RecurrentMeanField", "edge_of_chaos", "gaussian_product_lyapunov",
+    "gaussian_expectation", "jacobian_spectrum", "JacobianSpectrum", "fuss_catalan_moments",
+    "fuss_catalan_density",
 ]

@@ -1,0 +1,256 @@
+"""Free probability for deep-network Jacobians (Pennington, Schoenholz & Ganguli 2017, 2018).
+
+For a depth-L network x_l = f(a_l), a_l = W_l x_{l-1} + b_l, at the mean-field
+fixed point q* of the pre-activation variance, the input-output Jacobian is
+J = D_L W_L ... D_1 W_1 with D_l = diag(f'(a_l)); in the wide limit the
+factors are asymptotically free, so the S-transform of J J^T is the product
+
+    S_{JJ^T}(z) = S_{D^2}(z)^L S_{W^T W}(z)^L,
+
+with S_{W^T W} = 1/sigma_w^2 for scaled orthogonal weights and
+1/(sigma_w^2 (1 + z)) for Gaussian ones.
+
+* :func:`jacobian_spectrum` -> :class:`JacobianSpectrum`: the moments of the
+  squared singular values of J from the S-transform (power series, any
+  order), their first two in closed form, and the density;
+* :func:`fuss_catalan_moments`: C((L+1)k, k)/(Lk+1), the linear Gaussian case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._core.errors import ConvergenceError
+from .._core.results import Result
+from .._core.validation import check_choice, check_int, check_real
+from ..cells.activations import Activation
+from .theory import _as_activation, _kinks, gaussian_expectation
+
+__all__ = ["jacobian_spectrum", "JacobianSpectrum", "fuss_catalan_moments", "fuss_catalan_density"]
+
+
+def fuss_catalan_moments(depth, order) -> np.ndarray:
+    """The Fuss-Catalan numbers C((L+1)k, k) / (Lk + 1) for k = 1..order.
+
+    They are the moments of the squared singular values of a product of L
+    independent n x n Gaussian matrices with N(0, 1/n) entries as n -> infinity.
+
+    Examples
+    --------
+    >>> from spectra.analysis import fuss_catalan_moments
+    >>> fuss_catalan_moments(1, 4)        # Catalan numbers (Marchenko-Pastur)
+    array([ 1.,  2.,  5., 14.])
+    >>> fuss_catalan_moments(2, 4)
+    array([  1.,   3.,  12.,  55.])
+    """
+    L = check_int(depth, "depth", minimum=0)
+    K = check_int(order, "order", minimum=1)
+    return np.array([math.comb((L + 1) * k, k) / (L * k + 1) for k in range(1, K + 1)], float)
+
+
+def fuss_catalan_density(depth, x) -> np.ndarray:
+    """Density of the Fuss-Catalan law of depth L >= 1 at x (0 outside its support).
+
+    The support is (0, (L+1)^(L+1) / L^L]; with x(phi) =
+    sin((L+1) phi)^(L+1) / (sin(phi) sin(L phi)^L) for phi in (0, pi/(L+1)),
+    rho(x(phi)) = sin(phi)^2 sin(L phi)^(L-1) / (pi sin((L+1) phi)^L)
+    (Haagerup & Moller 2012; Neuschel 2014).
+
+    Examples
+    --------
+    >>> from spectra.analysis import fuss_catalan_density
+    >>> float(fuss_catalan_density(1, 2.0).round(12))     # Marchenko-Pastur: sqrt(x(4-x))/(2 pi x)
+    0.159154943092
+    """
+    from scipy.optimize import brentq
+
+    L = check_int(depth, "depth", minimum=1)
+    x = np.asarray(x, dtype=float)
+    edge = (L + 1) ** (L + 1) / L ** L
+    out = np.zeros(x.shape)
+
+    def xphi(phi):
+        return (math.sin((L + 1) * phi) ** (L + 1) / (math.sin(phi) * math.sin(L * phi) ** L))
+
+    top = math.pi / (L + 1)
+    for idx in np.ndindex(x.shape):
+        xi = float(x[idx])
+        if not (0.0 < xi < edge):
+            continue
+        # x(phi) decreases from the edge (phi -> 0) to 0 (phi -> pi/(L+1))
+        lo, hi = 1e-9 * top, top * (1.0 - 1e-15)
+        if xi >= xphi(lo):
+            phi = lo
+        elif xi <= xphi(hi):
+            phi = hi
+        else:
+            phi = brentq(lambda p: xphi(p) - xi, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+        out[idx] = (math.sin(phi) ** 2 * math.sin(L * phi) ** (L - 1)
+                    / (math.pi * math.sin((L + 1) * phi) ** L))
+    return out
+
+
+# --- power series on coefficient arrays c[0..K] (c[k] multiplies z^k) --------------------
+
+def _mul(a, b):
+    return np.convolve(a, b)[: a.size]
+
+
+def _inv(a):
+    """1/a as a series (a[0] != 0)."""
+    out = np.zeros_like(a)
+    out[0] = 1.0 / a[0]
+    for k in range(1, a.size):
+        out[k] = -np.dot(a[1:k + 1], out[k - 1::-1][:k]) / a[0]
+    return out
+
+
+def _pow(a, p):
+    out = np.zeros_like(a)
+    out[0] = 1.0
+    for _ in range(p):
+        out = _mul(out, a)
+    return out
+
+
+def _reverse(f):
+    """The compositional inverse g of f (f[0] = 0, f[1] != 0): f(g(z)) = z, truncated."""
+    K = f.size - 1
+    # Lagrange inversion: [z^k] g = (1/k) [w^(k-1)] (w / f(w))^k
+    h = _inv(f[1:].copy())          # w / f(w) = 1 / (f1 + f2 w + ...)
+    h = np.concatenate([h, np.zeros(1)])[:K]
+    g = np.zeros(K + 1)
+    hk = np.zeros(K)
+    hk[0] = 1.0
+    for k in range(1, K + 1):
+        hk = _mul(hk, h)
+        g[k] = hk[k - 1] / k
+    return g
+
+
+@dataclass(frozen=True, repr=False)
+class JacobianSpectrum(Result):
+    """Free-probability prediction for the squared singular values of a deep Jacobian.
+
+    Attributes
+    ----------
+    moments : (K,) ndarray
+        m_k = E[s^(2k)], k = 1..K, of the squared singular values s^2 of J.
+    mean, variance : float
+        m_1 = chi^L and m_2 - m_1^2 in closed form.
+    q : float
+        The fixed point q* the network is evaluated at.
+    chi : float
+        sigma_w^2 E[f'(sqrt(q*) z)^2].
+    depth : int
+    weights : str
+        "orthogonal" or "gaussian".
+    activation : Activation
+    """
+
+    moments: np.ndarray
+    mean: float
+    variance: float
+    q: float
+    chi: float
+    depth: int
+    weights: str
+    activation: Activation
+
+
+def _feedforward_fixed_point(act, sw, sb, kinks):
+    from .theory import _stationary_q
+    return _stationary_q(act, sw, sb, 1.0, kinks)
+
+
+def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weights="orthogonal",
+                      order=4, q=None) -> JacobianSpectrum:
+    """Moments of the squared singular values of a deep network's input-output Jacobian.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    depth : int
+        L >= 1.
+    weight_var, bias_var : float
+        sigma_w^2 (= fan_in Var(W_ij), or gain^2 for orthogonal) and sigma_b^2.
+    weights : {"orthogonal", "gaussian"}
+    order : int
+        How many moments (K >= 2).
+    q : float, optional
+        The pre-activation variance at every layer; by default the stable
+        fixed point q* of q = sigma_w^2 E[f(sqrt(q) z)^2] + sigma_b^2.
+
+    Returns
+    -------
+    JacobianSpectrum
+
+    Notes
+    -----
+    With mu_k = E[f'(sqrt(q) z)^(2k)], the S-transform of D^2 follows from
+    the moment series psi(z) = sum_k mu_k z^k by series reversion
+    (S = chi^{-1}(z) (1 + z)/z, chi^{-1} the inverse of psi); the product
+    above is reverted back to the moments of J J^T.  Writing an
+    S-transform as 1/m_1 - (var/m_1^3) z + O(z^2) shows that means multiply
+    and var/mean^2 adds over free factors, so
+
+        m_1 = (sigma_w^2 mu_1)^L,
+        m_2 - m_1^2 = m_1^2 L (mu_2/mu_1^2 - 1 + [1 for Gaussian weights])
+
+    (Pennington et al. 2017, 2018).  For the identity with Gaussian weights
+    and sigma_w^2 = 1 the moments are the Fuss-Catalan numbers.
+
+    Examples
+    --------
+    >>> import spectra
+    >>> sp = spectra.jacobian_spectrum("identity", 3, weights="gaussian")
+    >>> sp.moments.round(10)
+    array([  1.,   4.,  22., 140.])
+    >>> sp = spectra.jacobian_spectrum("tanh", 10, weight_var=1.2, bias_var=0.05)
+    >>> round(sp.mean, 6), round(sp.variance, 6)
+    (0.185961, 0.051966)
+    """
+    act = _as_activation(activation)
+    L = check_int(depth, "depth", minimum=1)
+    sw = check_real(weight_var, "weight_var", low=0.0, low_open=True)
+    sb = check_real(bias_var, "bias_var", low=0.0)
+    weights = check_choice(weights, "weights", ("orthogonal", "gaussian"))
+    K = check_int(order, "order", minimum=2)
+    kinks = _kinks(act)
+    if q is None:
+        q = _feedforward_fixed_point(act, sw, sb, kinks)
+        if not math.isfinite(q):
+            raise ValueError(f"the pre-activation variance diverges for {act!r} with "
+                             f"weight_var={sw}, bias_var={sb}: no fixed point q*")
+    else:
+        q = check_real(q, "q", low=0.0)
+    if q == 0.0:
+        d0 = 0.5 * (float(act.df(-1e-300)) ** 2 + float(act.df(1e-300)) ** 2)
+        mu = np.array([d0 ** k for k in range(1, K + 1)])
+    else:
+        mu = np.array([gaussian_expectation(lambda x, k=k: act.df(x) ** (2 * k), q,
+                                            breakpoints=kinks) for k in range(1, K + 1)])
+    if mu[0] <= 0.0:
+        raise ValueError(f"E[f'^2] = 0 for {act!r} at q = {q}: the Jacobian vanishes")
+    psi = np.concatenate([[0.0], mu])
+    chi_inv = _reverse(psi)                 # chi_inv[0] = 0
+    one_plus = np.zeros(K + 1)
+    one_plus[:2] = 1.0
+    S_d = _mul(chi_inv[1:].copy(), one_plus[:K])            # chi^{-1}(z)/z * (1 + z), K terms
+    S_j = _pow(S_d, L) / sw ** L
+    if weights == "gaussian":
+        S_j = _mul(S_j, _pow(_inv(one_plus[:K]), L))
+    # chi_J^{-1}(z) = z S_J(z) / (1 + z); revert to the moment series
+    T = _mul(S_j, _inv(one_plus[:K]))
+    psi_j = _reverse(np.concatenate([[0.0], T]))
+    moments = psi_j[1:]
+    m1 = (sw * mu[0]) ** L
+    rel = mu[1] / mu[0] ** 2 - 1.0 + (1.0 if weights == "gaussian" else 0.0)
+    var = m1 * m1 * L * rel
+    if not np.all(np.isfinite(moments)):
+        raise ConvergenceError("the moment series overflowed; lower `order`")
+    return JacobianSpectrum(moments, float(m1), float(var), float(q), float(sw * mu[0]), L,
+                            weights, act)
