@@ -182,7 +182,9 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
         How many moments (K >= 2).
     q : float, optional
         The pre-activation variance at every layer; by default the stable
-        fixed point q* of q = sigma_w^2 E[f(sqrt(q) z)^2] + sigma_b^2.
+        fixed point q* of q = sigma_w^2 E[f(sqrt(q) z)^2] + sigma_b^2 (``inf``
+        when the variance grows without bound: the moments are then their
+        limits, exact for positively homogeneous f such as relu and identity).
 
     Returns
     -------
@@ -222,14 +224,13 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
     kinks = _kinks(act)
     if q is None:
         q = _feedforward_fixed_point(act, sw, sb, kinks)
-        if not math.isfinite(q):
-            raise ValueError(f"the pre-activation variance diverges for {act!r} with "
-                             f"weight_var={sw}, bias_var={sb}: no fixed point q*")
     else:
         q = check_real(q, "q", low=0.0)
-    if q == 0.0:
-        d0 = 0.5 * (float(act.df(-1e-300)) ** 2 + float(act.df(1e-300)) ** 2)
-        mu = np.array([d0 ** k for k in range(1, K + 1)])
+    if q == 0.0 or math.isinf(q):   # the limits q -> 0+ and q -> inf
+        t = 1e-300 if q == 0.0 else 1e300
+        with np.errstate(over="ignore", invalid="ignore"):
+            lo, hi = float(act.df(np.float64(-t))) ** 2, float(act.df(np.float64(t))) ** 2
+        mu = np.array([0.5 * (lo ** k + hi ** k) for k in range(1, K + 1)])
     else:
         mu = np.array([gaussian_expectation(lambda x, k=k: act.df(x) ** (2 * k), q,
                                             breakpoints=kinks) for k in range(1, K + 1)])
