@@ -13,6 +13,7 @@ from ..analysis.bounds import bound_report, regime
 from ..cells.simple import ElmanRNN
 from .._core.errors import NumericalError
 from ..analysis.lyapunov import lyapunov_spectrum
+from ..analysis.theory import edge_of_chaos, recurrent_mean_field
 from ..analysis.products import product_log_singular_values
 from ._figures import activation_derivatives, eigenvalues, gradient_norms
 from ._lyapunov import lyapunov_convergence, lyapunov_exponents, singular_value_spectra
@@ -92,7 +93,9 @@ def _lyapunov(rng):
         traj = _driven_run(cell, steps, rng, scale=0.5)
         results[f"gain {gain:g}"] = lyapunov_spectrum(traj, warmup=100)
     fig, (left, right) = figure_and_axes(width="double", ncols=2, aspect=0.75)
-    lyapunov_exponents(results, ax=left)
+    theory = {f"gain {g:g}": recurrent_mean_field(g, "tanh", input_std=0.5).lyapunov_max
+              for g in (1.0, 2.0)}          # the mean-field lambda_max, N -> infinity
+    lyapunov_exponents(results, theory=theory, ax=left)
     lyapunov_convergence(results["gain 2"], which=[1, 2, 8, 32], ax=right)
     left.set_title("tanh, Gaussian weights, $n = 32$, inputs of s.d. 0.5")
     right.set_title("running estimates, gain 2")
@@ -234,7 +237,8 @@ def _phase_diagram(rng):
     table = phase_table([0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0],
                         ["tanh", "sigmoid", "relu", "softplus"], rng=rng)
     fig, ax = figure_and_axes(width="double", aspect=0.3)
-    phase_diagram(table, ax=ax, annotate=True)
+    phase_diagram(table, ax=ax, annotate=True,   # the mean-field edge of chaos at input s.d. 0.3
+                  theory={a: edge_of_chaos(a, input_std=0.3) for a in ("tanh", "relu", "softplus")})
     ax.set_xlabel(r"gain of orthogonal $W$ ($= \gamma_W$)")
     ax.set_title(r"regime by the bound (colour) vs measured $\lambda_{\max}$ (marker; mean of 3 runs)")
     return fig

@@ -130,7 +130,7 @@ def _lyap_items(results):
     return items
 
 
-def lyapunov_exponents(result, *, nsigma=2.0, colors=None, ax=None):
+def lyapunov_exponents(result, *, nsigma=2.0, colors=None, theory=None, ax=None):
     """The Lyapunov spectrum with error bars (``nsigma`` standard errors).
 
     Parameters
@@ -143,13 +143,17 @@ def lyapunov_exponents(result, *, nsigma=2.0, colors=None, ax=None):
     colors : sequence of colours, optional
         One per result (default the palette in order); useful when drawing
         over another figure function's lines.
+    theory : mapping of labels to numbers, optional
+        Predicted exponents (e.g. the mean-field lambda_max of
+        :func:`spectra.recurrent_mean_field`), each a dashed horizontal line,
+        in the colour of the result of the same label when there is one.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
         One error-bar series per result against the index i = 1..k, and the
-        zero line.
+        zero line (and one dashed line per ``theory`` entry).
 
     Examples
     --------
@@ -175,9 +179,14 @@ def lyapunov_exponents(result, *, nsigma=2.0, colors=None, ax=None):
             idx = np.arange(1, lam.size + 1)
             ax.errorbar(idx, lam, yerr=err, color=colors[i], marker="o", markersize=2.5,
                         linewidth=0.9, elinewidth=0.8, capsize=1.5, label=label, zorder=3)
+        labels = [label for label, _ in items]
+        for j, (label, value) in enumerate((theory or {}).items()):
+            c = colors[labels.index(label)] if label in labels else color("black")
+            ax.axhline(float(value), color=c, linestyle="--", linewidth=0.8, zorder=2,
+                       label=f"theory: {label}" if label is not None else "theory")
         ax.set_xlabel("index $i$")
         ax.set_ylabel(r"$\lambda_i$ (per step)")
-        if any(label is not None for label, _ in items):
+        if any(label is not None for label, _ in items) or theory:
             ax.legend(loc="best")
     return fig
 

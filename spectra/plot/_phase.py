@@ -41,7 +41,7 @@ def _columns(table):
 
 def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured="measured",
                   stderr="stderr", measured_label=r"$\lambda_{\max}$", nsigma=2.0,
-                  annotate=False, ax=None):
+                  annotate=False, theory=None, ax=None):
     """Theoretical regimes and measured behaviour over a grid (gain x activation).
 
     Each cell's colour is the regime of Pascanu et al.'s conditions
@@ -74,6 +74,11 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
         Significance, in standard errors, for the sign of the measurement.
     annotate : bool
         Write the measured mean in each cell.
+    theory : mapping of y labels to numbers, optional
+        A predicted critical ``x`` per row (e.g. the mean-field edge of chaos
+        g_c of :func:`spectra.edge_of_chaos`), drawn as a vertical black bar
+        across the row, placed by linear interpolation between the grid's
+        columns (values outside the grid are not drawn).
     ax : matplotlib Axes, optional
 
     Returns
@@ -160,6 +165,14 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
             for r, c in zip(*np.nonzero(np.isfinite(mean))):
                 ax.annotate(f"{mean[r, c]:.2f}", xy=(c, r), xytext=(0, -7), textcoords="offset points",
                             ha="center", va="top", fontsize=5, color="0.25")
+        first = True
+        for lab, xc in (theory or {}).items():
+            if str(lab) in gy and gx[0] <= float(xc) <= gx[-1]:
+                r = gy.index(str(lab))
+                pos = float(np.interp(float(xc), gx, np.arange(len(gx))))
+                ax.plot([pos, pos], [r - 0.42, r + 0.42], color=color("black"), linewidth=1.4,
+                        zorder=4, label="mean-field $g_c$" if first else None)
+                first = False
         ax.set_xticks(np.arange(len(gx)), [f"{v:g}" for v in gx])
         ax.set_yticks(np.arange(len(gy)), gy)
         ax.set_xlim(-0.5, len(gx) - 0.5)
