@@ -110,3 +110,27 @@ def test_bad_arguments():
         jacobian_spectrum("tanh", 3, q=-1.0)
     relu = jacobian_spectrum("relu", 3, weight_var=2.5)       # q diverges; f' is scale-free
     assert relu.q == math.inf and relu.mean == pytest.approx(1.25 ** 3, rel=1e-14)
+
+
+def test_density_from_the_s_transform_is_fuss_catalan_in_the_linear_case():
+    for L in (1, 2, 3):
+        sp = jacobian_spectrum("identity", L, weights="gaussian")
+        x = np.linspace(0.02, 1.05 * (L + 1) ** (L + 1) / L ** L, 25)
+        assert np.allclose(sp.density(x), fuss_catalan_density(L, x), rtol=0, atol=1e-7)
+    sp = jacobian_spectrum("identity", 5, weight_var=1.0)       # orthogonal: an atom at 1,
+    x = np.array([0.5, 2.0])                                    # a Lorentzian of width eta x
+    assert np.allclose(sp.density(x, eta=1e-9), 1e-9 * x / (np.pi * (x - 1) ** 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+def test_density_integrates_to_the_series_moments(weights):
+    """x rho and x^2 rho integrate (trapezoid on a fine log grid, where the density is smooth
+    away from x = 0) to the first two moments of the power series."""
+    sp = jacobian_spectrum("tanh", 3, weight_var=1.76, bias_var=0.05, weights=weights)
+    x = np.geomspace(1e-5, 60.0, 2500)
+    rho = sp.density(x)
+    assert np.all(rho >= 0)
+    m1 = np.trapezoid(x * rho, x)
+    m2 = np.trapezoid(x * x * rho, x)
+    assert m1 == pytest.approx(sp.moments[0], rel=2e-3)
+    assert m2 == pytest.approx(sp.moments[1], rel=2e-3)

@@ -149,6 +149,8 @@ class JacobianSpectrum(Result):
     weights : str
         "orthogonal" or "gaussian".
     activation : Activation
+    weight_var : float
+        sigma_w^2.
     """
 
     moments: np.ndarray
@@ -159,6 +161,39 @@ class JacobianSpectrum(Result):
     depth: int
     weights: str
     activation: Activation
+    weight_var: float = 1.0
+
+    def density(self, x, *, eta=1e-9) -> np.ndarray:
+        """The density of the squared singular values at x, from the S-transform.
+
+        Solves, for each x + i eta (eta relative to x), the two equations
+        E[d/(w - d)] = m (d = f'(sqrt(q*) z)^2, a discretisation with 64
+        Gauss-Legendre nodes per piece of z split at the kinks) and
+        sigma_w^(2L) (1+m)^(1-L+gL) m^(L-1) w^L = x (g = 1 for Gaussian
+        weights, 0 for orthogonal), which state M_J(x) = m with
+        S_{JJ^T} = S_{D^2}^L S_{W^T W}^L, by Newton's method continued at
+        eta = 1e-2 from far beyond the support (M_J ~ m_1/x) down along x in
+        steps of 2%, then at each x down to ``eta``; rho(x) = -Im(m) / (pi x).
+
+        Parameters
+        ----------
+        x : array_like of float
+            Points > 0 (0 is returned at x <= 0).
+        eta : float
+            Relative distance from the real axis.
+
+        Returns
+        -------
+        ndarray, shaped like x
+
+        Examples
+        --------
+        >>> import spectra
+        >>> sp = spectra.jacobian_spectrum("identity", 1, weights="gaussian")
+        >>> float(sp.density(2.0).round(6))           # Marchenko-Pastur: 1/(2 pi)
+        0.159155
+        """
+        return _density(self, x, check_real(eta, "eta", low=0.0, low_open=True))
 
 
 def _feedforward_fixed_point(act, sw, sb, kinks):
@@ -254,4 +289,87 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
     if not np.all(np.isfinite(moments)):
         raise ConvergenceError("the moment series overflowed; lower `order`")
     return JacobianSpectrum(moments, float(m1), float(var), float(q), float(sw * mu[0]), L,
-                            weights, act)
+                            weights, act, sw)
+
+
+def _d_distribution(sp):
+    """Atoms and weights discretising d = f'(sqrt(q) z)^2, z ~ N(0, 1)."""
+    act, q = sp.activation, sp.q
+    if q == 0.0 or math.isinf(q):
+        t = 1e-300 if q == 0.0 else 1e300
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = np.array([float(act.df(np.float64(-t))) ** 2, float(act.df(np.float64(t))) ** 2])
+        return d, np.array([0.5, 0.5])
+    s = math.sqrt(q)
+    cuts = {-12.0, -6.0, -3.0, 0.0, 3.0, 6.0, 12.0}
+    cuts |= {b / s for b in _kinks(act) if abs(b / s) < 12.0}
+    cuts = sorted(cuts)
+    x, w = np.polynomial.legendre.leggauss(64)
+    zs, ws = [], []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        h = 0.5 * (b - a)
+        zs.append(a + h * (x + 1.0))
+        ws.append(h * w)
+    z, w = np.concatenate(zs), np.concatenate(ws)
+    p = w * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return act.df(s * z) ** 2, p / p.sum()
+
+
+_ETA_PATH = 1e-2
+
+
+def _solved(solve, z, state):
+    m, w, ok = solve(z, *state)
+    if not ok:
+        raise ConvergenceError(f"the S-transform equations did not converge at x = {z.real:.6g}")
+    return m, w
+
+
+def _density(sp, x, eta):
+    x = np.asarray(x, dtype=float)
+    flat = x.ravel()
+    out = np.zeros(flat.size)
+    d, p = _d_distribution(sp)
+    L, sw = sp.depth, sp.weight_var
+    a = 1 - L + (L if sp.weights == "gaussian" else 0)
+    mu1, mu2 = float(p @ d), float(p @ d ** 2)
+
+    def solve(z, m, w):
+        for _ in range(100):
+            r = w - d
+            E1 = p @ (d / r) - m
+            P = sw ** L * (1 + m) ** a * m ** (L - 1) * w ** L
+            E2 = P - z
+            a11, a12 = -1.0, -(p @ (d / r ** 2))
+            a21, a22 = P * (a / (1 + m) + (L - 1) / m), P * L / w
+            det = a11 * a22 - a12 * a21
+            dm = (E1 * a22 - a12 * E2) / det
+            dw = (a11 * E2 - a21 * E1) / det
+            step = max(abs(dm) / max(abs(m), 1e-300), abs(dw) / max(abs(w), 1e-300))
+            damp = 1.0 if step < 0.5 else 0.5 / step
+            m, w = m - damp * dm, w - damp * dw
+            if step < 1e-13:
+                return m, w, True
+        return m, w, False
+
+    pos = flat[flat > 0.0]
+    if pos.size == 0:
+        return out.reshape(x.shape)
+    # continue from far beyond the support, where M_J(z) ~ m_1 / z, in steps of at most 2%
+    far = 10.0 * max(float(pos.max()), sp.moments[-1] / sp.moments[-2], 1.0)
+    m = sp.mean / far
+    state = (complex(m), complex(mu2 / mu1 + mu1 / m))
+    current = far
+    for i in np.argsort(-flat):
+        xi = flat[i]
+        if not xi > 0.0:
+            continue
+        n_sub = max(1, int(math.ceil(math.log(current / xi) / math.log(1.02)))) if current > xi else 1
+        for t in np.geomspace(current, xi, n_sub + 1)[1:]:
+            state = _solved(solve, complex(t, _ETA_PATH * t), state)
+        current = xi
+        final = state     # then down to eta, away from the path (off the branch points)
+        for e in np.geomspace(_ETA_PATH, eta, 2 + int(math.log10(_ETA_PATH / eta)))[1:]:
+            final = _solved(solve, complex(xi, e * xi), final)
+        out[i] = max(-final[0].imag / (math.pi * xi), 0.0)
+    return out.reshape(x.shape)
