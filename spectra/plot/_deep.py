@@ -114,18 +114,22 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
     spectra : DepthSpectra, dict of str to DepthSpectra, or list of DepthSpectra
         From :func:`spectra.depth_spectra`.
     ax : matplotlib Axes, optional
-    kind : {"spread", "spectrum"}
+    kind : {"spread", "spectrum", "density"}
         ``spread``: the mean variance of the squared singular values against
         depth (log scale, band of ``band`` standard errors).
         ``spectrum``: the squared singular values at ``depth`` in decreasing
         order against their normalised rank i/m, log10 scale, mean over
         samples with a band (flat at 0 for an isometry).
+        ``density``: a histogram (as a density) of the squared singular
+        values at ``depth``, pooled over samples.
     depth : int, optional
-        For ``spectrum``: the depth (default the deepest computed).
+        For ``spectrum`` and ``density``: the depth (default the deepest computed).
     theory : dict of str to (depths, values), optional
         Reference curves for ``spread``, drawn dashed (e.g. the exact
         finite-width spread of a linear Gaussian network,
         :func:`spectra.linear_gaussian_spread`).
+        For ``density``: dict of str to (x, rho), predicted densities drawn
+        as lines (e.g. ``spectra.jacobian_spectrum(...).density(x)``).
     band : float
 
     Returns
@@ -135,10 +139,10 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
     from ..analysis.deep import DepthSpectra
 
     items = _labelled(spectra, DepthSpectra, "spectra")
-    if kind not in ("spread", "spectrum"):
-        raise ValueError(f"`kind` must be 'spread' or 'spectrum'; got {kind!r}")
-    if theory is not None and kind != "spread":
-        raise ValueError("`theory` curves go with kind='spread'")
+    if kind not in ("spread", "spectrum", "density"):
+        raise ValueError(f"`kind` must be 'spread', 'spectrum' or 'density'; got {kind!r}")
+    if theory is not None and kind == "spectrum":
+        raise ValueError("`theory` curves go with kind='spread' or kind='density'")
     fig, ax = figure_and_axes(ax)
     with paper_style():
         if kind == "spread":
@@ -155,6 +159,17 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
             ax.set_yscale("log")
             ax.set_xlabel("depth $d$")
             ax.set_ylabel(r"variance of $\sigma_i^2(\partial h_d/\partial h_0)$")
+        elif kind == "density":
+            for i, (label, sp) in enumerate(items):
+                d = int(sp.depths[-1]) if depth is None else depth
+                s2 = np.exp(2.0 * sp.log_singular_values[:, _depth_index(sp, d), :]).ravel()
+                s2 = s2[np.isfinite(s2)]
+                ax.hist(s2, bins=40, density=True, color=color(i), alpha=0.35,
+                        label=label if label is None else f"{label} (d = {d})")
+            for j, (label, (x, rho)) in enumerate((theory or {}).items()):
+                ax.plot(x, rho, color=color(j), linewidth=1.0, label=label)
+            ax.set_xlabel(r"$\sigma_i^2(\partial h_d/\partial h_0)$")
+            ax.set_ylabel("density")
         else:
             for i, (label, sp) in enumerate(items):
                 d = int(sp.depths[-1]) if depth is None else depth
