@@ -53,6 +53,8 @@ class LyapunovSpectrum(Result):
         only known to about this size, whatever the method.
     """
 
+    _frame = ("exponent", None, ("exponents", "stderr", "roundoff"))
+
     exponents: np.ndarray
     stderr: np.ndarray
     running: np.ndarray

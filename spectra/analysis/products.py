@@ -135,6 +135,8 @@ class NormProfile(Result):
     ([1, 2, 3], array([-0.301, -0.602, -0.903]))
     """
 
+    _frame = ("lag", "lags", ("log_norms",))
+
     lags: np.ndarray
     log_norms: np.ndarray
     t: int
