@@ -246,4 +246,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=_positive_int, default=None,
                    help="number of Lyapunov exponents (default all, at most 64)")
     _add_network_options(p)
+    _add_output_options(p, csv=False)
     return parser
