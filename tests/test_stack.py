@@ -219,3 +219,33 @@ def test_from_torch_bad_modules(th):
         spectra.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
     with pytest.raises(TypeError, match="`obj` must be \\(or contain\\) a torch nn.RNN"):
         spectra.from_torch(torch.nn.Linear(3, 4))
+
+
+# -- the command line: a multi-layer file is one system; --layer L is driven by the real outputs --
+def test_cli_multilayer_weights(tmp_path, capsys):
+    import json
+    from spectra.cli import main
+    rng = np.random.default_rng(0)
+    n, d = 3, 2
+    sd = {"weight_ih_l0": rng.standard_normal((4 * n, d)), "weight_hh_l0": rng.standard_normal((4 * n, n)),
+          "weight_ih_l1": rng.standard_normal((4 * n, n)), "weight_hh_l1": rng.standard_normal((4 * n, n))}
+    path = tmp_path / "lstm2.npz"
+    np.savez(path, **sd)
+    stack = spectra.from_torch(sd)
+
+    def run(*extra):
+        assert main(["bound", "--weights", str(path), "--steps", "15", "--seed", "3", *extra]) in (0, None)
+        return capsys.readouterr().out
+
+    data = json.loads(run("--json"))
+    gen = np.random.default_rng(3)
+    x = gen.standard_normal((15, d))
+    traj = stack.run(x, h0=0.1 * gen.standard_normal(stack.n))
+    np.testing.assert_allclose(data["exact"], spectra.bound_report(traj).exact, rtol=1e-12)
+    assert data["network"]["layers"] == 2
+    assert "2 layers as one system" in run()
+    data1 = json.loads(run("--json", "--layer", "1"))
+    layer1 = stack.cells[1].run(traj.states[1:, :n], h0=traj.states[0, 2 * n:])
+    np.testing.assert_allclose(layer1.states, traj.states[:, 2 * n:], rtol=1e-13)
+    np.testing.assert_allclose(data1["exact"], spectra.bound_report(layer1).exact, rtol=1e-12)
+    assert "driven by the real outputs of layers 0-0" in run("--layer", "1")
