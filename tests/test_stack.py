@@ -248,4 +248,17 @@ def test_cli_multilayer_weights(tmp_path, capsys):
     layer1 = stack.cells[1].run(traj.states[1:, :n], h0=traj.states[0, 2 * n:])
     np.testing.assert_allclose(layer1.states, traj.states[:, 2 * n:], rtol=1e-13)
     np.testing.assert_allclose(data1["exact"], spectra.bound_report(layer1).exact, rtol=1e-12)
-    assert "driven by the real outputs of layers 0-0" in run("--layer", "1")
+    assert "driven by the real outputs of layer 0" in run("--layer", "1")
+
+
+def test_layer_gradient_norms_figure_draws_the_blocks():
+    pytest.importorskip("matplotlib")
+    stack = Stack([spectra.LSTM.random(3, input_size=2, rng=0), spectra.ElmanRNN.random(4, input_size=3, rng=1)])
+    traj = stack.run(np.random.default_rng(0).standard_normal((12, 2)))
+    fig = spectra.plot.layer_gradient_norms(traj)
+    ax = fig.axes[0]
+    assert [ln.get_label() for ln in ax.lines] == ["layer 0: LSTM (h, c)", "layer 1: ElmanRNN h"]
+    assert "(h, c)" not in ax.get_ylabel() and "h" in ax.get_ylabel()
+    for l, sl in enumerate(stack.slices):
+        want = [np.linalg.norm(traj.product(12, 12 - lag)[stack.slices[-1], sl], 2) for lag in range(1, 13)]
+        np.testing.assert_allclose(ax.lines[l].get_ydata(), want, rtol=1e-10)

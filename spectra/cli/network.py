@@ -171,7 +171,7 @@ def _from_weights(args, layer):
     if layer is None and len(used) > 1:
         source.update(layer=None, layers=len(used))
     elif layer:
-        source["driven_by"] = f"the real outputs of layers 0-{layer - 1}"
+        source["driven_by"] = ("the real outputs of " + (f"layers 0-{layer - 1}" if layer > 1 else "layer 0"))
     return cells, kind, source
 
 
