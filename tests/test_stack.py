@@ -262,3 +262,33 @@ def test_layer_gradient_norms_figure_draws_the_blocks():
     for l, sl in enumerate(stack.slices):
         want = [np.linalg.norm(traj.product(12, 12 - lag)[stack.slices[-1], sl], 2) for lag in range(1, 13)]
         np.testing.assert_allclose(ax.lines[l].get_ydata(), want, rtol=1e-10)
+
+
+def test_a_list_of_layer_runs_points_to_stack():
+    cell = spectra.LSTM.random(3, input_size=2, rng=0)
+    traj = cell.run(np.ones((5, 2)))
+    with pytest.raises(TypeError, match=r"`J` must be one Trajectory; got a list of 2 runs.*spectra.Stack"):
+        spectra.gradient_norm_profile([traj, traj])
+
+
+def test_docs_page_examples():
+    import doctest
+    import pathlib
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "user" / "your_network.rst"
+    res = doctest.testfile(str(page), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert res.attempted > 5 and res.failed == 0
+
+
+def test_docs_page_torch_code_block(th):
+    torch = th
+    lstm = torch.nn.LSTM(input_size=4, hidden_size=16, num_layers=2, batch_first=True)
+    stack = spectra.from_torch(lstm)
+    assert repr(stack) == "Stack([LSTM(hidden_size=16, input_size=4), LSTM(hidden_size=16, input_size=16)])"
+    T = 30
+    x = np.random.default_rng(0).standard_normal((T, 4))
+    traj = stack.run(x)
+    dh = traj.product()
+    prof = spectra.gradient_norm_profile(traj)
+    assert np.isclose(np.exp(prof.log_norms[-1]), np.linalg.norm(dh, 2), rtol=1e-9)
+    assert spectra.lyapunov_spectrum(traj).exponents.shape == (64,)
+    assert traj.input_jacobian(T, 1).shape == (64, 4)
