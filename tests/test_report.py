@@ -163,3 +163,22 @@ def test_report_in_headless_chromium(lstm_report, tmp_path):
     # the probe can fail: a corrupted figure is caught as a broken image with an error
     bad = _probe(page.replace("base64,iVBOR", "base64,AAAA", 1), tmp_path)
     assert bad["broken"] == 1 and bad["errors"]
+
+
+def test_report_of_a_stack_has_one_block_per_layer(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    module = torch.nn.RNN(3, 5, num_layers=2)
+    path = tmp_path / "rnn2.pt"
+    torch.save(module.state_dict(), path)
+    out = _run(["report", str(path), "--out", str(tmp_path / "out"), "--steps", "40"])
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [b["layer"] for b in data["matrices"]] == ["layer 0", "layer 1"]
+    for l, block in enumerate(data["matrices"]):
+        W = getattr(module, f"weight_hh_l{l}").detach().double().numpy()
+        assert block["matrix"] == "W"
+        assert block["nonnormality"]["spectral_norm"] == pytest.approx(np.linalg.norm(W, 2), rel=1e-9)
+        assert block["regime"]["gamma_W"] == pytest.approx(np.linalg.norm(W, 2), rel=1e-9)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "layer 1: Non-normality of W" in page and "gradient norms per layer" in page

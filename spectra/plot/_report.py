@@ -29,6 +29,7 @@ from ..nonnormal.pseudospectral import pseudospectra
 from ._figures import eigenvalues, gradient_norms
 from ._lyapunov import lyapunov_exponents
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
+from ._stack import layer_gradient_norms
 from ._style import figure_and_axes
 
 __all__ = ["model_report"]
@@ -52,9 +53,9 @@ def _profile_figure(prof):
 
 
 def _layers(cell):
-    """``[(name, cell)]``: the layers of a stack (anything with ``layers``), or the cell itself."""
-    layers = getattr(cell, "layers", None)
-    if layers is not None and not isinstance(layers, (int, np.integer)):
+    """``[(name, cell)]``: the layers of a :class:`~spectra.Stack` (its ``cells``), or the cell."""
+    layers = getattr(cell, "cells", None)
+    if isinstance(layers, (tuple, list)) and layers:
         return [(f"layer {i}", layer) for i, layer in enumerate(layers)]
     return [("", cell)]
 
@@ -138,15 +139,20 @@ def model_report(cell, out, *, inputs=None, steps=200, h0=None, k=None, network=
     figures.append(("exact gradient norms and bounds", _png(gradient_norms(bounds))))
     figures.append(("gradient-norm profile", _png(_profile_figure(prof))))
     figures.append(("Lyapunov exponents (2 standard errors)", _png(lyapunov_exponents(lyap))))
+    if len(_layers(cell)) > 1:
+        figures.append(("gradient norms per layer", _png(layer_gradient_norms(traj))))
 
     blocks = []
     for name, layer in _layers(cell):
         lrec = layer.recurrence() if hasattr(layer, "recurrence") else None
         if lrec is not None and lrec.W.shape[0] == lrec.W.shape[1]:
-            blocks.append({"layer": name, **_matrix_block(name, np.asarray(lrec.W), "W", figures)})
+            lreg = regime(lrec.W, lrec.activation, alpha=lrec.alpha)
+            blocks.append({"layer": name, "regime": lreg.to_dict(),
+                           **_matrix_block(name, np.asarray(lrec.W), "W", figures)})
     if not blocks:     # a gated cell: no single recurrent matrix; the last step Jacobian instead
         J = np.asarray(traj.jacobian(traj.steps))
-        blocks.append({"layer": "", **_matrix_block("", J, f"J_{traj.steps}", figures)})
+        blocks.append({"layer": "", "regime": None,
+                       **_matrix_block("", J, f"J_{traj.steps}", figures)})
 
     data = to_jsonable({
         "spectra_version": _version(),
@@ -223,7 +229,10 @@ def _html(data, figures, reg, bounds, lyap):
              f"<h1>spectra report</h1><p>{esc(', '.join(f'{k}={v}' for k, v in net.items()))}; "
              f"{data['steps']} steps; spectra {esc(data['spectra_version'])}</p>",
              "<h2>Regime</h2>"]
-    if reg is None:
+    if reg is None and any(b["regime"] for b in data["matrices"]):
+        parts.append("<p>A stack of layers: no single recurrent matrix for the whole; each "
+                     "layer's regime is given with its block below.</p>")
+    elif reg is None:
         parts.append("<p>A gated cell: no single recurrent matrix, so no classic regime; the "
                      "trajectory bound uses the exact step norms.</p>")
     else:
@@ -247,6 +256,10 @@ def _html(data, figures, reg, bounds, lyap):
         nn = block["nonnormality"]
         title = f"{block['layer']}: " if block["layer"] else ""
         parts.append(f"<h2>{esc(title)}Non-normality of {esc(block['matrix'])}</h2>")
+        if block["regime"] is not None and block["layer"]:
+            r = block["regime"]
+            parts.append(f"<p>Regime of this layer: <b>{esc(r['regime'])}</b> (gamma_W = "
+                         f"{_fmt(r['gamma_W'])}, gamma_h = {_fmt(r['gamma_h'])}).</p>")
         keys = ["spectral_radius", "spectral_norm", "numerical_radius", "henrici_relative",
                 "eigenvector_condition"]
         parts.append(_table(keys, [[_fmt(nn.get(key)) for key in keys]]))
