@@ -5,7 +5,11 @@ Lives here: the :class:`Cell` protocol and the engine that runs it
 (:mod:`.activations`), weight initialisers (:mod:`.init`), the simple cells
 (:mod:`.simple`: Elman, recurrent-first, leaky), the gated cells
 (:mod:`.gated`: LSTM, GRU), feedforward stacks (:mod:`.mlp`), normalisation
-layers (:mod:`.norm`) and PyTorch state-dict loading (:mod:`.state_dict`).
+layers (:mod:`.norm`), PyTorch state-dict loading (:mod:`.state_dict`), and
+cells from the user's own step functions, differentiated by torch or jax
+(:mod:`.torch_cell`, :mod:`.jax_cell`, on :mod:`.autodiff`; neither framework
+is imported before it is used) and stacks of torch modules over depth
+(:mod:`.depth`).
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.  Nothing here
 imports an analysis.
@@ -23,6 +27,9 @@ from .gated import GRU, LSTM, GRUJacobians, LSTMJacobians
 from .norm import BatchNorm, LayerNorm, NormLayerJacobians
 from .mlp import MLP, LayerJacobians
 from .state_dict import flatten_state_dict, read_state_dict, recurrent_weights
+from .torch_cell import TorchCell
+from .jax_cell import JaxCell
+from .depth import TorchDepthStack, depth_stack
 
 __all__ = [
     "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
@@ -30,4 +37,5 @@ __all__ = [
     "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
     "Activation", "activation", "available_activations", "init",
     "flatten_state_dict", "read_state_dict", "recurrent_weights",
+    "TorchCell", "JaxCell", "depth_stack", "TorchDepthStack",
 ]
