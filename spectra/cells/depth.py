@@ -75,7 +75,7 @@ class _DepthBackend:
         return lambda h: module(h.reshape(shape)).reshape(-1)
 
     def jvp(self, t, p, V):
-        return self.ops.jvp(self._f(t), p, V)
+        return self.ops.jvp(self._f(t), p, V, self.out_sizes[t - 1])
 
     def vjp(self, t, p, U):
         return self.ops.vjp(self._f(t), p, U)
