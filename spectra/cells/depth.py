@@ -95,6 +95,14 @@ class TorchDepthStack:
     device : torch.device
     depth : int
         The number of modules L.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from spectra.cells import depth_stack
+    >>> stack = depth_stack([torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2)])
+    >>> stack.depth, stack.run(torch.ones(3)).widths
+    (3, (3, 5, 5, 2))
     """
 
     def __init__(self, modules):
