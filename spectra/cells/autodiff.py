@@ -25,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.errors import NumericalError
-from .._core.validation import check_int, describe
-from ..jacobians.sequence import JacobianSequence
+from .._core.validation import check_choice, check_int, describe
+from ..jacobians.kernels import normalise, rescale
+from ..jacobians.sequence import LAYOUTS, JacobianSequence
 from .base import Cell
 
 __all__ = ["AutodiffJacobians", "FunctionCell", "check_finite"]
@@ -100,6 +101,27 @@ class AutodiffJacobians(JacobianSequence):
             return self.backend.jacobian(t, self.points[t - 1])
         return np.stack([self.backend.jacobian(t, self.points[b][t - 1])
                          for b in range(self.batch)])
+
+    def product(self, t=None, k=None, *, layout="numerator"):
+        """Dense ``dh_t/dh_k``, accumulated from the left end: ``P <- P J_s`` by vjp.
+
+        A reverse-mode product ``P J_s`` costs one vectorised vjp (about one
+        GEMM), while ``J_s P`` would need the dense ``J_s`` first (two), so
+        the product starts from the dense ``J_t`` and moves towards k.  The
+        running product is kept normalised by exact powers of two, as in
+        :meth:`JacobianSequence.product`.
+        """
+        check_choice(layout, "layout", LAYOUTS)
+        t, k = self.check_span(t, k)
+        if self.batch is not None or t - k < 2:
+            return super().product(t, k, layout=layout)
+        with np.errstate(over="ignore", under="ignore"):
+            P, e = normalise(self.matrix(t))
+            for s in range(t - 1, k, -1):
+                P, de = normalise(self.lmatmat(s, P))
+                e += de
+        P = rescale(P, e, t, k)
+        return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
 
     def select(self, b):
         b = self._batch_index(b)
