@@ -346,3 +346,11 @@ def test_docs_transformer_example():
     assert traj.widths == (32,) * 4 and len(gains) == 3
     assert end_to_end.values[0] <= np.prod(gains) * (1 + 1e-10)
     assert profile.log_norms.shape == (1, 3)
+
+
+def test_from_torch_sequential_is_a_depth_stack():
+    blocks = nn.Sequential(_ResBlock(4), _ResBlock(4))
+    x = np.random.default_rng(2).standard_normal(4)
+    traj = spectra.from_torch(blocks).run(x)
+    assert traj.steps == 2
+    assert _rel(traj.product(2, 0), _composed_jacobian(list(blocks), x, 0, 2)) < 1e-10
