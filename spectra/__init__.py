@@ -27,6 +27,8 @@ Cells and runs
    activation             -- look an activation up by name
    available_activations  -- names of the built-in activations
    register_cell          -- make a cell class known to the CLI and sweeps
+   TorchCell              -- any torch step function h_new = step(h, x) as a cell
+   JaxCell                -- any jax step function as a cell
 
 Jacobians
 ---------
@@ -133,8 +135,9 @@ from importlib import import_module as _import_module
 from ._core.errors import ConvergenceError, NumericalError
 from ._core.threads import get_threads, set_threads, threads
 from . import cells, jacobians
-from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, LayerNorm, LeakyRNN,
-                    RecurrentFirstRNN, Stack, activation, available_activations, from_torch, init,
+from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCell, LayerNorm,
+                    LeakyRNN, RecurrentFirstRNN, Stack, TorchCell, activation,
+                    available_activations, from_torch, init,
                     register_cell)
 from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
                         as_jacobian_sequence)
@@ -175,6 +178,7 @@ __all__ = [
     # cells and runs
     "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
+    "TorchCell", "JaxCell",
     # jacobians
     "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",
     # products, spectra and Lyapunov exponents

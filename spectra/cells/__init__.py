@@ -6,7 +6,12 @@ Lives here: the :class:`Cell` protocol and the engine that runs it
 (:mod:`.simple`: Elman, recurrent-first, leaky), the gated cells
 (:mod:`.gated`: LSTM, GRU), feedforward stacks (:mod:`.mlp`), normalisation
 layers (:mod:`.norm`), stacked layers as one cell (:mod:`.stack`),
-input Jacobians (:mod:`.inputs`), :func:`from_torch` (:mod:`.convert`) and PyTorch state-dict loading (:mod:`.state_dict`).
+input Jacobians (:mod:`.inputs`), :func:`from_torch` (:mod:`.convert`), PyTorch state-dict loading
+(:mod:`.state_dict`),
+cells from the user's own step functions, differentiated by torch or jax
+(:mod:`.torch_cell`, :mod:`.jax_cell`, on :mod:`.autodiff`; neither framework
+is imported before it is used) and stacks of torch modules over depth
+(:mod:`.depth`).
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.  Nothing here
 imports an analysis.
@@ -27,6 +32,9 @@ from .inputs import GatedInputJacobians
 from .stack import Stack, StackInputJacobians, StackJacobians
 from .convert import from_torch
 from .state_dict import flatten_state_dict, read_state_dict, recurrent_weights
+from .torch_cell import TorchCell
+from .jax_cell import JaxCell
+from .depth import TorchDepthStack, depth_stack
 
 __all__ = [
     "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
@@ -35,4 +43,5 @@ __all__ = [
     "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
     "Activation", "activation", "available_activations", "init",
     "flatten_state_dict", "read_state_dict", "recurrent_weights",
+    "TorchCell", "JaxCell", "depth_stack", "TorchDepthStack",
 ]
