@@ -41,8 +41,8 @@ def tensor_to_numpy(t, *, upcast: bool = False) -> np.ndarray:
     half-precision tensors as float32 first, as the gradient monitor does.
     """
     t = t.detach()
-    if upcast and hasattr(t, "float") and getattr(t, "is_floating_point", lambda: False)():
-        t = t.float()
+    if upcast and getattr(t, "is_floating_point", lambda: False)() and t.element_size() < 4:
+        t = t.float()      # half precision only: float32 and float64 keep their precision
     t = t.cpu()
     try:
         return t.numpy()
