@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core.results import Result
-from ..linalg.graded import flush_subnormals, graded_qr, log_singular_values_graded, normalise_rows
+from ..linalg.graded import graded_qr, log_singular_values_graded, normalise_rows
 from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
 from .._core.threads import blas_threads
 from .._core.validation import as_array
+from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
+                              _chunked_spectral_profile, _normalise)
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
 
@@ -228,18 +230,6 @@ def _check_vector(vector, seq, t):
     return v
 
 
-def _normalise(x, axes):
-    """x = y * 2^e with max|y| in [0.5, 1) over ``axes``; zero stays zero (e = 0).
-
-    Entries of y below the smallest normal number are flushed to zero.
-    """
-    m = np.max(np.abs(x), axis=axes, keepdims=True)
-    e = np.frexp(m)[1]
-    y = flush_subnormals(np.ldexp(x, -e))
-    return y, np.squeeze(e, axis=axes)
-
-
-_LN2 = np.log(2.0)
 
 
 def _vector_profile(seq, t, v):
@@ -282,10 +272,6 @@ def _matrix_profile(seq, t, ord, gen):
             out[..., lag - 1] = np.where(nrm > 0, lognrm + e * _LN2, -np.inf)
     return out
 
-
-_BLOCK = 8          # warm-started directions kept from lag to lag
-_MAX_ITER = 30      # power iterations per lag before falling back to a dense SVD
-_REL_TOL = 1e-11    # a-posteriori bound on the relative error of sigma_max^2 (1e-10 promised)
 
 
 def _spectral_log_norm(P, V, gen):
@@ -350,8 +336,10 @@ def _chain_profile(seq, t, ord, gen):
     it never overflows, underflows or meets subnormal numbers.
     """
     out = np.full(t, -np.inf)
-    top = None if ord == "fro" else _TopSingularValue(gen)
-    batched = top is not None and min(seq.state_size(t), seq.state_size(0)) <= _SVD_MAX_N
+    n = seq.state_size(t)
+    if ord == 2 and 2 * _BLOCK < n < _PER_LAG_N:
+        return _chunked_spectral_profile(seq, t, gen)
+    top = None if ord == "fro" else _TopSingularValue(gen) if n >= _PER_LAG_N else np.linalg.svd
     pending, pending_e = [], []
     P = buf = mask = None
     e = 0
@@ -387,14 +375,14 @@ def _chain_profile(seq, t, ord, gen):
             lp = 0.5 * np.log2(f2)
             if top is None:
                 out[lag - 1] = 0.5 * np.log(f2) + e * _LN2
-            elif batched:
+            elif isinstance(top, _TopSingularValue):
+                sigma = top(P)
+                out[lag - 1] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
+            else:
                 pending.append(P.copy())
                 pending_e.append((lag, e))
                 if len(pending) == _SVD_CHUNK:
                     _flush_svd(pending, pending_e, out)
-            else:
-                sigma = top(P)
-                out[lag - 1] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
             # keep BLAS off its slow path: entries below 2^-1022 (relative to a P of norm
             # about one, so negligible) become exact zeros before they are multiplied again
             if buf is None or buf.shape != P.shape:
@@ -408,9 +396,8 @@ def _chain_profile(seq, t, ord, gen):
     return out
 
 
-# Up to this size the spectral norms of a profile come from LAPACK's SVD of a chunk of
+# Up to 2 * _BLOCK units the spectral norms of a profile come from LAPACK for a chunk of
 # products at once (cheaper than any iteration's per-lag overhead, and exact).
-_SVD_MAX_N = 48
 _SVD_CHUNK = 64
 
 
