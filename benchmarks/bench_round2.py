@@ -97,8 +97,7 @@ def run_case(n, T, args, rows):
     cases = [
         ("gradient_norm_profile ord=2", lambda: spectra.gradient_norm_profile(traj), check_prof),
         ("gradient_norm_profile ord='fro'", lambda: spectra.gradient_norm_profile(traj, ord="fro"), None),
-        ("product_log_singular_values", lambda: spectra.product_log_singular_values(traj),
-         lambda v: float(np.max(np.abs(v / T - ref_lyap)))),
+        ("product_log_singular_values", lambda: spectra.product_log_singular_values(traj), None),
         ("lyapunov_spectrum (auto)", lambda: spectra.lyapunov_spectrum(traj), check_lyap),
         ("numpy QR every 10 steps", qr_every(W, D, 10), lambda v: float(np.max(np.abs(v - ref_lyap)))),
         ("numpy QR every step", qr_every(W, D, 1), None),
