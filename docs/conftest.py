@@ -6,7 +6,7 @@ The configuration and the gallery scripts are not tests; examples run in a tempo
 
 import pytest
 
-collect_ignore = ["conf.py", "sphinxext"]
+collect_ignore = ["conf.py", "sphinxext", "sg_execution_times.rst"]
 collect_ignore_glob = ["_build/*", "gallery_scripts/*", "auto_examples/*", "generated/*"]
 
 
