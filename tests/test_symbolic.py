@@ -343,25 +343,25 @@ def test_module_is_lazy_and_listed():
         assert hasattr(symbolic, name)
 
 
-def test_readme_symbolic_section_runs_and_prints_what_it_says(capsys):
+def test_symbolic_guide_page_runs_and_prints_what_it_says():
+    """docs/user/symbolic.rst (the README's symbolic section before issue 18) prints what it shows."""
+    import doctest
     import pathlib
-    import re
 
-    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## Symbolic layer"):]
-    section = section[:section.find("\n## ", 3)] if "\n## " in section[3:] else section
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 2
-    namespace = {}
-    exec(blocks[0], namespace)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == "1 exact"
-    assert f"`{out[1]}`" in section            # the LaTeX printed is the LaTeX shown
-    exec(blocks[1], namespace)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("True " + r"\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}")
-    assert out[1].startswith("66 ") and out[1].endswith("= 66")
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "user" / "symbolic.rst"
+    text = page.read_text()
+    test = doctest.DocTestParser().get_doctest(text, {}, "symbolic.rst", str(page), 0)
+    want = {ex.source.split("(")[0] + "(" + ex.source.split("(")[1].split(",")[0]: ex.want
+            for ex in test.examples if ex.source.startswith("print(")}
+    assert want["print(r.value"].splitlines()[0] == "1 exact"
+    latex = want["print(r.value"].splitlines()[1]
+    assert f"``{latex}``" in text            # the LaTeX printed is the LaTeX quoted in the prose
+    assert want["print(J.verified"].startswith("True " + r"\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}")
+    assert want["print(b.rhs"].startswith("66 ") and want["print(b.rhs"].rstrip().endswith("= 66")
     assert 0.9 ** 66 < 1e-3 <= 0.9 ** 65
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class LyapunovSpectrum(Result):
 
     @property
     def kaplan_yorke_dimension(self):
-        """Kaplan-Yorke (Lyapunov) dimension j + sum_{i<=j} lambda_i / |lambda_{j+1}|.
+        """Kaplan-Yorke (Lyapunov) dimension ``j + sum_{i<=j} lambda_i / |lambda_{j+1}|``.
 
         j is the largest index whose partial sum of exponents is >= 0; the
         dimension is the number of exponents computed when all partial sums
@@ -95,7 +95,7 @@ class LyapunovSpectrum(Result):
 
 def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
                       progress=None) -> LyapunovSpectrum:
-    """Lyapunov exponents of ``J_T ... J_1`` by repeated QR (Benettin et al. 1980).
+    """Lyapunov exponents of the product of J_1 to J_T by repeated QR (Benettin et al. 1980).
 
     Parameters
     ----------
@@ -108,7 +108,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     reorth_every : int or "auto"
         Steps between QR re-orthonormalisations.  ``"auto"`` (default)
         chooses the interval from the conditioning of the propagated frame
-        (estimated at each QR as max ||z_j|| / |r_jj|) so that the QR error
+        (estimated at each QR as ``max ||z_j|| / |r_jj|``) so that the QR error
         stays near 1e-10 per step: the same exponents as a QR at every step
         to better than 1e-8.  An integer fixes it (1: every step).  Between
         QRs the columns are renormalised exactly in the log domain, so

@@ -22,7 +22,7 @@ __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"
 
 
 def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarray:
-    """All log singular values of ``dh_t/dh_k = J_t ... J_{k+1}``, sorted descending.
+    """All log singular values of ``dh_t/dh_k``, the product J_t down to J_{k+1}, sorted descending.
 
     Accurate where the product itself overflows or underflows float64: the
     product is never formed.

@@ -147,9 +147,9 @@ class ScaledJacobians(JacobianSequence):
         The shared weight matrix (kept by reference, never copied per step).
     steps : int
         T.  Needed when neither ``row`` nor ``col`` is given (J_t = W + shift).
-    row : (*batch, T, n_out) array, optional
+    row : ``(*batch, T, n_out)`` array, optional
         Row scalings (the Elman cell's f'(a_t)).
-    col : (*batch, T, n_in) array, optional
+    col : ``(*batch, T, n_in)`` array, optional
         Column scalings (the recurrent-first cell's f'(h_{t-1})).
     shift : float or (n,) array, optional
         A constant diagonal added to every step (leaky alpha; 1 for a residual

@@ -214,7 +214,7 @@ def _per_step(J, fn, what, square=True):
 
 
 def step_eigenvalues(J) -> np.ndarray:
-    """Eigenvalues of every step Jacobian, shape ``(T, n)`` (complex), by decreasing modulus.
+    """Eigenvalues of every step Jacobian, by decreasing modulus: a complex array of shape (T, n).
 
     Parameters
     ----------
@@ -229,7 +229,7 @@ def step_eigenvalues(J) -> np.ndarray:
 
 
 def step_singular_values(J) -> np.ndarray:
-    """Singular values of every step Jacobian, shape ``(T, min(n_out, n_in))``, descending."""
+    """Singular values of every step Jacobian, descending: shape (T, min(n_out, n_in))."""
     seq = as_jacobian_sequence(J)
     if seq.is_square:
         return _per_step(seq, lambda M: np.linalg.svd(M, compute_uv=False), "", square=False)

@@ -7,7 +7,7 @@ Nothing in the core imports it.
 
 What lives here:
 
-* :func:`gamma_h`, :func:`sup_abs` -- sup over the reals of |f'| (or |h|)
+* :func:`gamma_h`, :func:`sup_abs` -- sup over the reals of ``|f'|`` (or ``|h|``)
   for any sympy expression: exact when sympy finds every critical point,
   otherwise certified by interval arithmetic (:class:`Supremum`, formerly
   ``SupResult``, which remains an alias).  Modules: ``_sup`` (the exact

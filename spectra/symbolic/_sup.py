@@ -60,7 +60,7 @@ _TAIL_ATTEMPTS = 6             # window extensions by 16x before a tail counts a
 
 @dataclass(frozen=True, repr=False)
 class Supremum(Result):
-    r"""The supremum over the real line of |h|, with how it was established.
+    r"""The supremum over the real line of ``|h|``, with how it was established.
 
     Returned by :func:`gamma_h` and :func:`sup_abs`.  (Called ``SupResult``
     in 0.1; that name remains an alias.)
@@ -176,7 +176,7 @@ SupResult = Supremum
 
 
 def gamma_h(expr, x=None) -> Supremum:
-    r"""gamma_h = sup over real x of |f'(x)|, exactly when sympy can, else certified.
+    r"""gamma_h = sup over real x of ``|f'(x)|``, exactly when sympy can, else certified.
 
     Parameters
     ----------
@@ -231,7 +231,7 @@ def gamma_h(expr, x=None) -> Supremum:
 
 
 def sup_abs(expr, x=None) -> Supremum:
-    r"""sup over real x of |h(x)| for a sympy expression h in one variable.
+    r"""sup over real x of ``|h(x)|`` for a sympy expression h in one variable.
 
     The same machinery as :func:`gamma_h` (which is ``sup_abs`` of f', with
     the continuity check of f at its break points); h may be discontinuous.
