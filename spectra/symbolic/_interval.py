@@ -35,10 +35,10 @@ ZeroDivisionError instead of the :class:`IntervalUnsupported` the certifier bise
 on; and lambdify prints sympy Floats as decimal strings, which ``iv.mpf`` encloses
 as decimals rather than taking the binary value exactly.  Where lambdify does work
 (sigmoid', softplus', silu' and tanh' written in exp), its enclosures equal these
-to the last bits of rounding and one evaluation takes 0.97-1.7 times less time
-(ours / lambdify: 1.23, 1.71, 1.28, 0.97); the compiled closures take about a sixth
-of the symbolic test suite's time, so the difference there is a few per cent,
-which does not pay for the workarounds.
+to the last bits of rounding, and one evaluation of ours takes 1.23, 1.71, 1.28 and
+0.97 times as long as lambdify's; evaluating the compiled closures is at most about
+a sixth of the symbolic test suite's time (cProfile: 13 of 77 s), so lambdify would
+save a few per cent there, which does not pay for the workarounds it would need.
 """
 
 from __future__ import annotations
