@@ -8,7 +8,7 @@ import numpy as np
 
 from .._core.validation import check_int
 from ._figureset import register
-from ._style import color, figure_and_axes, paper_style
+from ._style import color, decade_ticks, figure_and_axes, paper_style
 
 __all__ = ["depth_profile", "depth_spectra", "figure_set"]
 
@@ -153,6 +153,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                 ax.plot(d, v, color=color("black"), linestyle="--" if j == 0 else ":", linewidth=0.9,
                         label=label)
             ax.set_yscale("log")
+            decade_ticks(ax, "y")
             ax.set_xlabel("depth $d$")
             ax.set_ylabel(r"variance of $\sigma_i^2(\partial h_d/\partial h_0)$")
         else:

@@ -14,7 +14,7 @@ from ..analysis.lyapunov import LyapunovSpectrum
 from ..analysis.products import product_log_singular_values
 from .._core.validation import check_real, describe
 from ._figures import _items, _type_name
-from ._style import color, figure_and_axes, log_axis, paper_style
+from ._style import color, decade_ticks, figure_and_axes, log_axis, paper_style
 
 __all__ = ["singular_value_spectra", "lyapunov_exponents", "lyapunov_convergence"]
 
@@ -237,6 +237,7 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
                 ax.fill_between([steps[0], steps[-1]], lam - nsigma * se, lam + nsigma * se,
                                 color=c, alpha=0.2, linewidth=0)
         ax.set_xscale("log")
+        decade_ticks(ax, "x")
         ax.set_xlabel("steps averaged")
         ax.set_ylabel("running estimate (per step)")
         ax.legend(loc="best")

@@ -22,7 +22,7 @@ from matplotlib.ticker import NullFormatter
 
 from ._figures import _type_name
 from ._figureset import FigureFamily, FigureRecipe, _base_seed
-from ._style import color, figure_and_axes, paper_style
+from ._style import color, decade_ticks, figure_and_axes, paper_style
 
 __all__ = [
     "bptt_lag_figure",
@@ -97,6 +97,7 @@ def bptt_lag_figure(results, ax=None):
             raise ValueError("`results` must be computed with decompose=True (lag_norms is None)")
         ax.plot(r.lags, _positive(r.lag_norms), color=color(i), label=label or f"run {i + 1}")
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("lag t - k")
     ax.set_ylabel(r"$\|C_{\mathrm{lag}}\|_F$ (part of $\partial E/\partial W_{hh}$)")
     _legend(ax, items)
@@ -142,11 +143,14 @@ def clipping_figure(norm_results, value_results=None, ax=None):
     lim = np.array([min(r.norm for _, r in series[0][1]), max(r.norm for _, r in series[0][1])])
     a0.plot(lim, lim, ":", color=color("black"), linewidth=0.8, label="no clipping")
     a0.set_xscale("log")
+    decade_ticks(a0, "x")
     a0.set_yscale("log")
+    decade_ticks(a0, "y")
     a0.set_xlabel(r"$\|g\|$")
     a0.set_ylabel("norm of the clipped update")
     a0.legend()
     a1.set_xscale("log")
+    decade_ticks(a1, "x")
     for a in (a0, a1):
         a.xaxis.set_minor_formatter(NullFormatter())
     a1.set_xlabel(r"$\|g\|$")
@@ -199,6 +203,7 @@ def truncation_figure(results, ax=None):
         ax.plot(r.truncations, _positive(r.relative_errors), color=color(i),
                 label=label or f"run {i + 1}")
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("truncation n (lags 0..n kept)")
     ax.set_ylabel(r"$\|\nabla - \nabla^{(n)}\|_F / \|\nabla\|_F$")
     _legend(ax, items)
@@ -289,6 +294,7 @@ def echo_state_figure(results, ax=None):
         if r.bound is not None and r.guaranteed:
             ax.plot(r.times, _positive(r.bound), ":", color=c, linewidth=0.9)
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("time t")
     ax.set_ylabel(r"$\max_i \|h_t^{(i)} - h_t^{(0)}\|$")
     _legend(ax, items)
