@@ -118,8 +118,9 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
         ``spread``: the mean variance of the squared singular values against
         depth (log scale, band of ``band`` standard errors).
         ``spectrum``: the squared singular values at ``depth`` in decreasing
-        order against their normalised rank i/m, log10 scale, mean over
-        samples with a band (flat at 0 for an isometry).
+        order against their normalised rank i/m (i = 1 for the largest, m
+        the width, so the x-axis is the same for every width), log10 scale,
+        mean over samples with a band (flat at 0 for an isometry).
     depth : int, optional
         For ``spectrum``: the depth (default the deepest computed).
     theory : dict of str to (depths, values), optional
@@ -172,7 +173,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                     ax.fill_between(x, mean - band * se, mean + band * se, color=c, alpha=0.2,
                                     linewidth=0)
             ax.axhline(0.0, color=color("black"), linewidth=0.6, linestyle=":")
-            ax.set_xlabel("normalised rank $i/m$")
+            ax.set_xlabel(r"$i/m$: rank $i$ of $\sigma_i^2$ (largest first) over the width $m$")
             ax.set_ylabel(r"$\log_{10}\sigma_i^2(\partial h_d/\partial h_0)$")
         if any(lab is not None for lab, _ in items) or theory:
             ax.legend()
