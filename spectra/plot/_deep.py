@@ -173,7 +173,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                     ax.fill_between(x, mean - band * se, mean + band * se, color=c, alpha=0.2,
                                     linewidth=0)
             ax.axhline(0.0, color=color("black"), linewidth=0.6, linestyle=":")
-            ax.set_xlabel(r"$i/m$: rank $i$ of $\sigma_i^2$ (largest first) over the width $m$")
+            ax.set_xlabel(r"normalised rank $i/m$ ($\sigma_i^2$ the $i$-th largest, $m$ the width)")
             ax.set_ylabel(r"$\log_{10}\sigma_i^2(\partial h_d/\partial h_0)$")
         if any(lab is not None for lab, _ in items) or theory:
             ax.legend()

@@ -156,11 +156,12 @@ def clipping_figure(norm_results, value_results=None, ax=None, *, threshold=None
         threshold = check_real(threshold, "threshold", low=0.0, low_open=True)
     if threshold is not None:
         mant, expo = f"{threshold:.2e}".split("e")
-        label = rf"threshold $c = {float(mant):.3g} \times 10^{{{int(expo)}}}$"
-        a0.axhline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1, label=label)
-        for a in (a0, a1):
-            a.axvline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1,
-                      label=None if a is a0 else label)
+        value = (f"{threshold:.3g}" if 1e-2 <= threshold < 1e3
+                 else rf"{float(mant):.3g} \times 10^{{{int(expo)}}}")
+        a0.axhline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1,
+                   label=rf"threshold $c = {value}$")
+        for a in (a0, a1):                  # where clipping starts: ||g|| = c
+            a.axvline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1)
     a0.set_xscale("log")
     decade_ticks(a0, "x")
     a0.set_yscale("log")

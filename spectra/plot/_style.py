@@ -236,12 +236,14 @@ def log_axis(ax, *logs, which="y", label=None):
 
 
 #: Strides between labelled decades, in decades: 1, 2, 5, 10, 20, 50, ...
-def _stride(span, max_ticks):
+def _stride(k0, k1, max_ticks):
+    """The smallest stride leaving at most ``max_ticks`` of its multiples in [k0, k1]."""
     step = 1
     while True:
         for m in (1, 2, 5):
-            if span // (m * step) + 1 <= max_ticks:
-                return m * step
+            s = m * step
+            if k1 // s - (-(-k0 // s)) + 1 <= max_ticks:
+                return s
         step *= 10
 
 
@@ -266,7 +268,7 @@ def _decade_locator(exponents, max_ticks):
             k0, k1 = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
             if k1 < k0:                      # less than a decade in view: the decades around it
                 k0, k1 = math.floor(lo), math.ceil(hi)
-            s = _stride(k1 - k0, max_ticks)
+            s = _stride(k0, k1, max_ticks)
             ks = np.arange(math.ceil(k0 / s) * s, k1 + 1, s, dtype=float)
             return ks if exponents else 10.0 ** ks
 
