@@ -10,13 +10,15 @@ script reports
   intervals; Python's ``max``/``min`` on intervals are not interval maxima);
 * where both evaluate: whether the two enclosures agree up to the last bits of
   rounding, and the largest ratio of widths (lambdify / compiler);
-* the ratio of times per evaluation (compiler / lambdify), in one process on one core.
+* the median over the intervals of the ratio of CPU times per evaluation (compiler /
+  lambdify), both in one process pinned to one core.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_interval.py``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import mpmath
@@ -39,6 +41,8 @@ def _time(fn, n=200):
 
 
 def main():
+    if hasattr(os, "sched_setaffinity"):                  # one pinned core (mpmath is pure Python)
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     ctx = IntervalContext(200)
     iv = ctx.iv
     rows = []

@@ -35,8 +35,8 @@ ZeroDivisionError instead of the :class:`IntervalUnsupported` the certifier bise
 on; and lambdify prints sympy Floats as decimal strings, which ``iv.mpf`` encloses
 as decimals rather than taking the binary value exactly.  Where lambdify does work
 (sigmoid', softplus', silu' and tanh' written in exp), its enclosures equal these
-to the last bits of rounding, and one evaluation of ours takes 1.23, 1.71, 1.28 and
-0.97 times as long as lambdify's; evaluating the compiled closures is at most about
+to the last bits of rounding, and one evaluation of ours takes 1.23-1.35, 1.43-1.71,
+1.28-1.31 and 0.97 times as long as lambdify's (two runs on a shared machine); evaluating the compiled closures is at most about
 a sixth of the symbolic test suite's time (cProfile: 13 of 77 s), so lambdify would
 save a few per cent there, which does not pay for the workarounds it would need.
 """
