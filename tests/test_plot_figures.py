@@ -250,8 +250,8 @@ def test_phase_diagram_regimes_and_measured_signs():
                      r"$\lambda_{\max}$ < 0": {(0.5, 0)},
                      r"$\lambda_{\max}$ $\approx$ 0": {(1.0, 1), (2.0, 1)}}   # 0.6 +- 0.4: not 2 s.e.
     # each mean with the standard error of the mean of its replicates: sd(ddof=1) / sqrt(2)
-    assert sorted(t.get_text() for t in ax.texts) == ["-0.71\n\u00b10.01", "0.00\n\u00b10.10",
-                                                      "0.31\n\u00b10.01", "0.60\n\u00b10.40"]
+    assert sorted(t.get_text() for t in ax.texts) == ["-0.71\n\u00b1.01", "0.00\n\u00b1.10",
+                                                      "0.31\n\u00b1.01", "0.60\n\u00b1.40"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2"]
     np.testing.assert_allclose(ax.get_xticks(), [0.5, 1.0, 2.0])
     # cells reach halfway to their neighbours: edges 0.25 | 0.75 | 1.5 | 2.5

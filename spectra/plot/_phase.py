@@ -176,8 +176,9 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
         if annotate:
             for r, c in zip(*np.nonzero(np.isfinite(mean))):
                 text = f"{mean[r, c]:.2f}"
-                if np.isfinite(err[r, c]):      # to the mean's two decimals
-                    text += "\n\u00b1" + (f"{err[r, c]:.2f}" if err[r, c] >= 0.005 else "<0.01")
+                if np.isfinite(err[r, c]):      # to the mean's two decimals, compact (±.03, ±<.01)
+                    se = f"{err[r, c]:.2f}" if err[r, c] >= 0.005 else "<0.01"
+                    text += "\n\u00b1" + (se.replace("0.", ".", 1) if err[r, c] < 0.995 else se)
                 ax.annotate(text, xy=(gx[c], r), xytext=(0, -6), textcoords="offset points",
                             ha="center", va="top", fontsize=5, color="0.25", linespacing=1.0)
         ax.set_xticks(gx, [f"{v:g}" for v in gx])
