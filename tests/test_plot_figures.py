@@ -221,8 +221,8 @@ def test_lyapunov_convergence_draws_running_estimates(lyap):
 # -- phase diagram ----------------------------------------------------------------------------
 
 def _markers(ax):
-    """{marker collection label: set of (column, row)}."""
-    return {c.get_label(): {tuple(map(int, p)) for p in c.get_offsets()} for c in ax.collections
+    """{marker collection label: set of (x value, row)}."""
+    return {c.get_label(): {(float(p[0]), int(p[1])) for p in c.get_offsets()} for c in ax.collections
             if type(c).__name__ == "PathCollection"}
 
 
@@ -245,11 +245,19 @@ def test_phase_diagram_regimes_and_measured_signs():
     np.testing.assert_array_equal(grid, [[R["vanishing guaranteed"], -1, R["exploding possible"]],
                                          [-1, R["undetermined"], R["mixed"]]])
     marks = _markers(ax)
-    assert marks == {r"$\lambda_{\max}$ > 0": {(2, 0)},
-                     r"$\lambda_{\max}$ < 0": {(0, 0)},
-                     r"$\lambda_{\max}$ $\approx$ 0": {(1, 1), (2, 1)}}   # 0.6 +- 0.4: not 2 s.e.
-    assert sorted(t.get_text() for t in ax.texts) == ["-0.71", "0.00", "0.31", "0.60"]
+    # markers at the gains themselves (an uneven grid stays uneven)
+    assert marks == {r"$\lambda_{\max}$ > 0": {(2.0, 0)},
+                     r"$\lambda_{\max}$ < 0": {(0.5, 0)},
+                     r"$\lambda_{\max}$ $\approx$ 0": {(1.0, 1), (2.0, 1)}}   # 0.6 +- 0.4: not 2 s.e.
+    # each mean with the standard error of the mean of its replicates: sd(ddof=1) / sqrt(2)
+    assert sorted(t.get_text() for t in ax.texts) == ["-0.71\n\u00b1.01", "0.00\n\u00b1.10",
+                                                      "0.31\n\u00b1.01", "0.60\n\u00b1.40"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2"]
+    np.testing.assert_allclose(ax.get_xticks(), [0.5, 1.0, 2.0])
+    # cells reach halfway to their neighbours: edges 0.25 | 0.75 | 1.5 | 2.5
+    np.testing.assert_allclose(ax.get_xlim(), [0.25, 2.5])
+    np.testing.assert_allclose(np.unique(mesh.get_coordinates()[..., 0]), [0.25, 0.75, 1.5, 2.5])
+    assert ax.get_legend().get_title().get_text() == "markers: sign at 2 s.e.\nnumbers: mean \u00b1 s.e."
     assert [t.get_text() for t in ax.get_yticklabels()] == ["tanh", "relu"]
     assert ax.get_xlabel() == "gain" and ax.get_ylabel() == "activation"
 
@@ -261,7 +269,7 @@ def test_phase_diagram_columns_stderr_and_names():
     ax = plot.phase_diagram(table, x="g", y="act", regime="reg", measured="rate", stderr="se",
                             measured_label="rate").axes[0]
     # -0.05 is 5 s.e. below zero at gain 1, half an s.e. at gain 2
-    assert _markers(ax) == {"rate < 0": {(0, 0)}, r"rate $\approx$ 0": {(1, 0)}}
+    assert _markers(ax) == {"rate < 0": {(1.0, 0)}, r"rate $\approx$ 0": {(2.0, 0)}}
 
 
 def test_phase_table_feeds_the_phase_diagram():

@@ -11,7 +11,8 @@ Lives here
 ----------
 Style
     :data:`PALETTE`, :data:`WIDTHS`, :func:`color`, :func:`figure_and_axes`,
-    :func:`paper_style`, :func:`log_axis`, :func:`save` (``_style``).
+    :func:`paper_style`, :func:`log_axis`, :func:`decade_ticks` (every log axis:
+    ticks at whole decades), :func:`save` (``_style``).
 Products, spectra and bounds
     :func:`activation_derivatives`, :func:`eigenvalues`, :func:`gradient_norms`
     (``_figures``); :func:`singular_value_spectra`, :func:`lyapunov_exponents`,
@@ -53,7 +54,8 @@ this package on first access to ``spectra.plot`` (``GradientMonitor.plot``
 draws through that attribute).
 """
 
-from ._style import PALETTE, WIDTHS, color, figure_and_axes, log_axis, paper_style, save
+from ._style import (PALETTE, WIDTHS, color, decade_ticks, figure_and_axes, log_axis, paper_style,
+                     save)
 
 # figure functions of products, spectra and bounds; the figure set and its registry
 from ._figures import activation_derivatives, eigenvalues, gradient_norms
@@ -76,6 +78,7 @@ from ._report import model_report
 __all__ = [
     # style
     "PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save", "log_axis",
+    "decade_ticks",
     # products, spectra and bounds
     "activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
     "lyapunov_exponents", "lyapunov_convergence", "layer_gradient_norms", "state_label", "phase_diagram", "phase_table", "REGIMES",

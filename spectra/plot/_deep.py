@@ -8,7 +8,7 @@ import numpy as np
 
 from .._core.validation import check_int
 from ._figureset import register
-from ._style import color, figure_and_axes, paper_style
+from ._style import color, decade_ticks, figure_and_axes, paper_style
 
 __all__ = ["depth_profile", "depth_spectra", "figure_set"]
 
@@ -118,8 +118,9 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
         ``spread``: the mean variance of the squared singular values against
         depth (log scale, band of ``band`` standard errors).
         ``spectrum``: the squared singular values at ``depth`` in decreasing
-        order against their normalised rank i/m, log10 scale, mean over
-        samples with a band (flat at 0 for an isometry).
+        order against their normalised rank i/m (i = 1 for the largest, m
+        the width, so the x-axis is the same for every width), log10 scale,
+        mean over samples with a band (flat at 0 for an isometry).
         ``density``: a histogram (as a density) of the squared singular
         values at ``depth``, pooled over samples.
     depth : int, optional
@@ -157,6 +158,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                 ax.plot(d, v, color=color("black"), linestyle="--" if j == 0 else ":", linewidth=0.9,
                         label=label)
             ax.set_yscale("log")
+            decade_ticks(ax, "y")
             ax.set_xlabel("depth $d$")
             ax.set_ylabel(r"variance of $\sigma_i^2(\partial h_d/\partial h_0)$")
         elif kind == "density":
@@ -186,7 +188,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                     ax.fill_between(x, mean - band * se, mean + band * se, color=c, alpha=0.2,
                                     linewidth=0)
             ax.axhline(0.0, color=color("black"), linewidth=0.6, linestyle=":")
-            ax.set_xlabel("normalised rank $i/m$")
+            ax.set_xlabel(r"normalised rank $i/m$ ($\sigma_i^2$ the $i$-th largest, $m$ the width)")
             ax.set_ylabel(r"$\log_{10}\sigma_i^2(\partial h_d/\partial h_0)$")
         if any(lab is not None for lab, _ in items) or theory:
             ax.legend()

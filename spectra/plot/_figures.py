@@ -202,9 +202,12 @@ def eigenvalues(values, *, ax=None, circle=True, size=6.0):
 
 # -- gradient norms against lag --------------------------------------------------------------
 
-# line style, width, opacity: the classic bound is a wide faint band under the others, so it
-# stays visible where the trajectory bound coincides with it
-_BOUND_STYLES = {"exact": ("-", 1.2, 1.0), "trajectory": ("--", 0.9, 1.0), "classic": ("-", 3.0, 0.3)}
+# line style, width, opacity, marker: the classic bound is a wide faint band under the others,
+# so it stays visible where the trajectory bound coincides with it; the trajectory bound is
+# dashed with open markers, so it can be told from the band even where it lies inside it
+_BOUND_STYLES = {"exact": ("-", 1.2, 1.0, None), "trajectory": ("--", 0.9, 1.0, "o"),
+                 "classic": ("-", 3.0, 0.3, None)}
+_MARKS = 8          # markers along each trajectory-bound line
 _BOUND_NAMES = {"exact": "exact", "trajectory": "trajectory bound", "classic": "classic bound"}
 
 
@@ -261,8 +264,11 @@ def gradient_norms(reports, *, bounds=("classic", "trajectory"), ax=None):
         to_plot = log_axis(ax, *[s[4] for s in series],
                            label=r"$\|\partial h_t / \partial h_k\|_2$")
         for label, i, kind, lags, logs in series:
-            ls, lw, alpha = _BOUND_STYLES[kind]
+            ls, lw, alpha, marker = _BOUND_STYLES[kind]
+            every = max(1, len(lags) // _MARKS)
             ax.plot(lags, to_plot(logs), color=color(i), linestyle=ls, linewidth=lw, alpha=alpha,
+                    marker=marker, markevery=(every // 2, every), markersize=3.5,
+                    markerfacecolor="white", markeredgewidth=0.8,
                     zorder=1 if kind == "classic" else 2, label=label if kind == "exact" else None)
         ax.set_xlabel(r"lag $t - k$")
         ax.set_xlim(left=0)
@@ -273,13 +279,18 @@ def gradient_norms(reports, *, bounds=("classic", "trajectory"), ax=None):
 
 
 def _two_legends(ax, kinds, labelled):
-    """A legend of the reports (by colour) and one of the line styles (by kind)."""
+    """A legend of the reports (by colour, inside: matplotlib's least crowded corner) and one
+    of the line styles (by kind, in a row above the axes, clear of every curve and band)."""
     from matplotlib.lines import Line2D
 
-    first = ax.legend(loc="lower left") if labelled else None
+    first = ax.legend(loc="best") if labelled else None
     if len(kinds) > 1:
         if first is not None:
             ax.add_artist(first)
-        handles = [Line2D([], [], color="0.3", linestyle=_BOUND_STYLES[k][0],
-                          linewidth=_BOUND_STYLES[k][1], alpha=_BOUND_STYLES[k][2]) for k in kinds]
-        ax.legend(handles, [_BOUND_NAMES[k] for k in kinds], loc="upper left")
+        handles = [Line2D([], [], color="0.3", linestyle=ls, linewidth=lw, alpha=alpha,
+                          marker=marker, markersize=3.5, markerfacecolor="white",
+                          markeredgewidth=0.8)
+                   for ls, lw, alpha, marker in (_BOUND_STYLES[k] for k in kinds)]
+        ax.legend(handles, [_BOUND_NAMES[k] for k in kinds], loc="lower left",
+                  bbox_to_anchor=(0.0, 1.01), ncol=len(kinds), borderaxespad=0.0,
+                  handlelength=2.2, columnspacing=1.0)

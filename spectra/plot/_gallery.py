@@ -69,17 +69,29 @@ def _gradient_norms(rng):
 @register("singular_values")
 def _singular_values(rng):
     """Singular values of dh_t/dh_k for several lags; per step they approach the Lyapunov spectrum."""
+    import numpy as np
+
     n, steps = 32, 1024
     cell = _cell(n, gain=1.5, rng=rng)
     traj = _driven_run(cell, steps, rng)
     lags = [1, 4, 16, 64, 256, 1024]
     data = {lag: product_log_singular_values(traj, k=steps - lag) for lag in lags}
+    lyap = lyapunov_spectrum(traj, warmup=64)
     fig, (left, right) = figure_and_axes(width="double", ncols=2, aspect=0.75)
-    singular_value_spectra(data, ax=left)
+    # sigma_i itself only for the short lags: at lag 1024 it spans 2000 decades, which flattens
+    # every other lag into one line at 10^0; the long lags are read per step on the right
+    singular_value_spectra({lag: data[lag] for lag in lags[:3]}, ax=left)
     singular_value_spectra(data, per_step=True, ax=right)
-    lyapunov_exponents({"Lyapunov": lyapunov_spectrum(traj, warmup=64)}, colors=["black"], ax=right)
-    left.set_title("tanh, Gaussian gain 1.5, $n = 32$")
-    right.set_title(r"per step: $\to$ Lyapunov exponents")
+    # the Lyapunov spectrum as a wide light band under the lags, so that the long lags, which
+    # have converged onto it, stay visible on top of it
+    idx = np.arange(1, lyap.exponents.size + 1)
+    half = 2.0 * float(np.max(lyap.stderr))
+    right.plot(idx, lyap.exponents, color="0.55", linewidth=5.0, alpha=0.45, zorder=1,
+               solid_capstyle="round", label=rf"Lyapunov $\lambda_i$ ($\pm$2 s.e. $\leq$ {half:.2f})")
+    right.legend(loc="lower left")
+    left.set_title(r"(a) $\sigma_i$ of $\partial h_t/\partial h_{t-\mathrm{lag}}$, short lags")
+    right.set_title(r"(b) $\log\sigma_i\,/\,\mathrm{lag}$ tends to $\lambda_i$ as the lag grows")
+    fig.suptitle(r"Elman RNN, tanh, Gaussian $W$ with gain 1.5, $n = 32$, $T = 1024$")
     return fig
 
 

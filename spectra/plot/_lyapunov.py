@@ -14,11 +14,12 @@ from ..analysis.lyapunov import LyapunovSpectrum
 from ..analysis.products import product_log_singular_values
 from .._core.validation import check_real, describe
 from ._figures import _items, _type_name
-from ._style import color, figure_and_axes, log_axis, paper_style
+from ._style import color, decade_ticks, figure_and_axes, log_axis, paper_style
 
 __all__ = ["singular_value_spectra", "lyapunov_exponents", "lyapunov_convergence"]
 
 _LYAPUNOV = _type_name(LyapunovSpectrum, "LyapunovResult")    # messages name the 0.1 class too
+_LAG_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<")
 
 
 # -- singular value spectra of dh_t/dh_k -----------------------------------------------------
@@ -45,7 +46,8 @@ def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
     Returns
     -------
     matplotlib.figure.Figure
-        One line (with markers) per lag, against the index i = 1, 2, ...
+        One line per lag against the index i = 1, 2, ..., each lag with its own
+        colour and marker shape (so lines that coincide can still be told apart).
 
     Examples
     --------
@@ -104,8 +106,8 @@ def singular_value_spectra(J, lags=None, *, t=None, per_step=False, ax=None):
             to_plot = (lambda v, lag: f(v))
         for i, (lag, sv) in enumerate(spectra_):
             idx = np.arange(1, sv.size + 1)
-            ax.plot(idx, to_plot(sv, lag), color=color(i), marker="o", markersize=2.0,
-                    linewidth=0.9, label=f"lag {lag}")
+            ax.plot(idx, to_plot(sv, lag), color=color(i), marker=_LAG_MARKERS[i % len(_LAG_MARKERS)],
+                    markersize=2.5, linewidth=0.9, label=f"lag {lag}")
         ax.set_xlabel("index $i$")
         ax.legend(loc="lower left")
     return fig
@@ -246,6 +248,7 @@ def lyapunov_convergence(result, *, which=None, nsigma=2.0, ax=None):
                 ax.fill_between([steps[0], steps[-1]], lam - nsigma * se, lam + nsigma * se,
                                 color=c, alpha=0.2, linewidth=0)
         ax.set_xscale("log")
+        decade_ticks(ax, "x")
         ax.set_xlabel("steps averaged")
         ax.set_ylabel("running estimate (per step)")
         ax.legend(loc="best")

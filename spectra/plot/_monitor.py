@@ -14,7 +14,7 @@ from .._core.validation import as_generator
 from ..cells import init
 from ..monitor import GradientMonitor
 from ._figureset import register
-from ._style import color, figure_and_axes, paper_style
+from ._style import color, decade_ticks, figure_and_axes, paper_style
 
 __all__ = ["monitor_history", "monitor_layers", "monitor_lags", "plot_monitor", "figure_set"]
 
@@ -91,6 +91,7 @@ def monitor_history(monitor, ax=None, *, names=None):
             ax.axvline(s, color=color("black"), linestyle=":", linewidth=0.8,
                        label="non-finite" if i == 0 else None)
         ax.set_yscale("log")
+        decade_ticks(ax, "y")
         ax.set_xlabel("training step")
         ax.set_ylabel("gradient norm")
         ax.legend(ncols=2 if len(names) > 4 else 1)
@@ -149,6 +150,7 @@ def monitor_layers(monitor, ax=None, *, at_steps=None):
         ax.set_xticks(x)
         ax.set_xticklabels(layers, rotation=45 if len(layers) > 6 else 0)
         ax.set_yscale("log")
+        decade_ticks(ax, "y")
         ax.set_xlabel("layer (input to output)")
         ax.set_ylabel("gradient norm")
         ax.legend()

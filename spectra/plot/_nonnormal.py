@@ -89,6 +89,9 @@ def transient_growth_curves(growth, normal=None, ax=None, *, title=None):
     ax.plot(t, to_plot(growth.log_rho_powers), "--", color=color("black"), lw=0.9, label=r"$\rho^t$")
     ax.plot(t, to_plot(growth.log_norm_powers), ":", color=color(1), lw=1.0, label=r"$\|W\|^t$")
     ax.axvline(growth.peak_step, color="0.6", lw=0.6)
+    ax.annotate(rf"peak {np.exp(growth.log_peak):.3g} at $t = {growth.peak_step}$",
+                xy=(growth.peak_step, 0.02), xycoords=("data", "axes fraction"), xytext=(3, 0),
+                textcoords="offset points", ha="left", va="bottom", fontsize=6, color="0.35")
     # ||W||^t leaves the picture a few decades above the peak, where nothing else happens
     finite = [np.asarray(c)[np.isfinite(c)] for c in curves]
     low = min(float(np.min(c)) for c in finite if c.size)

@@ -39,6 +39,15 @@ def _columns(table):
                     f"row mappings; got {describe(table)}")
 
 
+def _edges(g):
+    """Cell edges for grid values ``g`` (sorted): halfway between neighbours, and as far
+    beyond the ends as the neighbouring half-step (1/2 for a single value)."""
+    if g.size == 1:
+        return np.array([g[0] - 0.5, g[0] + 0.5])
+    mid = (g[1:] + g[:-1]) / 2.0
+    return np.concatenate([[g[0] - (mid[0] - g[0])], mid, [g[-1] + (g[-1] - mid[-1])]])
+
+
 def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured="measured",
                   stderr="stderr", measured_label=r"$\lambda_{\max}$", nsigma=2.0,
                   annotate=False, theory=None, ax=None):
@@ -73,7 +82,9 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
     nsigma : float
         Significance, in standard errors, for the sign of the measurement.
     annotate : bool
-        Write the measured mean in each cell.
+        Write the measured mean and its standard error (``mean`` over
+        ``± s.e.``) in each cell: the numbers behind each marker's
+        significance.
     theory : mapping of y labels to numbers, optional
         A predicted critical ``x`` per row (e.g. the mean-field edge of chaos
         g_c of :func:`spectra.edge_of_chaos`), drawn as a vertical black bar
@@ -85,7 +96,9 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
     -------
     matplotlib.figure.Figure
         The regime colours as one mesh, the markers as one scatter
-        collection per sign that occurs.
+        collection per sign that occurs.  Grid values of ``x`` are drawn at
+        their true positions on a linear axis (each cell reaches halfway to
+        its neighbours), so an uneven grid looks uneven.
 
     Examples
     --------
@@ -96,6 +109,8 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
     >>> fig = spectra.plot.phase_diagram(table)
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['tanh', 'sigmoid']
+    >>> fig.axes[0].get_xticks().tolist()
+    [0.5, 2.0]
     """
     cols = _columns(table)
     for name in (x, y, regime, measured):
@@ -144,7 +159,8 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
 
         cmap = ListedColormap([_REGIME_COLORS[k] for k in REGIMES]).with_extremes(bad="white")
         grid = np.ma.masked_less(cell_regime, 0)
-        ax.pcolormesh(np.arange(len(gx) + 1) - 0.5, np.arange(len(gy) + 1) - 0.5, grid,
+        xe = _edges(gx)
+        ax.pcolormesh(xe, np.arange(len(gy) + 1) - 0.5, grid,
                       cmap=cmap, vmin=-0.5, vmax=len(REGIMES) - 0.5, edgecolors="white",
                       linewidth=0.8)
         err0 = np.where(np.isfinite(err), err, 0.0)
@@ -152,6 +168,7 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
         down = np.isfinite(mean) & (mean < -nsigma * err0)
         flat = np.isfinite(mean) & ~up & ~down
         R, C = np.indices(mean.shape)
+        X = gx[C]
         marks = [(up, "^", color("vermillion"), f"{measured_label} > 0"),
                  (down, "v", color("blue"), f"{measured_label} < 0"),
                  (flat, "o", color("black"), rf"{measured_label} $\approx$ 0")]
@@ -159,23 +176,27 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
                    for k in REGIMES if np.any(cell_regime == REGIMES.index(k))]
         for mask, m, c, label in marks:
             if np.any(mask):
-                ax.scatter(C[mask], R[mask], marker=m, s=18, color=c, linewidths=0, zorder=3,
+                ax.scatter(X[mask], R[mask], marker=m, s=18, color=c, linewidths=0, zorder=3,
                            label=label)
         if annotate:
             for r, c in zip(*np.nonzero(np.isfinite(mean))):
-                ax.annotate(f"{mean[r, c]:.2f}", xy=(c, r), xytext=(0, -7), textcoords="offset points",
-                            ha="center", va="top", fontsize=5, color="0.25")
+                text = f"{mean[r, c]:.2f}"
+                if np.isfinite(err[r, c]):      # to the mean's two decimals, compact (±.03, ±<.01)
+                    se = f"{err[r, c]:.2f}" if err[r, c] >= 0.005 else "<0.01"
+                    text += "\n\u00b1" + (se.replace("0.", ".", 1) if err[r, c] < 0.995 else se)
+                ax.annotate(text, xy=(gx[c], r), xytext=(0, -6), textcoords="offset points",
+                            ha="center", va="top", fontsize=5, color="0.25", linespacing=1.0)
         first = True
         for lab, xc in (theory or {}).items():
             if str(lab) in gy and gx[0] <= float(xc) <= gx[-1]:
                 r = gy.index(str(lab))
-                pos = float(np.interp(float(xc), gx, np.arange(len(gx))))
+                pos = float(xc)                 # gains are drawn at their true positions
                 ax.plot([pos, pos], [r - 0.42, r + 0.42], color=color("black"), linewidth=1.4,
                         zorder=4, label="mean-field $g_c$" if first else None)
                 first = False
-        ax.set_xticks(np.arange(len(gx)), [f"{v:g}" for v in gx])
+        ax.set_xticks(gx, [f"{v:g}" for v in gx])
         ax.set_yticks(np.arange(len(gy)), gy)
-        ax.set_xlim(-0.5, len(gx) - 0.5)
+        ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(len(gy) - 0.5, -0.5)
         ax.tick_params(length=0)
         for side in ("top", "right", "bottom", "left"):
@@ -183,7 +204,10 @@ def phase_diagram(table, *, x="gain", y="activation", regime="regime", measured=
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         scat, scat_labels = ax.get_legend_handles_labels()
+        title = f"markers: sign at {nsigma:g} s.e."
+        if annotate:
+            title += "\nnumbers: mean \u00b1 s.e."
         ax.legend(handles + scat, [h.get_label() for h in handles] + scat_labels,
                   loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=1.2,
-                  borderaxespad=0.0)
+                  borderaxespad=0.0, title=title, title_fontsize=6, alignment="left")
     return fig

@@ -20,9 +20,10 @@ import math
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from .._core.validation import check_real
 from ._figures import _type_name
 from ._figureset import FigureFamily, FigureRecipe, _base_seed
-from ._style import color, figure_and_axes, paper_style
+from ._style import color, decade_ticks, figure_and_axes, paper_style
 
 __all__ = [
     "bptt_lag_figure",
@@ -97,6 +98,7 @@ def bptt_lag_figure(results, ax=None):
             raise ValueError("`results` must be computed with decompose=True (lag_norms is None)")
         ax.plot(r.lags, _positive(r.lag_norms), color=color(i), label=label or f"run {i + 1}")
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("lag t - k")
     ax.set_ylabel(r"$\|C_{\mathrm{lag}}\|_F$ (part of $\partial E/\partial W_{hh}$)")
     _legend(ax, items)
@@ -104,7 +106,7 @@ def bptt_lag_figure(results, ax=None):
 
 
 @_styled
-def clipping_figure(norm_results, value_results=None, ax=None):
+def clipping_figure(norm_results, value_results=None, ax=None, *, threshold=None):
     """Update size and direction after norm clipping (seed eq. 13) and value clipping.
 
     Parameters
@@ -116,6 +118,12 @@ def clipping_figure(norm_results, value_results=None, ax=None):
     ax : pair of matplotlib Axes, optional
         Left: the norm of the update against the norm of the gradient;
         right: the cosine between clipped and original gradient.
+    threshold : float, optional
+        The norm-clipping threshold, marked on both panels (dashed grey: the
+        update's norm on the left, where clipping starts on both).  By
+        default it is read from ``norm_results``: norm clipping leaves a
+        clipped gradient with norm exactly the threshold.  No mark when no
+        gradient was clipped and none is given.
     """
     from ..remedies import ClipResult
 
@@ -141,18 +149,34 @@ def clipping_figure(norm_results, value_results=None, ax=None):
         a1.plot(g[order], c[order], "o-", color=color(i), label=name)
     lim = np.array([min(r.norm for _, r in series[0][1]), max(r.norm for _, r in series[0][1])])
     a0.plot(lim, lim, ":", color=color("black"), linewidth=0.8, label="no clipping")
+    if threshold is None:
+        cut = [r.clipped_norm for _, r in series[0][1] if r.clipped]
+        threshold = float(np.median(cut)) if cut else None
+    else:
+        threshold = check_real(threshold, "threshold", low=0.0, low_open=True)
+    if threshold is not None:
+        mant, expo = f"{threshold:.2e}".split("e")
+        value = (f"{threshold:.3g}" if 1e-2 <= threshold < 1e3
+                 else rf"{float(mant):.3g} \times 10^{{{int(expo)}}}")
+        a0.axhline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1,
+                   label=rf"threshold $c = {value}$")
+        for a in (a0, a1):                  # where clipping starts: ||g|| = c
+            a.axvline(threshold, color="0.5", linestyle="--", linewidth=0.8, zorder=1)
     a0.set_xscale("log")
+    decade_ticks(a0, "x")
     a0.set_yscale("log")
+    decade_ticks(a0, "y")
     a0.set_xlabel(r"$\|g\|$")
     a0.set_ylabel("norm of the clipped update")
-    a0.legend()
+    a0.legend(loc="upper left")
     a1.set_xscale("log")
+    decade_ticks(a1, "x")
     for a in (a0, a1):
         a.xaxis.set_minor_formatter(NullFormatter())
     a1.set_xlabel(r"$\|g\|$")
     a1.set_ylabel("cosine(clipped, g)")
     a1.set_ylim(min(0.0, a1.get_ylim()[0]), 1.05)
-    a1.legend()
+    a1.legend(loc="lower left")
     return fig
 
 
@@ -199,6 +223,7 @@ def truncation_figure(results, ax=None):
         ax.plot(r.truncations, _positive(r.relative_errors), color=color(i),
                 label=label or f"run {i + 1}")
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("truncation n (lags 0..n kept)")
     ax.set_ylabel(r"$\|\nabla - \nabla^{(n)}\|_F / \|\nabla\|_F$")
     _legend(ax, items)
@@ -265,7 +290,7 @@ def spectral_control_figure(results, ax=None, *, gamma_h=1.0):
                label=r"$1/\gamma_h$")
     ax.set_xticks(x)
     ax.set_xticklabels(names)
-    ax.set_ylabel("value")
+    ax.set_ylabel(r"$\rho(W_{hh})$ and $\gamma_W = \|W_{hh}\|_2$")
     ax.legend()
     return fig
 
@@ -274,24 +299,60 @@ def spectral_control_figure(results, ax=None, *, gamma_h=1.0):
 def echo_state_figure(results, ax=None):
     """Distance between runs from different initial states, with the contraction bound.
 
+    Dotted, in a run's colour: the bound ``(gamma_W gamma_h)^t d_0`` where it
+    guarantees the echo-state property.  Dash-dotted grey, when a distance
+    comes near it: float64's machine epsilon 2^-52, the relative rounding
+    of every stored state, below which distances are rounding noise (a
+    run that has forgotten its initial state stops there instead of at 0).
+    The legend sits right of the axes, clear of the curves.
+
     Parameters
     ----------
     results : EchoStateCheck, list or dict of them
     ax : matplotlib Axes, optional
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> cell = spectra.ElmanRNN(0.5 * np.eye(4), np.ones((4, 1)))
+    >>> check = spectra.remedies.echo_state_check(cell, np.zeros((80, 1)), rng=0)
+    >>> fig = spectra.plot.echo_state_figure({"gain 0.5": check})
+    >>> texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> len(texts), texts[1].startswith("contraction bound"), "rounding floor" in texts[2]
+    (3, True, True)
     """
+    from matplotlib.lines import Line2D
+
     from ..remedies import EchoStateCheck
 
     items = _labelled(results, EchoStateCheck)
     fig, ax = figure_and_axes(ax)
+    handles, labels = [], []
+    bound_drawn = False
     for i, (label, r) in enumerate(items):
         c = color(i)
-        ax.plot(r.times, _positive(r.max_distance), color=c, label=label or f"run {i + 1}")
+        (line,) = ax.plot(r.times, _positive(r.max_distance), color=c, label=label or f"run {i + 1}")
+        handles.append(line)
+        labels.append(line.get_label())
         if r.bound is not None and r.guaranteed:
             ax.plot(r.times, _positive(r.bound), ":", color=c, linewidth=0.9)
+            bound_drawn = True
+    if bound_drawn:
+        handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=0.9))
+        labels.append(r"contraction bound $(\gamma_W\gamma_h)^t d_0$")
+    eps = float(np.finfo(float).eps)
+    low = min((float(np.nanmin(_positive(r.max_distance))) for _, r in items
+               if np.any(np.asarray(r.max_distance) > 0)), default=math.inf)
+    if low < 1e4 * eps:
+        handles.append(ax.axhline(eps, color="0.5", linestyle="-.", linewidth=0.7, zorder=1))
+        labels.append(r"float64 rounding floor ($\epsilon = 2^{-52}$)")
     ax.set_yscale("log")
+    decade_ticks(ax, "y")
     ax.set_xlabel("time t")
     ax.set_ylabel(r"$\max_i \|h_t^{(i)} - h_t^{(0)}\|$")
-    _legend(ax, items)
+    if len(handles) > 1 or any(label is not None for label, _ in items):
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.02, 0.5),
+                  borderaxespad=0.0, handlelength=1.8)
     return fig
 
 
@@ -502,7 +563,7 @@ REMEDIES = FigureFamily(
         FigureRecipe("spectral_control", "A non-normal W rescaled to radius 0.9 or norm 0.9.",
                      _data_spectral_control, spectral_control_figure),
         FigureRecipe("echo_state", "Distance of runs from different initial states (echo state).",
-                     _data_echo_state, echo_state_figure),
+                     _data_echo_state, echo_state_figure, width="double", aspect=0.42),
         FigureRecipe("leaky", "Lag profiles with and without leaky integration.",
                      _data_leaky, leaky_figure),
         FigureRecipe("teacher_forcing", "Lag profiles, free running against teacher forced.",

@@ -16,7 +16,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "WIDTHS", "paper_style", "figure_and_axes", "save", "color", "log_axis"]
+__all__ = ["PALETTE", "WIDTHS", "paper_style", "figure_and_axes", "save", "color", "log_axis",
+           "decade_ticks"]
 
 # Okabe & Ito (2008), "Color universal design": distinguishable under the common
 # colour-vision deficiencies and in greyscale by lightness.
@@ -214,15 +215,16 @@ def log_axis(ax, *logs, which="y", label=None):
     axis = ax.yaxis if which == "y" else ax.xaxis
     if fits:
         set_scale("log")
+        decade_ticks(ax, which)
 
         def to_plot(x):
             x = np.asarray(x, dtype=float)
             with np.errstate(over="ignore"):
                 return np.where(x == -np.inf, np.nan, np.exp(x))
     else:
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
+        from matplotlib.ticker import FuncFormatter
 
-        axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        decade_ticks(ax, which, exponents=True)
         axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"$10^{{{int(round(v))}}}$"))
 
         def to_plot(x):
@@ -231,3 +233,87 @@ def log_axis(ax, *logs, which="y", label=None):
     if label is not None:
         (ax.set_ylabel if which == "y" else ax.set_xlabel)(label)
     return to_plot
+
+
+#: Strides between labelled decades, in decades: 1, 2, 5, 10, 20, 50, ...
+def _stride(k0, k1, max_ticks):
+    """The smallest stride leaving at most ``max_ticks`` of its multiples in [k0, k1]."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            s = m * step
+            if k1 // s - (-(-k0 // s)) + 1 <= max_ticks:
+                return s
+        step *= 10
+
+
+def _decade_locator(exponents, max_ticks):
+    from matplotlib.ticker import Locator
+
+    class DecadeLocator(Locator):
+        """Ticks at 10^k for whole k, every ``stride`` decades with k a multiple of the stride."""
+
+        def __call__(self):
+            return self.tick_values(*self.axis.get_view_interval())
+
+        def tick_values(self, vmin, vmax):
+            lo, hi = sorted((float(vmin), float(vmax)))
+            if not exponents:
+                if not hi > 0:
+                    return np.array([])
+                tiny = np.finfo(float).tiny
+                lo, hi = math.log10(max(lo, tiny)), math.log10(hi)
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                return np.array([])
+            k0, k1 = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+            if k1 < k0:                      # less than a decade in view: the decades around it
+                k0, k1 = math.floor(lo), math.ceil(hi)
+            s = _stride(k0, k1, max_ticks)
+            ks = np.arange(math.ceil(k0 / s) * s, k1 + 1, s, dtype=float)
+            return ks if exponents else 10.0 ** ks
+
+    return DecadeLocator()
+
+
+def decade_ticks(ax, which="y", *, exponents=False, max_ticks=9):
+    """Major ticks of a logarithmic axis at whole decades only: 10^k, k a multiple of the stride.
+
+    The stride is the smallest of 1, 2, 5, 10, 20, 50, ... decades that
+    keeps at most ``max_ticks`` ticks, and every tick is a multiple of it
+    (10^-30, 10^-20, ..., never 10^-29, 10^-24, ...).  Every logarithmic
+    axis of :mod:`spectra.plot` gets its ticks here (through
+    :func:`log_axis` or directly).  Call it after setting the scale:
+    matplotlib resets the locator with the scale.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    which : {"x", "y"}
+    exponents : bool
+        The axis is linear and shows log10 of the data (as :func:`log_axis`
+        does beyond float64's range): ticks at the integers k instead of 10^k.
+    max_ticks : int
+        At most this many major ticks.
+
+    Returns
+    -------
+    matplotlib.ticker.Locator
+        The locator set on the axis.
+
+    Examples
+    --------
+    >>> import spectra
+    >>> fig, ax = spectra.plot.figure_and_axes()
+    >>> _ = ax.plot([0, 1], [1e-29, 1e11]); ax.set_yscale("log")
+    >>> loc = spectra.plot.decade_ticks(ax)
+    >>> [f"{v:.0e}" for v in loc.tick_values(1e-29, 1e11)]
+    ['1e-25', '1e-20', '1e-15', '1e-10', '1e-05', '1e+00', '1e+05', '1e+10']
+    """
+    if which not in ("x", "y"):
+        raise ValueError(f"`which` must be 'x' or 'y'; got {which!r}")
+    if isinstance(max_ticks, bool) or not isinstance(max_ticks, int) or max_ticks < 2:
+        raise ValueError(f"`max_ticks` must be an integer >= 2; got {max_ticks!r}")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    locator = _decade_locator(bool(exponents), max_ticks)
+    axis.set_major_locator(locator)
+    return locator
