@@ -113,3 +113,43 @@ def test_column_norms_against_scaled_reference():
     for s in (-300, -160, 0, 160, 300):
         np.testing.assert_allclose(column_norms(A * 10.0 ** s) / 10.0 ** s, ref, rtol=1e-13)
     assert column_norms(np.zeros((3, 2))).tolist() == [0.0, 0.0]
+
+
+def _elman(scale, activation="tanh", n=4, seed=0):
+    W = np.random.default_rng(seed).standard_normal((n, n)) * scale
+    return spectra.ElmanRNN(W, activation=activation)
+
+
+def test_saturated_elman_gives_finite_exponents():
+    # tanh'(a) ~ 1e-174: the exponents are finite and agree with a QR at every step
+    n = 4
+    W = 200.0 * np.roll(np.eye(n), 1, axis=0) + np.random.default_rng(1).standard_normal((n, n))
+    traj = spectra.ElmanRNN(W, activation="tanh").run(steps=60, h0=np.full(n, 0.7))
+    ref = spectra.lyapunov_spectrum(traj, reorth_every=1).exponents
+    assert np.all(np.isfinite(ref)) and np.all(ref < -300)
+    for kw in ({}, {"reorth_every": 4}):
+        np.testing.assert_allclose(spectra.lyapunov_spectrum(traj, **kw).exponents, ref, rtol=1e-12)
+    ref1 = spectra.lyapunov_spectrum(traj, k=1, rng=0, reorth_every=1).exponents
+    got = spectra.lyapunov_spectrum(traj, k=1, rng=0).exponents
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softplus", "elu", "silu", "gelu"])
+def test_underflowed_derivatives_raise_not_minus_inf(activation):
+    # weights of 1e200: f'(a) underflows to 0 although log f'(a) ~ -2e200 is finite
+    cell = _elman(1e200, activation)
+    with pytest.raises(spectra.NumericalError, match=rf"{activation}'\(a\) underflowed to 0"):
+        spectra.gradient_norm_profile(cell.run(steps=1, h0=np.full(4, -0.5)))
+
+
+def test_underflow_check_leaves_genuine_zeros_alone():
+    # relu' is exactly 0 for a < 0: a genuine rank drop, reported as -inf as documented
+    W = 1e200 * np.diag([1.0, -1.0, 1.0, -1.0]) + np.ones((4, 4))
+    traj = spectra.ElmanRNN(W, activation="relu").run(steps=1, h0=np.full(4, 0.5))
+    sv = spectra.product_log_singular_values(traj)
+    assert np.isfinite(sv[0]) and np.isneginf(sv[-1])
+    mlp = spectra.MLP([np.eye(3) * 1e200] * 2, activation="tanh") if hasattr(spectra, "MLP") else None
+    if mlp is not None:
+        with pytest.raises(spectra.NumericalError, match="underflowed"):
+            mlp.run(np.ones(3))

@@ -257,7 +257,7 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
 
     def factored_jacobians(self, states, A):
         A = self._preactivations_or_empty(states, A)
-        return ScaledJacobians(self._W, row=self.activation.df(A))
+        return ScaledJacobians(self._W, row=self.activation.df_checked(A))
 
 
 @register_cell("recurrent_first", aliases=("recurrentfirst", "recurrent_first_rnn"))
@@ -323,7 +323,7 @@ class RecurrentFirstRNN(_SimpleRNN):
         return self.activation.f(h) @ self._W.T + u, None
 
     def factored_jacobians(self, states, aux):
-        return ScaledJacobians(self._W, col=self.activation.df(states[..., :-1, :]))
+        return ScaledJacobians(self._W, col=self.activation.df_checked(states[..., :-1, :], "h"))
 
     def classic_jacobian(self, h_prev) -> np.ndarray:
         """The textbook expression ``W^T diag(f'(h_{t-1}))`` (seed text, eq. 9).
