@@ -345,7 +345,7 @@ class PascanuConditions(Result):
         })
 
 
-def pascanu_conditions(*, gamma_W=None, gamma_h=None) -> PascanuConditions:
+def pascanu_conditions(*args, gamma_W=None, gamma_h=None) -> PascanuConditions:
     r"""gamma_W < 1/gamma_h (sufficient for vanishing), gamma_W > 1/gamma_h (necessary for exploding).
 
     Examples
@@ -359,6 +359,9 @@ def pascanu_conditions(*, gamma_W=None, gamma_h=None) -> PascanuConditions:
     >>> symbolic.pascanu_conditions(gamma_W=1.2, gamma_h="tanh").regime
     'exploding possible'
     """
+    if args:
+        raise TypeError(f"pascanu_conditions takes keyword arguments only (gamma_W=..., gamma_h=..., "
+                        f"e.g. gamma_h={args[0]!r}); got {len(args)} positional argument(s)")
     gw = _value(gamma_W, "gamma_W")
     gh = _value(gamma_h, "gamma_h")
     if gh.is_number and gh == 0:
