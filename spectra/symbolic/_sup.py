@@ -323,14 +323,18 @@ def _parse(text):
     """A formula such as ``"x/(1+abs(x))"`` as a sympy expression in the real symbol x."""
     from sympy.parsing.sympy_parser import parse_expr
 
-    try:
-        return parse_expr(text, local_dict={"x": _X, "abs": sp.Abs}, evaluate=True)
-    except Exception as exc:  # SyntaxError, TokenError, SympifyError, ...: all mean "not a formula"
-        from ..cells.activations import available_activations
+    from ..cells.activations import available_activations
 
-        raise ValueError(f"`expr` must be an activation name ({', '.join(available_activations())}) "
-                         f"or a formula sympy can parse, such as 'x/(1+abs(x))'; got {text!r} "
-                         f"({type(exc).__name__})") from None
+    why = "other symbols than x"
+    try:
+        expr = parse_expr(text, local_dict={"x": _X, "abs": sp.Abs}, evaluate=True)
+    except Exception as exc:  # SyntaxError, TokenError, SympifyError, ...: all mean "not a formula"
+        expr, why = None, type(exc).__name__
+    if isinstance(expr, sp.Expr) and expr.free_symbols <= {_X} and not expr.atoms(sp.core.function.AppliedUndef):
+        return expr
+    raise ValueError(f"`expr` must be an activation name ({', '.join(available_activations())}) "
+                     f"or a formula in x sympy can parse, such as 'x/(1+abs(x))'; got {text!r} "
+                     f"({why})")
 
 
 def _prepare(expr, x):
