@@ -330,6 +330,12 @@ def main(argv=None, out=None) -> int:
         except (OSError, ValueError):
             pass
         return 0
+    except MemoryError:
+        sys.stderr.write("spectra: error: out of memory (try a smaller --size or fewer --steps)\n")
+        return 1
+    except OSError as exc:                        # unwritable --out, a missing file, ...
+        sys.stderr.write(f"spectra: error: {_one_line(exc)}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("spectra: interrupted\n")
         return 130
