@@ -123,7 +123,10 @@ def _value(v, name):
         return symbols[name]
     if name == "gamma_h":
         if isinstance(v, (str, Activation)):
-            v = _gamma_h(v)
+            try:
+                v = _gamma_h(v)
+            except ValueError as exc:           # name the caller's argument, not gamma_h's `expr`
+                raise ValueError(str(exc).replace("`expr`", f"`{name}`", 1)) from None
         if isinstance(v, Supremum):
             return v.value
     arg = "eps" if name == "epsilon" else name
