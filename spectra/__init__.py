@@ -18,6 +18,8 @@ Cells and runs
    LeakyRNN               -- leaky-integrator units
    LSTM                   -- PyTorch-layout LSTM
    GRU                    -- PyTorch-layout GRU
+   Stack                  -- stacked recurrent layers as one cell
+   from_torch             -- a cell or Stack from a PyTorch module, state dict or file
    MLP                    -- a feedforward stack as a step map over depth
    LayerNorm              -- layer normalisation
    BatchNorm              -- batch normalisation
@@ -123,7 +125,8 @@ from ._core.errors import ConvergenceError, NumericalError
 from ._core.threads import get_threads, set_threads, threads
 from . import cells, jacobians
 from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, LayerNorm, LeakyRNN,
-                    RecurrentFirstRNN, activation, available_activations, init, register_cell)
+                    RecurrentFirstRNN, Stack, activation, available_activations, from_torch, init,
+                    register_cell)
 from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
                         as_jacobian_sequence)
 from . import linalg
@@ -159,7 +162,7 @@ _LAZY_MODULES = ("remedies", "nonnormal", "sweeps", "monitor", "grid", "symbolic
 
 __all__ = [
     # cells and runs
-    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm",
+    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     # jacobians
     "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",

@@ -5,7 +5,8 @@ Lives here: the :class:`Cell` protocol and the engine that runs it
 (:mod:`.activations`), weight initialisers (:mod:`.init`), the simple cells
 (:mod:`.simple`: Elman, recurrent-first, leaky), the gated cells
 (:mod:`.gated`: LSTM, GRU), feedforward stacks (:mod:`.mlp`), normalisation
-layers (:mod:`.norm`) and PyTorch state-dict loading (:mod:`.state_dict`).
+layers (:mod:`.norm`), stacked layers as one cell (:mod:`.stack`),
+input Jacobians (:mod:`.inputs`), :func:`from_torch` (:mod:`.convert`) and PyTorch state-dict loading (:mod:`.state_dict`).
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.  Nothing here
 imports an analysis.
@@ -22,10 +23,14 @@ from .simple import ElmanRNN, LeakyRNN, RecurrentFirstRNN
 from .gated import GRU, LSTM, GRUJacobians, LSTMJacobians
 from .norm import BatchNorm, LayerNorm, NormLayerJacobians
 from .mlp import MLP, LayerJacobians
+from .inputs import GatedInputJacobians
+from .stack import Stack, StackInputJacobians, StackJacobians
+from .convert import from_torch
 from .state_dict import flatten_state_dict, read_state_dict, recurrent_weights
 
 __all__ = [
     "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
+    "Stack", "StackJacobians", "StackInputJacobians", "GatedInputJacobians", "from_torch",
     "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm", "BatchNorm",
     "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
     "Activation", "activation", "available_activations", "init",

@@ -85,6 +85,13 @@ class Cell(abc.ABC):
     an optional leak, returns a :class:`Recurrence`, which gives it the
     classic bounds, penalties and exact BPTT).
 
+    Optional hook without a default: ``input_jacobians(states, aux)``, the
+    input Jacobians ``B_t = dh_t/dx_t`` (n x d) of a run as a rectangular
+    :class:`~spectra.JacobianSequence` (same arguments as
+    ``factored_jacobians``).  :class:`~spectra.Stack` needs it for every layer
+    above the first, and ``Trajectory.input_jacobian(t, k)`` uses it.  The
+    built-in recurrent cells implement it.
+
     Register a cell under a name with :func:`~spectra.cells.register_cell`
     to make it available to the CLI (``--cell``), sweeps and the symbolic
     layer.
@@ -194,6 +201,11 @@ class Cell(abc.ABC):
     def hidden_part(self, states):
         """The hidden part of the states (all of it, except for cells such as the LSTM)."""
         return states
+
+    def input_jacobians(self, states, aux):
+        """The input Jacobians ``dh_t/dx_t`` of a run (optional hook; see the class docstring)."""
+        raise TypeError(f"{type(self).__name__} does not implement the optional cell hook "
+                        "input_jacobians(states, aux) (the input Jacobians dh_t/dx_t)")
 
     def recurrence(self):
         """The cell as ``f(W h + W_in x + b)`` (with leak), a :class:`Recurrence`; None if it is not."""

@@ -22,6 +22,7 @@ import numpy as np
 from .activations import _logistic, _logistic_d, _tanh_d
 from .base import Cell, frozen as _frozen
 from .registry import register_cell
+from .inputs import gru_input_jacobians, lstm_input_jacobians
 from ..jacobians.sequence import JacobianSequence, without_subnormals
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_dtype, check_int,
                           check_real, describe)
@@ -488,6 +489,9 @@ class LSTM(_GatedCell):
         c = f * hc[..., n:] + i * g
         return np.concatenate([o * np.tanh(c), c], axis=-1), a
 
+    def input_jacobians(self, states, A):
+        return lstm_input_jacobians(self, states, A)
+
     def factored_jacobians(self, states, A):
         n = self.hidden_size
         if A is None:  # zero steps
@@ -568,6 +572,9 @@ class GRU(_GatedCell):
         a_n = u[..., 2 * n:] + _logistic(a_r) * (gh[..., 2 * n:] + self._b_hn)
         new = np.tanh(a_n)
         return new + _logistic(a_z) * (h - new), np.concatenate([a_r, a_z, a_n], axis=-1)
+
+    def input_jacobians(self, states, A):
+        return gru_input_jacobians(self, states, A)
 
     def factored_jacobians(self, states, A):
         n = self.hidden_size

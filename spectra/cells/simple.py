@@ -19,6 +19,7 @@ from .activations import Activation, activation as _activation
 from .base import Cell, Recurrence, frozen as _frozen
 from .init import INITIALIZERS
 from .registry import register_cell
+from .inputs import no_input_error
 from ..jacobians.structured import ScaledJacobians
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_choice,
                           check_dtype, check_int, check_real, describe)
@@ -70,6 +71,12 @@ class _SimpleRNN(Cell):
         if X is None:
             return np.broadcast_to(bias, (steps, self.n))
         return X @ self._W_in.T + bias
+
+    def input_jacobians(self, states, aux):
+        """The input Jacobians ``B_t = dh_t/dx_t`` of a run (see :class:`Cell`)."""
+        if self._W_in is None:
+            raise no_input_error(self)
+        return ScaledJacobians(self._W_in, row=self._input_rows(states, aux))
 
     def __repr__(self) -> str:
         extra = f", input_size={self.input_size}" if self.input_size else ""
@@ -259,6 +266,9 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=self.activation.df_checked(A))
 
+    def _input_rows(self, states, A):
+        return self.activation.df(self._preactivations_or_empty(states, A))
+
 
 @register_cell("recurrent_first", aliases=("recurrentfirst", "recurrent_first_rnn"))
 class RecurrentFirstRNN(_SimpleRNN):
@@ -325,6 +335,9 @@ class RecurrentFirstRNN(_SimpleRNN):
     def factored_jacobians(self, states, aux):
         return ScaledJacobians(self._W, col=self.activation.df_checked(states[..., :-1, :], "h"))
 
+    def _input_rows(self, states, aux):
+        return np.ones_like(states[..., 1:, :])
+
     def classic_jacobian(self, h_prev) -> np.ndarray:
         """The textbook expression ``W^T diag(f'(h_{t-1}))`` (seed text, eq. 9).
 
@@ -390,3 +403,6 @@ class LeakyRNN(_HiddenInputNames, _SimpleRNN):
         A = self._preactivations_or_empty(states, A)
         return ScaledJacobians(self._W, row=(1.0 - self._alpha) * self.activation.df(A),
                                shift=self._alpha)
+
+    def _input_rows(self, states, A):
+        return (1.0 - self._alpha) * self.activation.df(self._preactivations_or_empty(states, A))

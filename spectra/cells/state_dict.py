@@ -236,7 +236,7 @@ def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None)
                 raise ValueError(f"`module_or_state_dict` has {prefix}weight_hh{suffix} but no "
                                  f"{key!r}")
             return None
-        return to_numpy(state[key], key)
+        return np.asarray(to_numpy(state[key], key), dtype=np.float64)  # before any arithmetic
 
     if f"{prefix}weight_hr{suffix}" in state:
         raise ValueError(f"LSTM layers with projections (proj_size > 0, key "

@@ -11,7 +11,9 @@ registered anywhere works with ``--cell NAME``:
   defaults (gaussian, gain 1.2, tanh, alpha 0.5); other cells their own.  An
   option the cell does not accept is an error;
 * from ``--weights``, by its classmethod ``from_torch`` (cells without one cannot
-  read PyTorch weights).
+  read PyTorch weights).  A multi-layer file is analysed as one system, a
+  :class:`~spectra.Stack` of its layers; ``--layer L`` analyses layer L alone,
+  driven by the real outputs of layers 0..L-1 (the header says so).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+
+import re
 
 import numpy as np
 
@@ -137,14 +141,28 @@ def _load_weights(args):
     return state
 
 
+_LAYER_KEY = re.compile(r"weight_hh_l(\d+)(_reverse)?$")
+
+
+def _file_layers(state):
+    """(sorted layer numbers, bidirectional) of the recurrent weights in a state dict."""
+    found = [_LAYER_KEY.search(key) for key in state]
+    layers = sorted({int(m[1]) for m in found if m})
+    return layers or [0], any(m and m[2] for m in found)
+
+
 def _from_weights(args, layer):
-    """(cell, kind, source) of a cell read from ``--weights`` by its class's ``from_torch``."""
+    """(cells, kind, source) of the layers read from ``--weights`` by their class's ``from_torch``.
+
+    ``layer`` None: every layer (one system); else layers 0..layer (the lower
+    ones drive it).
+    """
     extra = _given(args, "size", "gain", "init", "inputs")
     if extra:
         raise _ArgumentError(f"argument {_flag(extra[0])}: does not apply with --weights "
                              "(the file fixes the network)")
     state = _load_weights(args)
-    kind = args.cell or _detect_cell(state, layer, args.weights)
+    kind = args.cell or _detect_cell(state, layer or 0, args.weights)
     cls = cell_class(kind)
     from_torch = getattr(cls, "from_torch", None)
     if from_torch is None:
@@ -157,8 +175,21 @@ def _from_weights(args, layer):
             raise _ArgumentError(f"argument {_flag(option)}: does not apply to --cell {kind} "
                                  "with --weights")
         options[option] = getattr(args, option)
-    cell = from_torch(state, layer, **options)
-    return cell, kind, {"weights": os.fspath(args.weights), "layer": layer}
+    cell = from_torch(state, layer or 0, **options)     # checks the layer exists
+    layers, bidirectional = _file_layers(state)
+    used = layers if layer is None else list(range(layer + 1))
+    if bidirectional and len(used) > 1:
+        flag = "--weights" if layer is None else "--layer"
+        raise _ArgumentError(f"argument {flag}: {args.weights!r} is a bidirectional network: each "
+                             "layer above the first reads both directions of the layer below, so "
+                             "it is not one causal system; only --layer 0 can be analysed")
+    cells = [cell] if len(used) == 1 else [from_torch(state, k, **options) for k in used]
+    source = {"weights": os.fspath(args.weights), "layer": layer if layer is not None else 0}
+    if layer is None and len(used) > 1:
+        source.update(layer=None, layers=len(used))
+    elif layer:
+        source["driven_by"] = ("the real outputs of " + (f"layers 0-{layer - 1}" if layer > 1 else "layer 0"))
+    return cells, kind, source
 
 
 def _at_random(args, rng):
@@ -201,23 +232,38 @@ def _at_random(args, rng):
 
 def _make_network(args):
     """(cell, trajectory, description) from the network options."""
-    layer = 0 if args.layer is None else args.layer
+    from ..cells.stack import Stack
+
     rng = np.random.default_rng(args.seed)
+    cells = None
     if args.weights is not None:
-        cell, kind, source = _from_weights(args, layer)
+        cells, kind, source = _from_weights(args, args.layer)
+        cell = cells[0] if len(cells) == 1 else Stack(cells)
     else:
         cell, kind, source = _at_random(args, rng)
     d = cell.input_size
     inputs = args.input_scale * rng.standard_normal((args.steps, d)) if d else None
     h0 = 0.1 * rng.standard_normal(cell.n)
     traj = cell.run(inputs, h0=h0, steps=None if d else args.steps)
+    if cells is not None and len(cells) > 1 and args.layer is not None:
+        # layer L alone, driven by the real outputs of the layers below it in the same run
+        below = cell.cells[-2].hidden_part(cell.layer_states(traj.states, len(cells) - 2))[..., 1:, :]
+        cell = cells[-1]
+        traj = cell.run(below, h0=h0[..., _cell_slice(cells)])
     name = getattr(getattr(cell, "activation", None), "name", None)
     if name is not None:
         source.setdefault("activation", name)
-    hidden = getattr(cell, "hidden_size", cell.n)
+    top = cell.cells[-1] if isinstance(cell, Stack) else cell
+    hidden = getattr(top, "hidden_size", top.n)
     network = {"cell": _cli_spelling(cell_class(kind).cell_name), "hidden_size": hidden, **source,
                "steps": args.steps, "input_scale": args.input_scale, "seed": args.seed}
     return cell, traj, network
+
+
+def _cell_slice(cells):
+    """Where the last of ``cells`` sits in the state of their stack."""
+    start = sum(c.n for c in cells[:-1])
+    return slice(start, start + cells[-1].n)
 
 
 def _describe(network):
@@ -226,7 +272,12 @@ def _describe(network):
         return f"{x:g}" if isinstance(x, numbers.Real) else str(x)
 
     parts = [f"{network['cell']} n={network['hidden_size']}"]
-    if "weights" in network:
+    if "layers" in network:
+        parts.append(f"weights {network['weights']} ({network['layers']} layers as one system)")
+    elif "driven_by" in network:
+        parts.append(f"weights {network['weights']} (layer {network['layer']}, driven by "
+                     f"{network['driven_by']})")
+    elif "weights" in network:
         parts.append(f"weights {network['weights']} (layer {network['layer']})")
     elif "init" in network:
         parts.append(f"{network['init']}(gain={num(network.get('gain'))})")

@@ -371,4 +371,8 @@ def as_jacobian_sequence(J, *, name: str = "J") -> JacobianSequence:
     if J is None or isinstance(J, (str, bytes, dict)):
         raise TypeError(f"`{name}` must be a Trajectory, a JacobianSequence, an array of shape "
                         f"(T, n, n) or a sequence of matrices; got {describe(J)}")
+    if isinstance(J, (list, tuple)) and any(hasattr(j, "jacobian_sequence") for j in J):
+        raise TypeError(f"`{name}` must be one Trajectory; got a {type(J).__name__} of "
+                        f"{len(J)} runs.  For the layers of one network, analyse them as one "
+                        "system: spectra.Stack([cell0, cell1, ...]).run(x) (or spectra.from_torch)")
     return DenseJacobians(J, name=name)

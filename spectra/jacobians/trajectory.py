@@ -103,6 +103,34 @@ class Trajectory:
         J = self.jacobian_sequence.matrices()
         return np.swapaxes(J, -1, -2).copy() if layout == "backprop" else J
 
+    def input_jacobian(self, t: int, k: int | None = None) -> np.ndarray:
+        """``dh_t/dx_k = (dh_t/dh_k) dh_k/dx_k`` (dense n x d; ``k`` defaults to ``t``).
+
+        How much the input x_k still moves the state h_t, for ``1 <= k <= t <= T``.
+        Needs the cell's optional ``input_jacobians`` hook (every built-in
+        recurrent cell and :class:`~spectra.Stack` have it).
+
+        Examples
+        --------
+        >>> import numpy as np, spectra
+        >>> cell = spectra.ElmanRNN(np.zeros((2, 2)), np.eye(2), activation="identity")
+        >>> cell.run(np.ones((3, 2))).input_jacobian(3)
+        array([[1., 0.],
+               [0., 1.]])
+        """
+        t = check_int(t, "t", minimum=1, maximum=self.steps)
+        k = t if k is None else check_int(k, "k", minimum=1, maximum=t)
+        seq = self.input_jacobian_sequence
+        B = seq.matrix(k)
+        return self.jacobian_sequence.apply(t, k, B) if t > k else B
+
+    @property
+    def input_jacobian_sequence(self):
+        """The input Jacobians ``dh_t/dx_t`` of the run, factored (computed on first use)."""
+        if getattr(self, "_input_seq", None) is None:
+            self._input_seq = self.cell.input_jacobians(self.states, self.preactivations)
+        return self._input_seq
+
     def product(self, t: int | None = None, k: int | None = None, *,
                 layout: str = "numerator") -> np.ndarray:
         """``dh_t/dh_k = J_t ... J_{k+1}`` for ``0 <= k <= t <= T`` (defaults T, 0).

@@ -15,7 +15,8 @@ Style
 Products, spectra and bounds
     :func:`activation_derivatives`, :func:`eigenvalues`, :func:`gradient_norms`
     (``_figures``); :func:`singular_value_spectra`, :func:`lyapunov_exponents`,
-    :func:`lyapunov_convergence` (``_lyapunov``); :func:`phase_diagram`,
+    :func:`lyapunov_convergence` (``_lyapunov``); :func:`layer_gradient_norms`,
+    :func:`state_label` (``_stack``: stacked networks, per-layer blocks); :func:`phase_diagram`,
     :data:`REGIMES` (``_phase``) and its data, :func:`phase_table` (``_gallery``).
 Deep feedforward nets
     :func:`depth_profile`, :func:`depth_spectra` (``_deep``).
@@ -66,13 +67,14 @@ from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, lea
                         teacher_forcing_figure, truncation_figure)
 from ._remedies import figure_set as remedies_figure_set
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
+from ._stack import layer_gradient_norms, state_label
 
 __all__ = [
     # style
     "PALETTE", "WIDTHS", "color", "figure_and_axes", "paper_style", "save", "log_axis",
     # products, spectra and bounds
     "activation_derivatives", "eigenvalues", "gradient_norms", "singular_value_spectra",
-    "lyapunov_exponents", "lyapunov_convergence", "phase_diagram", "phase_table", "REGIMES",
+    "lyapunov_exponents", "lyapunov_convergence", "layer_gradient_norms", "state_label", "phase_diagram", "phase_table", "REGIMES",
     # the figure set
     "register", "unregister", "figure_names", "figure_specs", "build_figure", "make_figure_set",
     "FigureSpec",
