@@ -267,7 +267,7 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         return ScaledJacobians(self._W, row=self.activation.df_checked(A))
 
     def _input_rows(self, states, A):
-        return self.activation.df(self._preactivations_or_empty(states, A))
+        return self.activation.df_checked(self._preactivations_or_empty(states, A))
 
 
 @register_cell("recurrent_first", aliases=("recurrentfirst", "recurrent_first_rnn"))
