@@ -244,8 +244,17 @@ def test_numerical_failure_exits_1_with_one_line():
 
 
 def test_no_command_prints_help():
+    # issue 18: the help, on stderr, with argparse's status for a missing argument (2)
     out = _run([])
-    assert out.returncode == 0 and "bound" in out.stdout and "figures" in out.stdout
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("usage: spectra") and "report" in out.stderr
+    assert "bound" in out.stderr and "figures" in out.stderr
+
+
+def test_version():
+    out = _run(["--version"])
+    assert out.returncode == 0 and out.stdout == f"spectra {spectra.__version__}\n"
+    assert spectra.cli.main(["--version"]) == 0
 
 
 # -- progress bar -----------------------------------------------------------------------------------
@@ -270,7 +279,9 @@ def test_progress_bar_only_on_a_terminal():
         seen += chunk
     os.close(master)
     assert proc.returncode == 0
-    assert b"\rlyapunov [" in seen and b"100%  3000/3000" in seen
+    # a tqdm bar (issue 18): label, percentage, count, elapsed<remaining time estimate
+    assert b"lyapunov: " in seen and b"100%" in seen and b"3000/3000 [" in seen
+    assert b"<00:00" in seen
     json.loads(proc.stdout)        # stdout stays clean JSON
 
 

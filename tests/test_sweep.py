@@ -416,7 +416,9 @@ def test_progress_only_on_a_terminal(monkeypatch, capsys):
     term = _Terminal()
     monkeypatch.setattr(sys, "stderr", term)
     spectra.sweep(work.draw, {"i": range(3)}, executor="serial")
-    assert "sweep: 3/3 points" in term.getvalue() and term.getvalue().endswith("\n")
+    # a tqdm bar (issue 18): label, count and a time estimate, the line ended
+    assert "sweep: 100%" in term.getvalue() and "3/3 [" in term.getvalue()
+    assert "<00:00" in term.getvalue() and term.getvalue().endswith("\n")
     quiet = _Terminal()
     monkeypatch.setattr(sys, "stderr", quiet)
     spectra.sweep(work.draw, {"i": range(3)}, executor="serial", progress=False)
@@ -458,7 +460,7 @@ BAD = [
     ("seed float", lambda: spectra.sweep(work.no_rng, {"a": [1]}, seed=1.5), TypeError, "`seed` must be an integer"),
     ("out type", lambda: spectra.sweep(work.no_rng, {"a": [1]}, out=3), TypeError, "`out` must be a file path"),
     ("progress type", lambda: spectra.sweep(work.no_rng, {"a": [1]}, progress="yes"), TypeError,
-     "`progress` must be True or False"),
+     "`progress` must be True, False or None"),
     ("retry type", lambda: spectra.sweep(work.no_rng, {"a": [1]}, retry_failed=None), TypeError,
      "`retry_failed` must be True or False"),
     ("process_pool workers", lambda: spectra.process_pool(0), ValueError, "`max_workers` must be >= 1"),

@@ -9,7 +9,9 @@ still catch it.
 
 from __future__ import annotations
 
-__all__ = ["NumericalError", "ConvergenceError"]
+import re
+
+__all__ = ["NumericalError", "ConvergenceError", "plain_text"]
 
 
 class NumericalError(FloatingPointError):
@@ -18,3 +20,15 @@ class NumericalError(FloatingPointError):
 
 class ConvergenceError(NumericalError):
     """An iterative method stopped before reaching its tolerance."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+def plain_text(text) -> str:
+    """``text`` on one line without terminal escape codes (the colours torch puts in its errors).
+
+    >>> plain_text("do \\x1b[1mthis\\x1b[0m\\n  now")
+    'do this now'
+    """
+    return " ".join(_ANSI.sub("", str(text)).split())

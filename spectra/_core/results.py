@@ -23,7 +23,13 @@ Defining a result::
         log_norms: np.ndarray
 
 ``repr=False`` keeps the short repr of :class:`Result` (a dataclass would write
-its own, printing whole arrays).  Fields listed in ``_json_exclude`` are left
+its own, printing whole arrays).  A result holding per-lag, per-exponent,
+per-layer or per-point data names its rows in ``_frame``: ``to_frame()`` then
+gives a tidy pandas DataFrame (one row per lag, ...), e.g.
+``_frame = ("lag", "lags", ("log_norms",))``: the index column ``lag`` from the
+field ``lags`` (None numbers the rows 1, 2, ...), then the columns; arrays of
+shape ``(*batch, rows)`` add a ``_frame_batch`` column (one row per sample and
+lag).  ``_repr_html_`` draws the summary as an HTML table in notebooks.  Fields listed in ``_json_exclude`` are left
 out of ``to_dict()`` (live objects such as a cell); properties listed in
 ``_json_extra`` are written too (derived statistics worth keeping in a file).
 """
@@ -38,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["Result", "to_jsonable", "from_jsonable", "format_value"]
+__all__ = ["Result", "to_jsonable", "from_jsonable", "format_value", "require_pandas"]
 
 _NONFINITE = {"inf": math.inf, "-inf": -math.inf}
 
@@ -156,6 +162,17 @@ def format_value(value, *, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def require_pandas(what: str = "to_frame()"):
+    """The pandas module, or an ImportError saying what needs it and how to install it."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{what} needs pandas, which is not installed: pip install pandas "
+                          "(or pip install 'jacobian-spectra[pandas]'); to_dict() gives the same "
+                          "data without it") from None
+    return pandas
+
+
 class Result:
     """Base of every result class: ``to_dict()``, a short ``repr`` and ``summary()``.
 
@@ -177,6 +194,64 @@ class Result:
     __slots__ = ()
     _json_exclude: ClassVar[frozenset] = frozenset()
     _json_extra: ClassVar[tuple] = ()   # derived properties that to_dict() also writes
+    # (index column, field giving its values or None for 1, 2, ..., per-row fields): see module docs
+    _frame: ClassVar[tuple | None] = None
+    _frame_batch: ClassVar[str] = "batch"   # the column of a leading batch axis
+
+    def frame_columns(self) -> dict:
+        """The columns of :meth:`to_frame` as ``{name: 1-d array}`` (all of one length).
+
+        Driven by the class's ``_frame``; a result whose rows are not one axis
+        overrides it.
+        """
+        if self._frame is None:
+            raise TypeError(f"{type(self).__name__} holds no per-row data (lags, exponents, layers "
+                            "or points); use to_dict() or summary()")
+        index, source, names = self._frame
+        cols = {name: np.asarray(getattr(self, name)) for name in names
+                if getattr(self, name) is not None}
+        rows = None if source is None else np.asarray(getattr(self, source))
+        shape = next(iter(cols.values())).shape if cols else rows.shape
+        n = shape[-1] if shape else 0
+        if rows is None:
+            rows = np.arange(1, n + 1)
+        batch = shape[:-1]
+        out = {}
+        if batch:
+            count = int(np.prod(batch))
+            out[self._frame_batch] = np.repeat(np.arange(count), n)
+            out[index] = np.tile(rows, count)
+        else:
+            out[index] = rows
+        for name, value in cols.items():
+            out[name] = np.broadcast_to(value, batch + (n,)).reshape(-1)
+        return out
+
+    def to_frame(self):
+        """A tidy pandas DataFrame: one row per lag, exponent, layer or point (pandas needed).
+
+        Examples
+        --------
+        >>> import numpy as np, spectra
+        >>> prof = spectra.gradient_norm_profile(np.broadcast_to(np.diag([0.5, 0.25]), (3, 2, 2)))
+        >>> prof.to_frame()
+           lag  log_norms
+        0    1  -0.693147
+        1    2  -1.386294
+        2    3  -2.079442
+        """
+        pandas = require_pandas(f"{type(self).__name__}.to_frame()")
+        return pandas.DataFrame(self.frame_columns())
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table (notebooks)."""
+        from html import escape
+
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(f.name)}</th>"
+                       f"<td style='text-align:left'>{escape(format_value(getattr(self, f.name), width=64))}"
+                       "</td></tr>" for f in self._fields())
+        return (f"<table><caption style='text-align:left'><b>{escape(type(self).__name__)}</b>"
+                f"</caption>{rows}</table>")
 
     def _fields(self):
         return [f for f in dataclasses.fields(self) if f.repr]

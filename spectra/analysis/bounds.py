@@ -339,6 +339,9 @@ class BoundReport(Result):
     t : int
     """
 
+    _frame = ("lag", "lags", ("exact", "classic", "trajectory", "lower", "classic_tightness",
+                                       "trajectory_tightness"))
+
     lags: np.ndarray
     exact: np.ndarray
     classic: np.ndarray | None

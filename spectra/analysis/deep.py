@@ -210,6 +210,9 @@ class DepthProfile(Result):
     E||v^T J||^2 = E||J||_F^2 / n_L), with a delta-method standard error.
     """
 
+    _frame = ("lag", "lags", ("log_norms",))
+    _frame_batch = "sample"
+
     lags: np.ndarray
     log_norms: np.ndarray
     quantity: str
@@ -401,6 +404,15 @@ class DepthSpectra(Result):
     singular values around their mean; ``mean_spread``/``spread_stderr``
     average it over samples.
     """
+
+    def frame_columns(self) -> dict:
+        """One row per sample, depth and singular value (``i`` = 1 for the largest)."""
+        values = np.asarray(self.log_singular_values)
+        S, D, m = values.shape
+        return {"sample": np.repeat(np.arange(S), D * m),
+                "depth": np.tile(np.repeat(np.asarray(self.depths), m), S),
+                "i": np.tile(np.arange(1, m + 1), S * D),
+                "log_singular_values": values.reshape(-1)}
 
     depths: np.ndarray
     log_singular_values: np.ndarray

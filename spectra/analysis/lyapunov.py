@@ -10,7 +10,9 @@ import numpy as np
 from .._core.results import Result
 from ..linalg.graded import column_norms, flush_subnormals
 from ..jacobians.structured import as_jacobian_sequence
+from .._core.progress import check_progress
 from .._core.validation import as_generator, check_int
+from ..jacobians.progress import counted
 
 __all__ = ["lyapunov_spectrum", "LyapunovSpectrum"]
 
@@ -51,6 +53,8 @@ class LyapunovSpectrum(Result):
         only known to about this size, whatever the method.
     """
 
+    _frame = ("exponent", None, ("exponents", "stderr", "roundoff"))
+
     exponents: np.ndarray
     stderr: np.ndarray
     running: np.ndarray
@@ -89,7 +93,8 @@ class LyapunovSpectrum(Result):
         return out[0] if self.exponents.ndim == 1 else out
 
 
-def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> LyapunovSpectrum:
+def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
+                      progress=None) -> LyapunovSpectrum:
     """Lyapunov exponents of ``J_T ... J_1`` by repeated QR (Benettin et al. 1980).
 
     Parameters
@@ -114,6 +119,10 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> 
     rng : int, Generator or None
         Draws the random initial frame when ``k < n`` (the identity frame is
         used for the full spectrum).
+    progress : bool or None
+        A progress bar (tqdm; a terminal or a notebook, never a pipe or a log):
+        True shows it, False never, None (default) shows it once the call has
+        run for a second.
 
     Returns
     -------
@@ -158,7 +167,9 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None) -> 
     batch = seq.batch_shape
     from .._core.threads import blas_threads
 
-    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"):
+    check_progress(progress)
+    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
+            counted(seq, T, "lyapunov", progress) as seq:
         if k == n:
             sums, lengths, errs = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
         else:

@@ -11,13 +11,15 @@ from ..linalg.graded import flush_subnormals, graded_qr, log_singular_values_gra
 from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
+from .._core.progress import check_progress
 from .._core.threads import blas_threads
+from ..jacobians.progress import counted
 from .._core.validation import as_array
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
 
 
-def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
+def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarray:
     """All log singular values of ``dh_t/dh_k = J_t ... J_{k+1}``, sorted descending.
 
     Accurate where the product itself overflows or underflows float64: the
@@ -29,6 +31,10 @@ def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
         The step Jacobians J_1..J_T (numerator layout).
     t, k : int, optional
         The span, ``0 <= k <= t <= T``; defaults t = T, k = 0.
+    progress : bool or None
+        A progress bar (tqdm; a terminal or a notebook, never a pipe or a log):
+        True shows it, False never, None (default) shows it once the call has
+        run for a second.
 
     Returns
     -------
@@ -59,7 +65,8 @@ def product_log_singular_values(J, *, t=None, k=None) -> np.ndarray:
     t, k = seq.check_span(t, k)
     if min(seq.state_size(t), seq.state_size(k)) == 0:     # no singular values at all
         return np.zeros(seq.batch_shape + (0,))
-    return next(iter(_log_singular_values_at(seq, k, [t]).values()))
+    with counted(seq, t - k, "singular values", progress) as seq:
+        return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 
 
 def _log_singular_values_at(seq, k, ts):
@@ -130,6 +137,8 @@ class NormProfile(Result):
     ([1, 2, 3], array([-0.301, -0.602, -0.903]))
     """
 
+    _frame = ("lag", "lags", ("log_norms",))
+
     lags: np.ndarray
     log_norms: np.ndarray
     t: int
@@ -150,7 +159,7 @@ def _check_ord(ord):
     raise ValueError(f"`ord` must be 2 (spectral norm) or 'fro' (Frobenius); got {ord!r}")
 
 
-def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0) -> NormProfile:
+def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None) -> NormProfile:
     """``log ||dh_t/dh_{t-lag}||`` for every lag 1..t, in one backward sweep.
 
     Parameters
@@ -168,6 +177,10 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0) -> NormProfil
     rng : int, Generator or None
         Seeds the random probe of the spectral-norm iteration (the result
         does not depend on it beyond rounding).
+    progress : bool or None
+        A progress bar (tqdm; a terminal or a notebook, never a pipe or a log):
+        True shows it, False never, None (default) shows it once the call has
+        run for a second.
 
     Returns
     -------
@@ -202,16 +215,18 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0) -> NormProfil
     t, _ = seq.check_span(t, 0)
     ord = _check_ord(ord)
     lags = np.arange(1, t + 1)
+    check_progress(progress)
     if vector is not None:
         v = _check_vector(vector, seq, t)
-        return NormProfile(lags, _vector_profile(seq, t, v), t, ord, True)
+        with counted(seq, t, "profile", progress) as counting_seq:
+            return NormProfile(lags, _vector_profile(counting_seq, t, v), t, ord, True)
     if t == 0:
         return NormProfile(lags, np.zeros(seq.batch_shape + (0,)), t, ord)
     from .._core.validation import as_generator
 
     gen = as_generator(rng)
     n = seq.state_size(t)
-    with blas_threads("gemm", n):
+    with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if seq.is_square and not seq.batch_shape:
             log_norms = _chain_profile(seq, t, ord, gen)
         else:

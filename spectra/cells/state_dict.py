@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.errors import plain_text
 from .._core.interop import is_module, is_tensor, to_numpy
 from .._core.validation import check_int, describe
 
@@ -99,6 +100,20 @@ def read_state_dict(path, *, key=None) -> dict:
     return {k: to_numpy(v, k) for k, v in flat.items()}
 
 
+def _unreadable_torch_file(path, exc) -> str:
+    """One plain line, advice first, for a file ``torch.load(weights_only=True)`` refused."""
+    text = plain_text(exc)
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:   # the pickle names a class: a whole module (torch.nn.LSTM, or the user's own)
+        return (f"this file holds a whole pickled module ({found.group(1)}); save "
+                f"`model.state_dict()` instead, or load the module yourself and pass it to "
+                f"from_torch ({path!r} is not a plain torch state dict)")
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    return (f"save `model.state_dict()` with torch.save and read that file ({path!r} is not a "
+            f"plain torch state dict: torch.load with weights_only=True failed: "
+            f"{type(exc).__name__}: {first[:200]})")
+
+
 def _read_torch_file(path):
     try:
         import torch
@@ -113,10 +128,7 @@ def _read_torch_file(path):
     except FileNotFoundError:
         raise
     except Exception as exc:  # unpickling refused: a whole pickled module, or not a torch file
-        raise ValueError(f"{path!r} is not a plain torch state dict (torch.load with "
-                         f"weights_only=True failed: {type(exc).__name__}: {exc}); save "
-                         "`model.state_dict()` rather than the model, or load the module "
-                         "yourself and pass it to from_torch") from exc
+        raise ValueError(_unreadable_torch_file(path, exc)) from exc
     if not isinstance(obj, Mapping):
         raise ValueError(f"{path!r} holds {describe(obj)}, not a state dict (a mapping of "
                          "parameter names to tensors)")

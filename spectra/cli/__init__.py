@@ -11,7 +11,9 @@ Lives here:
 * :mod:`.output` -- tables, CSV and strict JSON (the package's one JSON policy,
   :func:`spectra._core.results.to_jsonable`);
 * :mod:`.commands` -- the commands ``bound``, ``profile``, ``spectrum``,
-  ``lyapunov`` and ``figures``, and :func:`main`.
+  ``lyapunov`` and ``figures``, and :func:`main`;
+* :mod:`.report` -- the command ``report`` (the page itself is built by
+  :func:`spectra.plot.model_report`).
 
 May import anything in :mod:`spectra` (it is a leaf); nothing in the package
 imports it (``spectra.cli`` is loaded lazily, on first access).

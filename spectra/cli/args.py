@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spectra",
                      description="Jacobian spectra of recurrent and deep networks: gradient norms, "
                                  "bounds, singular values, Lyapunov exponents and figures.")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"spectra {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("bound", help="exact gradient norms against the classic and trajectory bounds",
@@ -227,5 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--dpi", type=_positive_float, default=None, help="resolution of PNGs (default 300)")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
+    _add_output_options(p, csv=False)
+
+    p = sub.add_parser("report", help="one HTML report (and report.json) of a model in --out DIR",
+                       description="Everything about one network in one self-contained HTML file "
+                                   "with its figures embedded, and the numbers in report.json: the "
+                                   "regime, the bound table, the gradient-norm profile, the Lyapunov "
+                                   "spectrum with standard errors, non-normality and pseudospectra of "
+                                   "the recurrent matrix.")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=None,
+                   help="a torch checkpoint or state dict (.pt/.pth) or an .npz state dict; "
+                        "without it, the network given by the network options")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if missing)")
+    p.add_argument("--k", type=_positive_int, default=None,
+                   help="number of Lyapunov exponents (default all, at most 64)")
+    _add_network_options(p)
     _add_output_options(p, csv=False)
     return parser

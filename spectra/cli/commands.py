@@ -7,6 +7,7 @@ Subcommands::
     spectra spectrum   singular values of dh_t/dh_{t-lag} for chosen lags (or eigenvalues of J_t)
     spectra lyapunov   Lyapunov exponents with standard errors
     spectra figures    the figure set, written to --out DIR
+    spectra report     one self-contained report.html and report.json of a model, in --out DIR
 
 The analysis subcommands build a network from the options (or read one with
 ``--weights FILE``), run it on Gaussian inputs and analyse its trajectory.
@@ -17,9 +18,12 @@ singular values and bounds are given as natural logarithms in JSON and CSV
 (they routinely leave the float64 range); the tables print them as numbers.
 
 Every bad argument, including an unreadable weights file or one of the wrong
-kind, prints one line ``spectra: error: ...`` and exits with status 2;
-numerical failure (a run that overflows) exits with status 1.  A progress bar
-is drawn on standard error during long computations, only on a terminal.
+kind, prints one plain line ``spectra: error: ...`` (no terminal escape codes,
+the advice first) and exits with status 2; numerical failure (a run that
+overflows) exits with status 1.  ``spectra`` alone prints the help on standard
+error and exits with status 2, argparse's status for a missing argument;
+``spectra --version`` prints the version.  A progress bar (tqdm) is drawn on
+standard error during long computations, only on a terminal.
 """
 
 from __future__ import annotations
@@ -293,15 +297,16 @@ _COMMANDS = {"bound": _cmd_bound, "profile": _cmd_profile, "spectrum": _cmd_spec
 
 
 def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    from .._core.errors import plain_text
+
+    return plain_text(exc) or type(exc).__name__
 
 
 def main(argv=None, out=None) -> int:
     """Entry point of the ``spectra`` console script; returns the exit status.
 
-    0 on success, 2 for a bad argument (one line on stderr, no traceback),
-    1 for numerical failure.
+    0 on success, 2 for a bad argument or no command (one line on stderr, no
+    traceback; the help without a command), 1 for numerical failure.
     """
     from .._core.errors import NumericalError
 
@@ -309,11 +314,15 @@ def main(argv=None, out=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help(out)
-            return 0
+        if args.command is None:          # argparse's convention for a missing argument: status 2
+            parser.print_help(sys.stderr)
+            return 2
         if args.command == "figures":
             return _cmd_figures(args, out)
+        if args.command == "report":
+            from .report import _cmd_report
+
+            return _cmd_report(args, out)
         table = _COMMANDS[args.command](args)
         table.write(args, out)
         return 0
@@ -336,6 +345,8 @@ def main(argv=None, out=None) -> int:
     except OSError as exc:                        # unwritable --out, a missing file, ...
         sys.stderr.write(f"spectra: error: {_one_line(exc)}\n")
         return 1
+    except SystemExit as exc:                     # --help, --version: argparse printed and exits
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         sys.stderr.write("spectra: interrupted\n")
         return 130

@@ -131,8 +131,8 @@ def _load_weights(args):
         state = io.load_state_dict(path, key=args.key)
     except ImportError as exc:                      # a torch file without torch
         raise _ArgumentError(f"argument --weights: {exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise _ArgumentError(f"argument --weights: {exc}") from None
+    except (ValueError, TypeError) as exc:          # the advice first, then the argument
+        raise _ArgumentError(f"{exc} (argument --weights)") from None
     except Exception as exc:                        # a file that is not a state dict at all
         raise _ArgumentError(f"argument --weights: cannot read {path!r} as a state dict "
                              f"({type(exc).__name__}: {exc})") from None

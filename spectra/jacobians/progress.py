@@ -1,83 +1,15 @@
-"""A dependency-free progress bar for the command line, and a Jacobian sequence that drives one.
+"""A Jacobian sequence that drives a progress bar, one tick per step Jacobian applied.
 
-The bar draws only on a terminal (``stream.isatty()``), so scripts, pipes and
-logs never see it; it redraws at most ten times a second and always on the
-last step.
+The bar itself is :class:`spectra._core.progress.ProgressBar` (tqdm, drawn only
+when the output is interactive); it is re-exported here for the 0.1 address.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-
+from .._core.progress import ProgressBar, progress_bar
 from .sequence import JacobianSequence
 
-__all__ = ["ProgressBar", "counting"]
-
-
-class ProgressBar:
-    """``label [#######.............]  35%  350/1000`` on one terminal line.
-
-    Parameters
-    ----------
-    total : int
-        Units of work (steps, figures).
-    label : str
-    stream : file, optional
-        Default ``sys.stderr``.
-    enabled : bool, optional
-        Default: whether ``stream`` is a terminal.
-    """
-
-    def __init__(self, total, label="", *, stream=None, enabled=None, width=28, interval=0.1):
-        self.stream = sys.stderr if stream is None else stream
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.total = max(int(total), 1)
-        self.label = label
-        self.width = width
-        self.interval = interval
-        self.done = 0
-        self._last = -float("inf")
-        self._shown = False
-
-    def update(self, done, note=None):
-        """Set the amount of work done (clamped to ``total``); redraw if due."""
-        self.done = min(max(int(done), 0), self.total)
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if self.done < self.total and now - self._last < self.interval:
-            return
-        self._last = now
-        filled = self.width * self.done // self.total
-        bar = "#" * filled + "." * (self.width - filled)
-        pct = 100 * self.done // self.total
-        text = f"\r{self.label} [{bar}] {pct:3d}%  {self.done}/{self.total}"
-        if note:
-            text += f"  {note}"
-        self.stream.write(text + "\x1b[K")   # erase what a longer previous line left
-        self.stream.flush()
-        self._shown = True
-
-    def advance(self, n=1):
-        self.update(self.done + n)
-
-    def close(self):
-        """End the line (only if anything was drawn)."""
-        if self.enabled and self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+__all__ = ["ProgressBar", "counting", "counted"]
 
 
 class _Counting(JacobianSequence):
@@ -114,6 +46,23 @@ class _Counting(JacobianSequence):
         self._bar.advance()
         return self._seq.rmatmat(t, Y)
 
+    def lmatmat(self, t, P):
+        self._bar.advance()
+        return self._seq.lmatmat(t, P)
+
+    def step_operator(self, side="left"):
+        apply, log2_bound = self._seq.step_operator(side)   # keep the structured fast path
+
+        def counted_apply(s, P):
+            self._bar.advance()
+            return apply(s, P)
+        return counted_apply, log2_bound
+
+    def matrices(self, start=1, stop=None):
+        out = self._seq.matrices(start, stop)
+        self._bar.advance(out.shape[len(self.batch_shape)] if out.ndim > 2 else 0)
+        return out
+
     def logabsdet(self, t):
         return self._seq.logabsdet(t)
 
@@ -128,3 +77,29 @@ def counting(J, bar):
     from .structured import as_jacobian_sequence
 
     return _Counting(as_jacobian_sequence(J), bar)
+
+
+class counted:
+    """Context manager: ``J`` as a sequence that advances a ``progress=`` bar of ``total`` steps.
+
+    ``with counted(J, total, "lyapunov", progress) as seq: ...`` gives ``J``
+    itself (no overhead) when the bar is off.
+
+    >>> import numpy as np
+    >>> with counted(np.zeros((3, 2, 2)), 3, "demo", False) as seq:
+    ...     seq.steps
+    3
+    """
+
+    def __init__(self, J, total, label, progress):
+        from .structured import as_jacobian_sequence
+
+        self._bar = progress_bar(total, label, progress)
+        self._seq = counting(as_jacobian_sequence(J), self._bar)
+
+    def __enter__(self):
+        return self._seq
+
+    def __exit__(self, *exc):
+        self._bar.close()
+        return False

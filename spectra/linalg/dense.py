@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError
+from .._core.progress import progress_bar
 from .._core.threads import blas_threads
 from ..jacobians.structured import as_jacobian_sequence
 from .._core.validation import as_array, as_generator, check_choice, check_int, check_real
@@ -245,7 +246,7 @@ def step_condition_numbers(J) -> np.ndarray:
 
 
 def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, rng=None,
-                        strict=True, max_basis=None) -> TopSingularValues:
+                        strict=True, max_basis=None, progress=None) -> TopSingularValues:
     """The k largest singular values of a matrix or matrix-free operator.
 
     Parameters
@@ -277,6 +278,10 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
         ``max(8 * block_size, 3 * k)``): the bases are then replaced by the
         best ``k + block_size`` Ritz vectors and the Lanczos coupling to the
         next block, which bounds the memory.
+    progress : bool or None
+        A progress bar counting the products with ``A`` and ``A^T`` (tqdm; a
+        terminal or a notebook, never a pipe or a log): True shows it, False
+        never, None (default) shows it once the call has run for a second.
 
     Returns
     -------
@@ -311,10 +316,20 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     max_blocks = check_int(max_blocks, "max_blocks", minimum=1, allow_none=True)
     max_basis = check_int(max_basis, "max_basis", minimum=1, allow_none=True)
     mat, rmat = _finite_products(A, "top_singular_values")
-    with blas_threads("gemm", max(m, n)):
+    with blas_threads("gemm", max(m, n)), progress_bar(None, "singular values", progress,
+                                                       unit="product") as bar:
+        if bar.enabled:
+            mat, rmat = _counted(mat, bar), _counted(rmat, bar)
         return golub_kahan_svd(mat, rmat, (m, n), k, tol=tol, block_size=b, maxiter=max_blocks,
                                max_basis=max_basis, rng=rng, strict=strict,
                                name="top_singular_values", maxiter_name="max_blocks")
+
+
+def _counted(fn, bar):
+    def call(X):
+        bar.advance()
+        return fn(X)
+    return call
 
 
 def _finite_products(A, who):

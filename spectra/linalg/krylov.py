@@ -87,6 +87,8 @@ class TopSingularValues(Result):
     True
     """
 
+    _frame = ("i", None, ("values", "residuals"))
+
     _json_exclude = frozenset({"left", "right"})
 
     values: np.ndarray

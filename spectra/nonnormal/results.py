@@ -129,6 +129,8 @@ class FieldOfValues(Result):
         The spectrum, which W(W) contains.
     """
 
+    _frame = ("angle", "angles", ("support",))
+
     angles: np.ndarray
     support: np.ndarray
     boundary: np.ndarray
@@ -165,6 +167,8 @@ class TransientGrowth(Result):
     ``norm_powers`` (``||W||^t``) are the same curves out of the log domain;
     they raise :class:`NumericalError` rather than overflow.
     """
+
+    _frame = ("t", "t", ("log_norms",))
 
     t: np.ndarray
     log_norms: np.ndarray
@@ -237,6 +241,8 @@ class ProductGrowth(Result):
     peak_lag, peak_start : int
         Where the peak is attained (first occurrence).
     """
+
+    _frame = ("lag", "lags", ("starts", "log_norms", "log_norm_bounds", "log_radius_products"))
 
     lags: np.ndarray
     starts: np.ndarray

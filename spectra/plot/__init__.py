@@ -31,6 +31,9 @@ Remedies
     :func:`remedies_figure_set` (``_remedies``).
 Non-normality
     :func:`pseudospectra_contours`, :func:`transient_growth_curves` (``_nonnormal``).
+Reports
+    :func:`model_report`: one self-contained ``report.html`` (figures embedded)
+    and ``report.json`` of a network (``_report``; ``spectra report``).
 The figure set
     ``spectra figures --out DIR`` writes a registry of named builders
     (``_figureset``): :func:`register`, :func:`unregister`, :func:`figure_names`,
@@ -68,6 +71,7 @@ from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, lea
 from ._remedies import figure_set as remedies_figure_set
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
 from ._stack import layer_gradient_norms, state_label
+from ._report import model_report
 
 __all__ = [
     # style
@@ -87,4 +91,6 @@ __all__ = [
     "teacher_forcing_figure", "remedies_figure_set",
     # non-normality
     "pseudospectra_contours", "transient_growth_curves",
+    # reports
+    "model_report",
 ]

@@ -261,6 +261,8 @@ class TruncationCurve(Result):
         The full dW_hh.
     """
 
+    _frame = ("truncation", "truncations", ("errors", "relative_errors", "cosines"))
+
     truncations: np.ndarray
     errors: np.ndarray
     relative_errors: np.ndarray

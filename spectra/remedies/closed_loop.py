@@ -269,6 +269,8 @@ class TeacherForcingComparison(Result):
         The outputs y_0..y_{T-1} fed back.
     """
 
+    _frame = ("lag", "lags", ("log_norms_free", "log_norms_forced"))
+
     lags: np.ndarray
     log_norms_free: np.ndarray
     log_norms_forced: np.ndarray

@@ -45,6 +45,8 @@ class EchoStateCheck(Result):
     spectral_radius, gamma_W : float or None
     """
 
+    _frame = ("time", "times", ("distances",))
+
     times: np.ndarray
     distances: np.ndarray
     max_distance: np.ndarray

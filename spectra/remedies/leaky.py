@@ -60,6 +60,8 @@ class LeakyComparison(Result):
     eps : float
     """
 
+    _frame = ("lag", "lags", ("log_norms_standard", "log_norms_leaky"))
+
     lags: np.ndarray
     log_norms_standard: np.ndarray
     log_norms_leaky: np.ndarray

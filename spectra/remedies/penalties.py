@@ -77,6 +77,8 @@ class PenaltyPath(Result):
         The matrix after the last step.
     """
 
+    _frame = ("step", "steps", ("gamma_W", "spectral_radius", "regimes", "gamma_h"))
+
     steps: np.ndarray
     gamma_W: np.ndarray
     spectral_radius: np.ndarray

@@ -19,13 +19,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 
 from . import grid as _grid
+from .._core.progress import check_progress, progress_bar
 from .._core.validation import check_int, describe
 from .execution import _check_picklable, _resolve_executor, _run_on, _run_point, process_pool
 from .records import SweepRecord, SweepResult
@@ -36,50 +36,23 @@ __all__ = ["sweep"]
 
 # -- progress ---------------------------------------------------------------------------------------------
 class _Progress:
-    """A one-line progress report on stderr, only when stderr is a terminal."""
+    """The sweep's progress bar (:mod:`spectra._core.progress`): points done of all, with
+    the resumed and failed ones noted, a rate and a time estimate."""
 
-    def __init__(self, enabled: bool, total: int, resumed: int, to_run: int):
-        stream = sys.stderr
-        try:
-            tty = bool(enabled) and stream is not None and stream.isatty()
-        except (AttributeError, ValueError):
-            tty = False
-        self._stream = stream if tty else None
-        self._total, self._resumed, self._to_run = total, resumed, to_run
-        self._start = time.perf_counter()
-        self._last = -1.0
-        self._open = False  # a line is on the terminal without its newline
+    def __init__(self, progress, total: int, resumed: int, to_run: int):
+        self._bar = progress_bar(total, "sweep", progress, unit="point")
+        self._resumed = resumed
+        self._bar.update(resumed, f"{resumed} resumed" if resumed else None)
 
     def update(self, ran: int, failed: int, *, final: bool = False):
-        if self._stream is None:
-            return
-        now = time.perf_counter()
-        if not final and now - self._last < 0.1:
-            return
-        self._last = now
-        spent = now - self._start
-        done = self._resumed + ran
-        text = f"sweep: {done}/{self._total} points"
-        extras = []
-        if self._resumed:
-            extras.append(f"{self._resumed} resumed")
+        extras = [f"{self._resumed} resumed"] if self._resumed else []
         if failed:
             extras.append(f"{failed} failed")
-        if extras:
-            text += f" ({', '.join(extras)})"
-        text += f", {spent:.1f} s"
-        if 0 < ran < self._to_run:
-            text += f", ~{spent / ran * (self._to_run - ran):.0f} s left"
-        self._stream.write("\r" + text + "\x1b[K" + ("\n" if final else ""))
-        self._stream.flush()
-        self._open = not final
+        self._bar.update(self._resumed + ran, ", ".join(extras) if extras else None)
 
     def close(self):
-        """End an unfinished line (the sweep stopped early, e.g. on Ctrl-C)."""
-        if self._stream is not None and self._open:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._open = False
+        """End the bar (also when the sweep stopped early, e.g. on Ctrl-C)."""
+        self._bar.close()
 
 
 # -- the sweep ----------------------------------------------------------------------------------------------
@@ -168,9 +141,11 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
         already in the file are reused: their points do not run again.  The
         file is locked while the sweep runs; missing directories are
         created.
-    progress : bool
-        Show a progress line on stderr when it is a terminal (never
-        otherwise).
+    progress : bool or None
+        A progress bar (tqdm, with a time estimate; a terminal or a
+        notebook, never a pipe or a log): True (default) shows it, False
+        never, None once the sweep has run for a second (the policy of
+        every ``progress=`` keyword, :mod:`spectra._core.progress`).
     seed : int
         Base seed of the per-point seeds (see Notes).
     retry_failed : bool
@@ -242,9 +217,9 @@ def sweep(fn, grid, *, executor=None, out=None, progress=True, seed=0, retry_fai
         raise TypeError(f"`fn` must be callable; got {describe(fn)}")
     g = _grid.as_grid(grid, "grid")
     seed = check_int(seed, "seed", minimum=0)
-    for name, flag in (("progress", progress), ("retry_failed", retry_failed)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"`{name}` must be True or False; got {describe(flag)}")
+    if not isinstance(retry_failed, (bool, np.bool_)):
+        raise TypeError(f"`retry_failed` must be True or False; got {describe(retry_failed)}")
+    progress = check_progress(bool(progress) if isinstance(progress, np.bool_) else progress)
     if out is not None and not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"`out` must be a file path or None; got {describe(out)}")
     kind, target = _resolve_executor(executor)

@@ -208,6 +208,11 @@ class SweepResult(Result):
                               "or use SweepResult.rows() for the same table as plain dicts") from exc
         return pd.DataFrame(self.rows())
 
+    def to_frame(self):
+        """The tidy table, one row per point: the same as :meth:`to_dataframe` (the name every
+        result uses)."""
+        return self.to_dataframe()
+
     def to_dict(self) -> dict:
         """JSON-friendly dict of the whole result."""
         return {"records": [r.to_dict() for r in self.records], "out": self.out, "seed": self.seed,
