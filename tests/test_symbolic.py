@@ -377,7 +377,7 @@ BAD = [
     ("gamma_h x not symbol", lambda: symbolic.gamma_h(sp.tanh(x), 3), TypeError, "`x` must be a sympy Symbol"),
     ("gamma_h complex", lambda: symbolic.gamma_h(sp.I * x), ValueError, "`expr` must be a real expression"),
     ("gamma_h not defined", lambda: symbolic.gamma_h(sp.log(x)), ValueError, "defined on the whole real line"),
-    ("gamma_h unknown name", lambda: symbolic.gamma_h("mish"), ValueError, "`name` must be one of"),
+    ("gamma_h unknown name", lambda: symbolic.gamma_h("mish"), ValueError, "`expr` must be an activation name"),
     ("gamma_h Lambda arity", lambda: symbolic.gamma_h(sp.Lambda((x, y_), x + y_)), ValueError, "one variable"),
     ("activation_expr value", lambda: symbolic.activation_expr("elu", alpha=-1), ValueError, "`alpha`"),
     ("activation_expr param", lambda: symbolic.activation_expr("tanh", slope=1), TypeError, "takes no parameters"),

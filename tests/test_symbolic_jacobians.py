@@ -310,7 +310,7 @@ BAD = [
     ("gru no input", lambda: symbolic.step_jacobian("gru", 2, input_size=0), ValueError, "`input_size` must be >= 1"),
     ("alpha kind", lambda: symbolic.step_jacobian("leaky", alpha="matrix"), ValueError, "`alpha` must be one of"),
     ("activation symbols", lambda: symbolic.step_jacobian("elman", activation=sp.Symbol("y")), ValueError, "`activation`"),
-    ("activation name", lambda: symbolic.step_jacobian("elman", activation="mish"), ValueError, "`name` must be one of"),
+    ("activation name", lambda: symbolic.step_jacobian("elman", activation="mish"), ValueError, "`activation` must be one of"),
     ("classic n", lambda: symbolic.classic_jacobian_check(0), ValueError, "`n` must be >= 1"),
     ("lambdify missing", lambda: symbolic.step_jacobian("elman", 2).lambdify()(None, None, None, np.ones(2)), TypeError, "`W_hh` is required"),
 ]

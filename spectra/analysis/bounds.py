@@ -90,6 +90,7 @@ def _gamma(W, activation):
     if activation is None:
         parts = cell_parts(W)
         if parts is None:
+            recurrent_matrix(W)    # a cell not of the classic form: its own, precise error
             raise TypeError("`activation` is required unless `W` is a cell")
         return gamma_W(parts[0]) * parts[1].gamma
     return gamma_W(W) * gamma_h(activation)
@@ -262,6 +263,7 @@ def regime(W, activation=None, *, alpha=None, rtol=1e-12) -> Regime:
     rtol = check_real(rtol, "rtol", low=0.0)
     parts = cell_parts(W) if activation is None else None
     if activation is None and parts is None:
+        recurrent_matrix(W)        # a cell not of the classic form: its own, precise error
         raise TypeError("`activation` is required unless `W` is a cell")
     if parts is not None:
         Wm, act, cell_alpha = parts
@@ -417,6 +419,8 @@ def bound_report(J, *, W=None, activation=None, alpha=None, t=None, eps=1e-6) ->
     eps = check_real(eps, "eps", low=0.0, low_open=True)
     seq = as_jacobian_sequence(J)
     t, _ = seq.check_span(t, 0)
+    if t == 0:
+        raise ValueError("`t` must be >= 1 for a bound report (it audits lags 1..t); got t=0")
     cell = getattr(J, "cell", None)
     parts = cell_parts(cell) if cell is not None else None
     if parts is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core.results import Result
-from ..linalg.graded import flush_subnormals
+from ..linalg.graded import column_norms, flush_subnormals
 from ..jacobians.structured import as_jacobian_sequence
 from .._core.progress import check_progress
 from .._core.validation import as_generator, check_int
@@ -271,7 +271,7 @@ def _record(sums, lengths, d, s, last, warmup):
 
 
 def _normalise_columns(Z, col_log):
-    norms = np.linalg.norm(Z, axis=-2)
+    norms = column_norms(Z)
     if np.all(norms > 0):               # the common case, without the masks
         Q = Z / norms[..., None, :]
         if np.min(np.abs(Q)) < _TINY:   # (exact zeros too; then flush what is subnormal)
@@ -313,7 +313,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
     while s <= T:
         Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
         if plan.due(s):
-            norms = np.linalg.norm(Z, axis=-2)
+            norms = column_norms(Z)
             Qn, R = np.linalg.qr(Z)
             log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
             lr = _log_ratios(norms, log_diag)
@@ -396,7 +396,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
             lr = np.empty(batch + (n,))
             for b in members:
                 Zb = Zs[b]
-                norms = np.linalg.norm(Zb, axis=0)
+                norms = column_norms(Zb)
                 V, Tf, info = lapack.dgeqrt(nb, Zb, overwrite_a=1)
                 if info != 0:  # pragma: no cover - only for invalid arguments
                     raise RuntimeError(f"LAPACK dgeqrt failed (info={info})")
@@ -421,7 +421,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
             Q = {}
             for b in members:
                 Zb = Zs[b]
-                norms = np.linalg.norm(Zb, axis=0)
+                norms = column_norms(Zb)
                 if np.all(norms > 0):      # in place: Z is ours (Fortran-ordered)
                     Zb /= norms
                     col_log[b] = col_log[b] + np.log(norms)

@@ -103,7 +103,62 @@ class MeanField(Result):
         return np.cumsum(np.log(self.chi[::-1]))
 
 
-_GH_NODES = 128  # even: no node at the kink of relu-like functions, which then integrate exactly
+# E[g(sqrt(q) z)] is integrated adaptively in x = sqrt(q) z: the features of f and f'
+# (width ~1 around 0, kinks) and of the Gaussian (width sqrt(q)) are all panel edges, and
+# panels are halved until a 24-point Gauss-Legendre rule agrees with itself on the halves,
+# so neither a narrow f'^2 at large q nor a wide one at small q is missed (a fixed
+# Gauss-Hermite rule in z loses 14% of chi for tanh at sigma_w^2 = 25).
+_TAIL = 40.0          # the Gaussian beyond 40 standard deviations is below e^-800
+_PANEL_TOL = 1e-15    # accepted change per panel, relative to the whole integral
+_FEATURES = (0.0, 0.25, 1.0, 3.0, 10.0, 30.0, 100.0)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
+
+
+def _gauss_means(act, q, kinks):
+    """(E[f'(sqrt(q) z)^2], E[f(sqrt(q) z)^2]) for z ~ N(0, 1), to about 1e-14 relative."""
+    if q == 0.0:
+        x = np.zeros(1)
+        return float(act.df(x)[0]) ** 2, float(act.f(x)[0]) ** 2
+    import math
+
+    s = math.sqrt(q)
+    R = _TAIL * s
+    pts = {-R, R}
+    for c in (*_FEATURES, s, 3.0 * s, 10.0 * s, *kinks):
+        for x in (-c, c):
+            if -R < x < R:
+                pts.add(float(x))
+    pts = np.array(sorted(pts))
+    inv = 0.5 / q
+
+    def rule(a, b):                                  # (2, P): both integrals on each panel
+        half = 0.5 * (b - a)
+        x = (0.5 * (a + b))[:, None] + half[:, None] * _GL_X
+        y = np.stack([act.df(x) ** 2, act.f(x) ** 2]) * np.exp(-x * x * inv)
+        return (y @ _GL_W) * half
+
+    a, b = pts[:-1], pts[1:]
+    with np.errstate(over="ignore", under="ignore"):
+        coarse = rule(a, b)
+        scale = np.sum(np.abs(coarse), axis=1, keepdims=True)
+        scale = np.where(scale > 0, scale, np.inf)
+        total = np.zeros(2)
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            left, right = rule(a, m), rule(m, b)
+            fine = left + right
+            ok = np.all(np.abs(fine - coarse) <= _PANEL_TOL * scale, axis=0) | (b - a <= 1e-13 * R)
+            total += fine[:, ok].sum(axis=1)
+            if np.all(ok):
+                break
+            a, b = np.concatenate([a[~ok], m[~ok]]), np.concatenate([m[~ok], b[~ok]])
+            coarse = np.concatenate([left[:, ~ok], right[:, ~ok]], axis=1)
+        else:  # pragma: no cover - a finite smooth integrand converges long before
+            from .._core.errors import ConvergenceError
+
+            raise ConvergenceError(f"mean-field quadrature did not converge at q = {q:.6g}")
+    total /= s * math.sqrt(2.0 * math.pi)
+    return float(total[0]), float(total[1])
 
 
 def mean_field(activation, depth, *, weight_var=1.0, bias_var=0.0, q0=1.0) -> MeanField:
@@ -134,8 +189,10 @@ def mean_field(activation, depth, *, weight_var=1.0, bias_var=0.0, q0=1.0) -> Me
     independent of the forward pass, a gradient g_l = dE/dh_l obeys
     E||g_{l-1}||^2 = chi_l E||g_l||^2 with chi_l = sigma_w^2 E[f'(sqrt(q_l) z)^2]
     (Poole et al. 2016; Schoenholz et al. 2017).  Expectations over
-    z ~ N(0, 1) use 128-point Gauss-Hermite quadrature (exact for relu-like
-    kinks at 0).  For ReLU with He initialisation chi = 1 at every layer; for
+    z ~ N(0, 1) are integrated adaptively in x = sqrt(q) z (Gauss-Legendre
+    panels, halved until converged, with edges at the kinks of f, the features
+    of f' and multiples of sqrt(q)): relative error about 1e-14 for any variance,
+    checked against mpmath up to sigma_w^2 = 100.  For ReLU with He initialisation chi = 1 at every layer; for
     sigmoid with Xavier initialisation chi ~ 0.056 (log chi ~ -2.89).
 
     Examples
@@ -150,17 +207,18 @@ def mean_field(activation, depth, *, weight_var=1.0, bias_var=0.0, q0=1.0) -> Me
     sw = check_real(weight_var, "weight_var", low=0.0)
     sb = check_real(bias_var, "bias_var", low=0.0)
     q0 = check_real(q0, "q0", low=0.0)
-    z, w = np.polynomial.hermite_e.hermegauss(_GH_NODES)
-    w = w / w.sum()
+    kinks = tuple(abs(v) for _, v in act.params if isinstance(v, float))
     q = np.empty(depth)
     chi = np.empty(depth)
     ql = sw * q0 + sb
     with np.errstate(over="ignore", under="ignore"):
         for l in range(depth):
             q[l] = ql
-            x = np.sqrt(ql) * z
-            chi[l] = sw * float(w @ (act.df(x) ** 2))
-            ql = sw * float(w @ (act.f(x) ** 2)) + sb
+            if not np.isfinite(ql):
+                break
+            edf2, ef2 = _gauss_means(act, ql, kinks)
+            chi[l] = sw * edf2
+            ql = sw * ef2 + sb
     if not (np.all(np.isfinite(q)) and np.all(np.isfinite(chi))):
         raise ValueError("the mean-field recursion overflowed; the network's signal diverges with "
                          "these weight_var/bias_var")

@@ -65,6 +65,8 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
     """
     seq = as_jacobian_sequence(J)
     t, k = seq.check_span(t, k)
+    if min(seq.state_size(t), seq.state_size(k)) == 0:     # no singular values at all
+        return np.zeros(seq.batch_shape + (0,))
     with counted(seq, t - k, "singular values", progress) as seq:
         return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 

@@ -37,6 +37,11 @@ class Activation:
         0 at the corners of hard_tanh).
     params : tuple of (str, float)
         The parameters the activation was built with.
+    underflow_beyond : float or None
+        Where ``f'`` is never exactly zero in exact arithmetic: an exact 0
+        from ``df`` at ``|x| >= underflow_beyond`` is an underflow (tanh'
+        at |x| > 372), which :meth:`df_checked` reports.  None (relu,
+        hard_tanh, custom activations): exact zeros are genuine.
 
     Examples
     --------
@@ -56,6 +61,7 @@ class Activation:
     gamma: float
     d2f: Callable | None = field(default=None, repr=False, compare=False)
     params: tuple = ()
+    underflow_beyond: float | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -76,6 +82,44 @@ class Activation:
     def kwargs(self) -> dict:
         """The parameters as a dict, as accepted by :func:`activation`."""
         return dict(self.params)
+
+    def df_checked(self, x, name="a"):
+        """``df(x)``, raising where a derivative that cannot vanish underflowed to 0.
+
+        A step Jacobian ``diag(f'(a)) W`` with an underflowed factor has an
+        exactly zero row: its log-norms and Lyapunov exponents would be a
+        silent -inf although the true values are finite (about -2|a|).
+
+        Raises
+        ------
+        NumericalError
+            Naming the activation, how many entries underflowed and the
+            largest ``|x|`` among them.
+
+        Examples
+        --------
+        >>> import spectra
+        >>> act = spectra.activation("tanh")
+        >>> float(act.df_checked(300.0)) > 0
+        True
+        >>> act.df_checked([1e200])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        spectra._core.errors.NumericalError: tanh'(a) underflowed to 0 at 1 of 1 entries of `a` (|a| up to 1e+200): ...
+        """
+        d = self.df(x)
+        if self.underflow_beyond is not None:
+            x = np.asarray(x)
+            bad = (d == 0) & np.isfinite(x) & (np.abs(x) >= self.underflow_beyond)
+            if np.any(bad):
+                from .._core.errors import NumericalError
+
+                raise NumericalError(
+                    f"{self.name}'({name}) underflowed to 0 at {int(np.count_nonzero(bad))} of "
+                    f"{np.size(d)} entries of `{name}` (|{name}| up to {float(np.max(np.abs(x[bad]))):.3g}): "
+                    f"the step Jacobians leave the float64 range and their log-norms would be a "
+                    f"silent -inf; scale the weights or inputs down")
+        return d
 
     def json_value(self) -> str:
         """How results write this activation in JSON: its name."""
@@ -171,11 +215,11 @@ def _gelu_pdf(x):
 
 
 def _tanh():
-    return Activation("tanh", np.tanh, _tanh_d, 1.0, _tanh_d2)
+    return Activation("tanh", np.tanh, _tanh_d, 1.0, _tanh_d2, underflow_beyond=0.0)
 
 
 def _sigmoid():
-    return Activation("sigmoid", _logistic, _logistic_d, 0.25, _logistic_d2)
+    return Activation("sigmoid", _logistic, _logistic_d, 0.25, _logistic_d2, underflow_beyond=0.0)
 
 
 def _relu():
@@ -215,7 +259,7 @@ def _softplus(beta=1.0):
         return beta * _logistic_d(beta * _asfloat(x))
 
     params = () if beta == 1.0 else (("beta", beta),)
-    return Activation("softplus", f, df, 1.0, d2f, params)
+    return Activation("softplus", f, df, 1.0, d2f, params, underflow_beyond=0.0)
 
 
 def _elu(alpha=1.0):
@@ -233,7 +277,8 @@ def _elu(alpha=1.0):
         x = _asfloat(x)
         return np.where(x > 0, 0.0, alpha * np.exp(np.minimum(x, 0.0))).astype(x.dtype)
 
-    return Activation("elu", f, df, max(1.0, alpha), d2f, (("alpha", alpha),))
+    return Activation("elu", f, df, max(1.0, alpha), d2f, (("alpha", alpha),),
+                      underflow_beyond=0.0 if alpha > 0 else None)
 
 
 def _hard_tanh(min_val=-1.0, max_val=1.0):
@@ -267,7 +312,8 @@ def _silu():
         x = _asfloat(x)
         return _logistic_d(x) * (2.0 - x * np.tanh(0.5 * x))
 
-    return Activation("silu", f, df, _silu_gamma(), d2f)
+    # f' vanishes only at x = -1.278...: an exact 0 beyond |x| = 10 is an underflow
+    return Activation("silu", f, df, _silu_gamma(), d2f, underflow_beyond=10.0)
 
 
 def _gelu():
@@ -285,7 +331,7 @@ def _gelu():
 
     # f'' = phi(x) (2 - x^2) vanishes at x = sqrt(2), where f' is largest.
     gamma = 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi)
-    return Activation("gelu", f, df, gamma, d2f)
+    return Activation("gelu", f, df, gamma, d2f, underflow_beyond=10.0)   # f'(-0.75...) = 0
 
 
 _REGISTRY = {

@@ -388,7 +388,7 @@ class MLP:
             layers = [states[..., l, :] for l in range(L + 1)]
             preacts = [pre[..., l, :] for l in range(L)]
         with np.errstate(under="ignore"):
-            rows = [act.df(y) for act, y in zip(self.activations, normed)]
+            rows = [act.df_checked(y) for act, y in zip(self.activations, normed)]
         seq = self._sequence(self._weights, rows, factors, batch[0] if batch else None)
         normalized = None if all(f is None for f in factors) else \
             [y if f is not None else None for y, f in zip(normed, factors)]
@@ -406,7 +406,7 @@ class MLP:
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             out, a, y, fac = self._layer(layer, h)
         with np.errstate(under="ignore"):
-            row = self.activations[layer - 1].df(y)
+            row = self.activations[layer - 1].df_checked(y)
         seq = self._sequence((self._weights[layer - 1],), (row,), (fac,),
                              h.shape[0] if h.ndim == 2 else None)
         return out, seq

@@ -264,10 +264,10 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
 
     def factored_jacobians(self, states, A):
         A = self._preactivations_or_empty(states, A)
-        return ScaledJacobians(self._W, row=self.activation.df(A))
+        return ScaledJacobians(self._W, row=self.activation.df_checked(A))
 
     def _input_rows(self, states, A):
-        return self.activation.df(self._preactivations_or_empty(states, A))
+        return self.activation.df_checked(self._preactivations_or_empty(states, A))
 
 
 @register_cell("recurrent_first", aliases=("recurrentfirst", "recurrent_first_rnn"))
@@ -333,7 +333,7 @@ class RecurrentFirstRNN(_SimpleRNN):
         return self.activation.f(h) @ self._W.T + u, None
 
     def factored_jacobians(self, states, aux):
-        return ScaledJacobians(self._W, col=self.activation.df(states[..., :-1, :]))
+        return ScaledJacobians(self._W, col=self.activation.df_checked(states[..., :-1, :], "h"))
 
     def _input_rows(self, states, aux):
         return np.ones_like(states[..., 1:, :])

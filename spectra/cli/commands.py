@@ -339,6 +339,12 @@ def main(argv=None, out=None) -> int:
         except (OSError, ValueError):
             pass
         return 0
+    except MemoryError:
+        sys.stderr.write("spectra: error: out of memory (try a smaller --size or fewer --steps)\n")
+        return 1
+    except OSError as exc:                        # unwritable --out, a missing file, ...
+        sys.stderr.write(f"spectra: error: {_one_line(exc)}\n")
+        return 1
     except SystemExit as exc:                     # --help, --version: argparse printed and exits
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

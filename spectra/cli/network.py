@@ -48,6 +48,23 @@ def _or_join(names):
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _machine_memory():
+    """Physical memory of this machine in bytes (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _check_fits(n, d):
+    """Refuse, before allocating, a network whose dense weights alone exceed the memory."""
+    need = 8 * (4 * n * (n + d))       # float64 W and W_in, with room for a gated cell's four blocks
+    have = _machine_memory()
+    if have is not None and need > have:
+        raise _ArgumentError(f"argument --size: {n} needs about {need / 2**30:.3g} GiB for its dense "
+                             f"weight matrices, more than this machine's {have / 2**30:.3g} GiB")
+
+
 def _keywords(method, cls):
     """``{name: default}`` of the keywords ``method`` accepts (``inspect.Parameter.empty``: required).
 
@@ -193,6 +210,7 @@ def _at_random(args, rng):
     ours = "init" in accepted               # initialised by spectra.init: the command's defaults
     n = args.size or _DEFAULTS["size"]
     d = n if args.inputs is None else args.inputs
+    _check_fits(n, d)
     options, used = {}, {}
     for option in _CELL_OPTIONS:
         if option not in accepted:

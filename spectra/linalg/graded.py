@@ -27,7 +27,8 @@ import numpy as np
 
 from .._core.errors import ConvergenceError
 
-__all__ = ["graded_qr", "normalise_rows", "log_singular_values_graded", "flush_subnormals"]
+__all__ = ["graded_qr", "normalise_rows", "log_singular_values_graded", "flush_subnormals",
+           "column_norms"]
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -40,6 +41,38 @@ def flush_subnormals(x):
     """
     x[np.abs(x) < _TINY] = 0.0
     return x
+
+
+# ||a||^2 of a column with entries in this range neither overflows nor underflows.
+_NORM_LO, _NORM_HI = 1e-150, 1e150
+
+
+def column_norms(A):
+    """Euclidean norms of the columns (axis -2) of A, safe at any scale.
+
+    ``numpy.linalg.norm`` squares the entries: a column of 1e-200s has norm
+    0 and one of 1e200s has norm inf.  Columns whose plain norm falls outside
+    [1e-150, 1e150] are recomputed scaled by their largest entry, so the
+    result is exact to rounding for every finite input (0 only for a zero
+    column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectra.linalg.graded import column_norms
+    >>> column_norms(np.array([[3e-200, 3e200], [4e-200, 4e200]]))
+    array([5.e-200, 5.e+200])
+    """
+    with np.errstate(under="ignore", over="ignore"):
+        norms = np.linalg.norm(A, axis=-2)
+    bad = ~((norms > _NORM_LO) & (norms < _NORM_HI))
+    if np.any(bad):
+        m = np.max(np.abs(A), axis=-2)
+        safe = np.where(m > 0, m, 1.0)
+        with np.errstate(under="ignore"):
+            scaled = safe * np.linalg.norm(A / safe[..., None, :], axis=-2)
+        norms = np.where(bad, scaled, norms)
+    return norms
 
 # Off-diagonal coupling below this (relative to the row scale) is dropped; the
 # error it causes in a log singular value is at most of this order.

@@ -134,6 +134,10 @@ def _eigs(values, name):
     if arr.dtype.kind != "c" and arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
         W = as_array(arr, name, ndim=2)
         return np.linalg.eigvals(W)
+    if arr.dtype.kind != "c" and arr.ndim == 2 and min(arr.shape) > 1:
+        raise ValueError(f"`{name}` must be a square matrix or eigenvalues (complex, or a real "
+                         f"vector); got a real {arr.shape[0]} x {arr.shape[1]} matrix, which has "
+                         f"no eigenvalues")
     lam = np.asarray(arr, dtype=complex).ravel()
     if not np.all(np.isfinite(lam)):
         raise ValueError(f"`{name}` must be finite")

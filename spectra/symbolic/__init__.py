@@ -52,7 +52,7 @@ from ._functions import activation_expr, sigmoid, x
 from ._classic import ClassicJacobianCheck, classic_jacobian_check
 from ._jacobians import CELLS, SymbolicJacobian, step_jacobian
 from ._structural import paper_latex
-from ._sup import SupResult, Supremum, derivative, gamma_h, sup_abs  # noqa: F401 (SupResult: 0.1 name)
+from ._sup import SupResult, Supremum, UndecidableError, derivative, gamma_h, sup_abs  # noqa: F401 (SupResult: 0.1 name)
 
 __all__ = [
     "x",
@@ -62,6 +62,7 @@ __all__ = [
     "Supremum",
     "gamma_h",
     "sup_abs",
+    "UndecidableError",
     "CELLS",
     "SymbolicJacobian",
     "step_jacobian",

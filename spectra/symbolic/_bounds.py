@@ -123,7 +123,10 @@ def _value(v, name):
         return symbols[name]
     if name == "gamma_h":
         if isinstance(v, (str, Activation)):
-            v = _gamma_h(v)
+            try:
+                v = _gamma_h(v)
+            except ValueError as exc:           # name the caller's argument, not gamma_h's `expr`
+                raise ValueError(str(exc).replace("`expr`", f"`{name}`", 1)) from None
         if isinstance(v, Supremum):
             return v.value
     arg = "eps" if name == "epsilon" else name
@@ -345,7 +348,7 @@ class PascanuConditions(Result):
         })
 
 
-def pascanu_conditions(*, gamma_W=None, gamma_h=None) -> PascanuConditions:
+def pascanu_conditions(*args, gamma_W=None, gamma_h=None) -> PascanuConditions:
     r"""gamma_W < 1/gamma_h (sufficient for vanishing), gamma_W > 1/gamma_h (necessary for exploding).
 
     Examples
@@ -359,6 +362,9 @@ def pascanu_conditions(*, gamma_W=None, gamma_h=None) -> PascanuConditions:
     >>> symbolic.pascanu_conditions(gamma_W=1.2, gamma_h="tanh").regime
     'exploding possible'
     """
+    if args:
+        raise TypeError(f"pascanu_conditions takes keyword arguments only (gamma_W=..., gamma_h=..., "
+                        f"e.g. gamma_h={args[0]!r}); got {len(args)} positional argument(s)")
     gw = _value(gamma_W, "gamma_W")
     gh = _value(gamma_h, "gamma_h")
     if gh.is_number and gh == 0:

@@ -171,19 +171,25 @@ def activation_expr(name, *, x=None, **params) -> sp.Expr:
     >>> symbolic.activation_expr("sigmoid")
     1/(1 + exp(-x))
     """
+    return registry_expr(name, x, params, "name")
+
+
+def registry_expr(name, x, params, argname):
+    """:func:`activation_expr` for a caller whose argument is called ``argname``."""
     if isinstance(name, Activation):
         if params:
             raise TypeError("parameters cannot be combined with an Activation; pass its name instead")
         params = name.kwargs
         name = name.name
     if not isinstance(name, str):
-        raise TypeError(f"`name` must be an activation name (str) or an Activation; got {describe(name)}")
+        raise TypeError(f"`{argname}` must be an activation name (str) or an Activation; "
+                        f"got {describe(name)}")
     try:
         key, given = activation_spec(name, **params)   # aliases resolved, defaults filled in
     except ValueError:
-        raise ValueError(f"`name` must be one of {sorted(_EXPRESSIONS)}; got {name!r}") from None
+        raise ValueError(f"`{argname}` must be one of {sorted(_EXPRESSIONS)}; got {name!r}") from None
     if key not in _EXPRESSIONS:
-        raise ValueError(f"`name` must be one of {sorted(_EXPRESSIONS)}; got {name!r}")
+        raise ValueError(f"`{argname}` must be one of {sorted(_EXPRESSIONS)}; got {name!r}")
     if x is None:
         x = _X
     if not isinstance(x, sp.Symbol):

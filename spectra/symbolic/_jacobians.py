@@ -25,7 +25,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from .._core.results import Result, to_jsonable
 from .._core.validation import check_choice, check_int, describe
 from ..cells import cell_name, registered_cells
-from ._functions import activation_expr, sigmoid
+from ._functions import registry_expr, sigmoid
 from ._functions import x as _X
 from ._structural import (_add, _apply, _explicit, _had, _is_zero, _mul, _sub, f, fprime,
                           paper_latex)
@@ -268,7 +268,7 @@ def step_jacobian(cell, n=None, *, input_size=None, activation=None, alpha="scal
                              f"got {activation}")
         act = activation
     else:
-        act = activation_expr(activation)
+        act = registry_expr(activation, None, {}, "activation")
     return _build(name, n, input_size, act, alpha if name == "leaky" else "scalar")
 
 

@@ -43,15 +43,46 @@ import sympy as sp
 from mpmath.libmp import mpf_pos, round_ceiling, round_floor
 from sympy.calculus.util import periodicity
 
+from .._core.errors import NumericalError
 from .._core.results import Result, to_jsonable
 from .._core.validation import check_int, describe
 from ._certify import _certify
-from ._functions import activation_expr
+from ._functions import registry_expr, x as _X
 from ._interval import IntervalContext
 from ._pieces import (_MP, _PREC, _abs_exact, _decompose, _exact_sup, _float_key, _limit,
                       _piecewise, _PieceSup, _real_variable, _tidy, _undefined_points, _undetermined)
 
-__all__ = ["Supremum", "gamma_h", "sup_abs", "derivative"]
+__all__ = ["Supremum", "gamma_h", "sup_abs", "derivative", "UndecidableError"]
+
+
+class UndecidableError(NumericalError, NotImplementedError):
+    """sympy and the interval certification cannot decide a supremum.
+
+    Raised by :func:`gamma_h` and :func:`sup_abs` (for example for f' without
+    a limit at a singular point, as ``sin(1/x)``).  A :class:`spectra.NumericalError`,
+    and a ``NotImplementedError`` for code written against spectra 0.1.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from spectra import symbolic
+    >>> try:
+    ...     symbolic.gamma_h(sympy.sin(1 / symbolic.x))
+    ... except symbolic.UndecidableError as exc:
+    ...     print("undecidable:", "no limit" in str(exc))
+    undecidable: True
+    """
+
+
+def _decided(kind):
+    def wrap(expr, x):
+        try:
+            return _sup_cached(*_prepare(expr, x), kind)
+        except UndecidableError:
+            raise
+        except NotImplementedError as exc:
+            raise UndecidableError(str(exc)) from exc
+    return wrap
 
 STATUSES = ("exact", "certified", "numerical")
 
@@ -185,7 +216,8 @@ def gamma_h(expr, x=None) -> Supremum:
         sign, Heaviside and Piecewise; at their kinks the one-sided
         derivatives count.  A name of the numeric registry (``"silu"``) or
         a numeric :class:`~spectra.Activation` is looked up with
-        :func:`activation_expr`.
+        :func:`activation_expr`; any other string is parsed as a formula in
+        x (``"x/(1+abs(x))"``).
     x : sympy.Symbol, optional
         The variable; by default the only free symbol of ``expr``.  The
         supremum is over all real x, whatever assumptions x carries.
@@ -198,8 +230,9 @@ def gamma_h(expr, x=None) -> Supremum:
     Raises
     ------
     ValueError
-        If f has other free symbols, or is undefined on an interval.
-    NotImplementedError
+        If f has other free symbols, or is undefined on an interval, or a
+        string is neither an activation name nor a formula.
+    UndecidableError
         If f' has no limit at +-oo and is not periodic, or its critical
         points form an infinite set sympy cannot reduce.
 
@@ -227,7 +260,7 @@ def gamma_h(expr, x=None) -> Supremum:
     >>> r.status, round(float(r.value), 12)
     ('certified', 1.099839320129)
     """
-    return _sup_cached(*_prepare(expr, x), "gamma_h")
+    return _decided("gamma_h")(expr, x)
 
 
 def sup_abs(expr, x=None) -> Supremum:
@@ -245,7 +278,7 @@ def sup_abs(expr, x=None) -> Supremum:
     >>> r.value, r.argmax
     (sqrt(2)*exp(-1/2)/2, -sqrt(2)/2)
     """
-    return _sup_cached(*_prepare(expr, x), "sup_abs")
+    return _decided("sup_abs")(expr, x)
 
 
 def derivative(expr, x=None, n: int = 1):
@@ -276,12 +309,42 @@ def derivative(expr, x=None, n: int = 1):
 # Preparation and decomposition
 
 
+def _is_registry_name(s):
+    from ..cells.activations import activation_spec
+
+    try:
+        activation_spec(s)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _parse(text):
+    """A formula such as ``"x/(1+abs(x))"`` as a sympy expression in the real symbol x."""
+    from sympy.parsing.sympy_parser import parse_expr
+
+    from ..cells.activations import available_activations
+
+    why = "other symbols than x"
+    try:
+        expr = parse_expr(text, local_dict={"x": _X, "abs": sp.Abs}, evaluate=True)
+    except Exception as exc:  # SyntaxError, TokenError, SympifyError, ...: all mean "not a formula"
+        expr, why = None, type(exc).__name__
+    if isinstance(expr, sp.Expr) and expr.free_symbols <= {_X} and not expr.atoms(sp.core.function.AppliedUndef):
+        return expr
+    raise ValueError(f"`expr` must be an activation name ({', '.join(available_activations())}) "
+                     f"or a formula in x sympy can parse, such as 'x/(1+abs(x))'; got {text!r} "
+                     f"({why})")
+
+
 def _prepare(expr, x):
     """Validate; return (expr, x) with expr a sympy expression in the one symbol x."""
     from ..cells.activations import Activation
 
-    if isinstance(expr, (str, Activation)):
-        expr = activation_expr(expr)
+    if isinstance(expr, str) and not _is_registry_name(expr):
+        expr = _parse(expr)
+    elif isinstance(expr, (str, Activation)):
+        expr = registry_expr(expr, None, {}, "expr")
     if isinstance(expr, sp.Lambda):
         if len(expr.variables) != 1:
             raise ValueError(f"`expr` must be a function of one variable; got a Lambda of "
