@@ -292,8 +292,13 @@ def regime(W, activation=None, *, alpha=None, rtol=1e-12) -> Regime:
 # ---------------------------------------------------------------------------------------
 
 
-def _fmt_log(x: float) -> str:
-    """A natural-log value as a number in scientific notation, even beyond float64."""
+def format_log(x: float) -> str:
+    """A natural-log value as a number in scientific notation, even beyond float64 (0 for -inf).
+
+    >>> format_log(-4000.0)
+    '6.639e-1738'
+    """
+    x = float(x)
     if x == -math.inf:
         return "0"
     if not math.isfinite(x):
@@ -365,9 +370,9 @@ class BoundReport(Result):
         head = f"{'lag':>5} {'exact':>11} {'classic':>11} {'trajectory':>11} {'lower':>11}"
         rows = [head]
         for i in idx:
-            c = "-" if self.classic is None else _fmt_log(self.classic[i])
-            rows.append(f"{self.lags[i]:5d} {_fmt_log(self.exact[i]):>11} {c:>11} "
-                        f"{_fmt_log(self.trajectory[i]):>11} {_fmt_log(self.lower[i]):>11}")
+            c = "-" if self.classic is None else format_log(self.classic[i])
+            rows.append(f"{self.lags[i]:5d} {format_log(self.exact[i]):>11} {c:>11} "
+                        f"{format_log(self.trajectory[i]):>11} {format_log(self.lower[i]):>11}")
         return "\n".join(rows)
 
     def __str__(self) -> str:

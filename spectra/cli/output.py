@@ -8,9 +8,9 @@ JSON follows the package's one policy, :func:`spectra._core.results.to_jsonable`
 from __future__ import annotations
 
 import json
-import math
 
 from .._core.results import to_jsonable
+from ..analysis.bounds import format_log as _fmt_log
 
 # the progress bar is shown only for work of at least this many step Jacobians
 _PROGRESS_MIN = 2000
@@ -20,21 +20,6 @@ def _write_json(value, out):
     """``value`` as one line of strict JSON under the package's JSON policy."""
     json.dump(to_jsonable(value), out, allow_nan=False)
     out.write("\n")
-
-
-def _fmt_log(x):
-    """A natural-log value as a number in scientific notation, even beyond float64 (0 for -inf)."""
-    x = float(x)
-    if x == -math.inf:
-        return "0"
-    if not math.isfinite(x):
-        return "inf" if x > 0 else "nan"
-    e10 = x / math.log(10.0)
-    exp = math.floor(e10)
-    mant = 10 ** (e10 - exp)
-    if mant >= 9.9995:
-        mant, exp = 1.0, exp + 1
-    return f"{mant:.3f}e{exp:+03d}"
 
 
 def _fmt_num(x):
