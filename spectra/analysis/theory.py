@@ -372,7 +372,7 @@ def gaussian_product_lyapunov(n, variance=None) -> np.ndarray:
     W_t Q_{t-1} = Q_t R_t sees a fresh Gaussian matrix each step, and by
     Bartlett's decomposition R_ii^2 / sigma^2 ~ chi^2 with n - i + 1 degrees
     of freedom; E log chi^2_k = log 2 + psi(k/2), and lambda_i = (1/2) E log R_ii^2.
-    The per-step variance of log |R_ii| is psi'((n - i + 1)/2) / 4.
+    The per-step variance of ``log |R_ii|`` is ``psi'((n - i + 1)/2) / 4``.
 
     Examples
     --------

@@ -40,7 +40,7 @@ class Activation:
     underflow_beyond : float or None
         Where ``f'`` is never exactly zero in exact arithmetic: an exact 0
         from ``df`` at ``|x| >= underflow_beyond`` is an underflow (tanh'
-        at |x| > 372), which :meth:`df_checked` reports.  None (relu,
+        at ``|x| > 372``), which :meth:`df_checked` reports.  None (relu,
         hard_tanh, custom activations): exact zeros are genuine.
 
     Examples
