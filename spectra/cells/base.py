@@ -92,6 +92,17 @@ class Cell(abc.ABC):
     above the first, and ``Trajectory.input_jacobian(t, k)`` uses it.  The
     built-in recurrent cells implement it.
 
+    Optional hook without a default: ``parameter_vjp(states, inputs, aux,
+    cotangents, *, per_step=False)``, the parameter cotangents of a run.
+    ``cotangents`` ``(..., T, n)`` holds a vector ``u_t`` on each new state
+    ``h_t`` (t = 1..T); the hook returns ``{name: g}`` over the names of
+    ``parameters()`` with ``g = sum_t (dF_t/dtheta)^T u_t`` summed over the
+    steps and the batch axes, in float64, of the parameter's shape
+    (``per_step=True`` keeps them: shape ``(..., T) + shape``).  ``inputs`` is
+    the run's ``(..., T, d)`` inputs (None for an autonomous run).  Exact
+    BPTT (:func:`~spectra.bptt_gradient`) and parameter sensitivities use it
+    through ``Trajectory.parameter_vjp``.
+
     Register a cell under a name with :func:`~spectra.cells.register_cell`
     to make it available to the CLI (``--cell``), sweeps and the symbolic
     layer.
@@ -206,6 +217,12 @@ class Cell(abc.ABC):
         """The input Jacobians ``dh_t/dx_t`` of a run (optional hook; see the class docstring)."""
         raise TypeError(f"{type(self).__name__} does not implement the optional cell hook "
                         "input_jacobians(states, aux) (the input Jacobians dh_t/dx_t)")
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """The parameter cotangents of a run (optional hook; see the class docstring)."""
+        raise TypeError(f"{type(self).__name__} does not implement the optional cell hook "
+                        "parameter_vjp(states, inputs, aux, cotangents) (the parameter "
+                        "gradients of a run)")
 
     def recurrence(self):
         """The cell as ``f(W h + W_in x + b)`` (with leak), a :class:`Recurrence`; None if it is not."""

@@ -131,6 +131,22 @@ class Trajectory:
             self._input_seq = self.cell.input_jacobians(self.states, self.preactivations)
         return self._input_seq
 
+    def parameter_vjp(self, cotangents, *, per_step: bool = False) -> dict:
+        """``{name: sum_t (dF_t/dtheta)^T u_t}`` for vectors ``u_t`` on the states h_1..h_T.
+
+        ``cotangents`` has the shape of ``states[..., 1:, :]``.  With the
+        adjoints ``u_t = dE/dh_t`` of a loss E this is dE/dtheta for every
+        parameter of the cell (BPTT).  ``per_step=True`` keeps the step (and
+        batch) axes.  Needs the cell's optional ``parameter_vjp`` hook.
+        """
+        U = np.asarray(cotangents)
+        want = self.states.shape[:-2] + (self.steps, self.states.shape[-1])
+        if U.shape != want:
+            raise ValueError(f"`cotangents` must have shape {want} (one vector per new state "
+                             f"h_1..h_T); got {U.shape}")
+        return self.cell.parameter_vjp(self.states, self.inputs, self.preactivations,
+                                       U, per_step=bool(per_step))
+
     def product(self, t: int | None = None, k: int | None = None, *,
                 layout: str = "numerator") -> np.ndarray:
         """``dh_t/dh_k = J_t ... J_{k+1}`` for ``0 <= k <= t <= T`` (defaults T, 0).
