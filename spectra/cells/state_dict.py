@@ -145,6 +145,7 @@ class RecurrentWeights:
     bias_hh: np.ndarray | None
     nonlinearity: str | None  # from a torch nn.RNN / nn.RNNCell module, else None
     where: str                # the key prefix and suffix, for messages
+    suffix: str = ""          # the key suffix of the layer and direction ("_l1", "_l0_reverse", "")
 
 
 def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None) -> RecurrentWeights:
@@ -262,4 +263,19 @@ def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None)
                              f"of {_KIND_OF_GATES[ratio]} ({_rows(ratio)} x n), not of nn.{kind} "
                              f"({_rows(gates)} x n)")
     return RecurrentWeights(get("weight_ih", True), weight_hh, get("bias_ih", False),
-                            get("bias_hh", False), nonlinearity, f"{prefix}*{suffix}")
+                            get("bias_hh", False), nonlinearity, f"{prefix}*{suffix}", suffix)
+
+
+def torch_named(cell, weights, names=None):
+    """``cell`` with ``cell.torch_names``: ``{torch name: name in cell.parameters()}``.
+
+    ``names`` maps torch's base names (``weight_hh``, ...) to the cell's; by
+    default they are the same.  The layer and direction suffix of
+    ``weights`` (``_l1``, ``_l0_reverse``) is appended, so the names are the
+    module's own ``named_parameters()`` names.
+    """
+    own = cell.parameters()
+    names = {k: k for k in own} if names is None else names
+    cell.torch_names = {f"{k}{weights.suffix}": v for k, v in names.items() if v in own
+                        and getattr(weights, k, None) is not None}
+    return cell
