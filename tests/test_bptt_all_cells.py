@@ -272,3 +272,49 @@ def test_single_step_torch_cells_are_named_without_suffix(rng):
     elman = spectra.ElmanRNN.from_torch(nn.RNN(D, N, num_layers=2).double(), layer=1)
     assert elman.torch_names == {"weight_hh_l1": "W_hh", "weight_ih_l1": "W_hx",
                                  "bias_ih_l1": "b", "bias_hh_l1": "b"}
+
+
+class _DiagReadOut(spectra.Cell):
+    """A third-party cell: h_t = a * h_{t-1} + U x_t with a linear read-out h M (not a selection)."""
+
+    M = np.array([[1.0, 0.5], [0.0, -1.0], [2.0, 0.0], [0.3, 0.3], [0.0, 1.0]])
+
+    def __init__(self, a, U):
+        self.a, self.U, self.n, self.input_size = np.asarray(a), np.asarray(U), N, D
+
+    def input_drive(self, X, steps, batch_shape):
+        return X @ self.U.T
+
+    def advance(self, h, u):
+        return self.a * h + u, None
+
+    def factored_jacobians(self, states, aux):
+        return spectra.DenseJacobians(np.broadcast_to(np.diag(self.a), (states.shape[-2] - 1, N, N)))
+
+    def parameters(self):
+        return {"a": self.a, "U": self.U}
+
+    def hidden_part(self, states):
+        return states @ self.M
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        return {"a": np.sum(cotangents * states[..., :-1, :], axis=-2),
+                "U": cotangents.T @ inputs}
+
+
+def test_a_third_party_cell_with_a_linear_read_out(rng):
+    a, U = rng.uniform(-0.9, 0.9, N), rng.standard_normal((N, D))
+    x, y = rng.standard_normal((T, D)), rng.standard_normal((T, C))
+    V, by = rng.standard_normal((C, 2)), rng.standard_normal(C)
+    res = spectra.bptt_gradient(_DiagReadOut(a, U), x, y, V, by, loss="squared")
+    at, Ut = torch.tensor(a, requires_grad=True), torch.tensor(U, requires_grad=True)
+    Vt, bt = torch.tensor(V, requires_grad=True), torch.tensor(by, requires_grad=True)
+    h, loss = torch.zeros(N, dtype=torch.float64), 0.0
+    for t in range(T):
+        h = at * h + Ut @ torch.tensor(x[t])
+        loss = loss + 0.5 * torch.sum((Vt @ (torch.tensor(_DiagReadOut.M).T @ h) + bt
+                                       - torch.tensor(y[t])) ** 2)
+    loss.backward()
+    assert res.loss == pytest.approx(float(loss.detach()), rel=1e-13)
+    for k, g in {"a": at.grad, "U": Ut.grad, "W_yh": Vt.grad, "b_y": bt.grad}.items():
+        assert relative_error(res.grads[k], g.numpy()) < TOL, k

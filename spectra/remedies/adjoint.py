@@ -47,25 +47,31 @@ def float64_cell(cell):
 
 
 def hidden_index(cell):
-    """Where the cell's output (``hidden_part``) sits in its state, as integer indices.
+    """How the cell's output (``hidden_part``) reads its state: integer indices, or a matrix.
 
-    Raises a TypeError when ``hidden_part`` is not a selection of state entries.
+    ``idx`` with ``hidden_part(states) = states[..., idx]`` (every built-in
+    cell), else the ``(n, p)`` matrix P with ``hidden_part(states) = states @ P``
+    for a linear read-out.  A TypeError for one that is neither.
     """
-    probe = np.arange(cell.n, dtype=np.float64)[None, :] + 1.0
-    out = np.asarray(cell.hidden_part(probe))[0]
-    idx = out.astype(np.intp) - 1
-    if out.ndim != 1 or not np.array_equal(idx + 1.0, out) or np.any(idx < 0) or \
-            np.any(idx >= cell.n):
-        raise TypeError(f"`cell` ({type(cell).__name__}) must output a selection of its state "
-                        "(hidden_part(states) = states[..., idx]) for BPTT")
-    return idx
+    n = cell.n
+    P = np.asarray(cell.hidden_part(np.eye(n)), dtype=np.float64)
+    probe = np.random.default_rng(0).standard_normal((2, n))
+    if P.ndim != 2 or P.shape[0] != n or not np.allclose(
+            np.asarray(cell.hidden_part(probe), dtype=np.float64), probe @ P, rtol=1e-12, atol=1e-12):
+        raise TypeError(f"`cell` ({type(cell).__name__}) must output a linear function of its "
+                        "state (hidden_part(states) = states @ P, e.g. a selection) for BPTT")
+    ones = P == 1.0
+    if np.all(ones | (P == 0.0)) and np.all(ones.sum(axis=0) == 1):
+        return np.argmax(ones, axis=0).astype(np.intp)
+    return P
 
 
 class CellProblem(Problem):
     """A BPTT problem for any cell with the ``parameter_vjp`` hook (batch axis always present).
 
     Attributes beyond :class:`Problem`'s: ``cell`` (the float64 cell that
-    ran), ``idx`` (where its output sits in the state), ``E`` the per-step
+    ran), ``idx`` (where its output sits in the state, or the read-out
+    matrix: :func:`hidden_index`), ``E`` the per-step
     seeds ``dE_t/dh_t`` on the whole state ``(B, T, n)``.
     """
 
@@ -78,17 +84,22 @@ class CellProblem(Problem):
         self.net = None
         self.cell = cell = float64_cell(cell)
         self.idx = hidden_index(cell)
-        T, lead = self._readout(loss, W_yh, b_y, targets, self.idx.size)
+        width = self.idx.shape[-1]
+        T, lead = self._readout(loss, W_yh, b_y, targets, width)
         traj = run_for(cell, inputs, h0, T)
         self._bind(traj, lead, step_weights)
         n = cell.n
         self.n = n
         self.H = np.asarray(traj.states, dtype=np.float64).reshape(self.B, T + 1, n)
-        self.Hout = self.H[..., self.idx]
+        select = self.idx.ndim == 1
+        self.Hout = self.H[..., self.idx] if select else self.H @ self.idx
         self._outputs()
         e = self.E                                           # W_yh^T dE_t/dz_t, (B, T, p)
-        self.E = np.zeros((self.B, T, n))
-        self.E[..., self.idx] = e
+        if select:
+            self.E = np.zeros((self.B, T, n))
+            self.E[..., self.idx] = e
+        else:
+            self.E = e @ self.idx.T
         self.seq = traj.jacobian_sequence
 
     def _rmat(self, t, Y):
