@@ -253,16 +253,22 @@ def test_decompose_selected_names_and_batched_stack(rng):
         spectra.bptt_gradient(cell, x, y, V, by, loss="squared", decompose=["weight_hh_l2"])
 
 
-def test_float32_cells_are_differentiated_in_float64(rng):
-    module = _module("lstm", 2)
+@pytest.mark.parametrize("kind", ["lstm", "rnn_tanh"])
+def test_float32_cells_are_differentiated_in_float64(kind, rng):
+    """A float32 network's gradient is that of its (rounded) weights, computed in float64."""
+    module = _module(kind, 2)
     x, y, V, by = _torch_problem(rng, 0)
-    cell64 = spectra.from_torch(module)
-    cell32 = spectra.Stack([spectra.LSTM.from_torch(module, l, dtype=np.float32) for l in (0, 1)])
-    r64 = spectra.bptt_gradient(cell64, x, y, V, by, loss="squared")
+    cls = spectra.LSTM if kind == "lstm" else spectra.ElmanRNN
+    cell32 = spectra.Stack([cls.from_torch(module, l, dtype=np.float32) for l in (0, 1)])
+    rounded = spectra.Stack([type(c)(*(np.float64(a) for a in c.parameters().values()))
+                             for c in cell32.cells])
     r32 = spectra.bptt_gradient(cell32, x, y, V, by, loss="squared")
-    for k in r64.grads:
-        assert r32.grads[k].dtype == np.float64
-        assert relative_error(r32.grads[k], r64.grads[k]) < 1e-5, k
+    r64 = spectra.bptt_gradient(rounded, x, y, V, by, loss="squared")
+    assert set(r32.grads) == {k for k, _ in module.named_parameters()} | {"W_yh", "b_y"}
+    for k, g in r32.grads.items():
+        assert g.dtype == np.float64
+        own = cell32.torch_names.get(k, k)
+        assert relative_error(g, r64.grads[own]) < 1e-12, k
 
 
 def test_single_step_torch_cells_are_named_without_suffix(rng):
@@ -318,3 +324,49 @@ def test_a_third_party_cell_with_a_linear_read_out(rng):
     assert res.loss == pytest.approx(float(loss.detach()), rel=1e-13)
     for k, g in {"a": at.grad, "U": Ut.grad, "W_yh": Vt.grad, "b_y": bt.grad}.items():
         assert relative_error(res.grads[k], g.numpy()) < TOL, k
+
+
+class _Autonomous(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rec = nn.Linear(N, N)
+
+    def forward(self, h, x):
+        assert x is None
+        return torch.tanh(self.rec(h))
+
+
+def test_torch_cell_per_step_and_autonomous(rng):
+    torch.manual_seed(2)
+    module = _Step().double()
+    cell = spectra.TorchCell(module, N, input_size=D)
+    traj = cell.run(rng.standard_normal((2, 4, D)))
+    U = rng.standard_normal((2, 4, N))
+    total, each = traj.parameter_vjp(U), traj.parameter_vjp(U, per_step=True)
+    # truth for one (batch, step) entry: torch autograd of u . F(h_{t-1}, x_t)
+    h = torch.tensor(traj.states[1, 2])
+    x = torch.tensor(traj.inputs[1, 2])
+    copy = cell.module
+    copy.zero_grad()
+    torch.sum(torch.tensor(U[1, 2]) * copy(h, x)).backward()
+    for k, p in copy.named_parameters():
+        assert each[k].shape == (2, 4) + tuple(p.shape)
+        assert relative_error(each[k][1, 2], p.grad.numpy()) < 1e-12, k
+        assert relative_error(each[k].sum(axis=(0, 1)), total[k]) < 1e-12, k
+
+    torch.manual_seed(3)
+    auto = _Autonomous().double()
+    y = rng.standard_normal((T, C))
+    V = rng.standard_normal((C, N))
+    h0 = rng.standard_normal(N)
+    res = spectra.bptt_gradient(spectra.TorchCell(auto, N), None, y, V, loss="squared", h0=h0)
+    auto.zero_grad()
+    Vt = torch.tensor(V, requires_grad=True)
+    h, loss = torch.tensor(h0), 0.0
+    for t in range(T):
+        h = auto(h, None)
+        loss = loss + 0.5 * torch.sum((Vt @ h - torch.tensor(y[t])) ** 2)
+    loss.backward()
+    for k, p in auto.named_parameters():
+        assert relative_error(res.grads[k], p.grad.numpy()) < TOL, k
+    assert relative_error(res.grads["W_yh"], Vt.grad.numpy()) < TOL

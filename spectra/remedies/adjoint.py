@@ -20,7 +20,7 @@ from .._core.validation import describe
 from ..cells.base import Cell
 from ..cells.gated import GRU, LSTM
 from ..cells.stack import Stack
-from .engine import Problem, check_finite, run_for
+from .engine import Net, Problem, check_finite, run_for
 
 __all__ = ["CellProblem", "has_parameter_vjp", "float64_cell", "hidden_index"]
 
@@ -31,18 +31,20 @@ def has_parameter_vjp(cell) -> bool:
 
 
 def float64_cell(cell):
-    """A float64 twin of a float32 LSTM, GRU or Stack of them (others are returned as they are)."""
+    """A float64 twin of a float32 classic cell, LSTM, GRU or Stack of them (others as they are)."""
     if np.dtype(cell.dtype) == np.float64:
         return cell
     if isinstance(cell, Stack):
-        twin = Stack([float64_cell(c) for c in cell.cells])
+        return Stack([float64_cell(c) for c in cell.cells])
+    if cell.recurrence() is not None:
+        twin = Net(cell).cell
     elif isinstance(cell, (LSTM, GRU)):
         p = cell.parameters()
         twin = type(cell)(p.get("weight_ih"), p["weight_hh"], p.get("bias_ih"), p.get("bias_hh"),
                           dtype=np.float64)
-        twin.torch_names = cell.torch_names
     else:
         return cell
+    twin.torch_names = cell.torch_names
     return twin
 
 

@@ -150,7 +150,7 @@ def _decompose_names(decompose):
                     f"{describe(decompose)}")
 
 
-def _named(pb, cell, raw):
+def _named(cell, raw):
     """The cell's gradients under the names the user knows (torch's, for a converted network)."""
     names = getattr(cell, "torch_names", None)
     if not names:
@@ -264,7 +264,7 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
     if truncation is not None:
         truncation = check_int(truncation, "truncation", minimum=0)
     full = truncation is None or truncation >= T - 1
-    to_user = (lambda raw: _named(pb, cell, raw))
+    to_user = (lambda raw: _named(cell, raw))
     if decompose:
         known = [k for k in to_user({k: None for k in pb.traj.cell.parameters()})]
         if wanted is None:
