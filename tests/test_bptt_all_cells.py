@@ -98,6 +98,16 @@ def test_classic_cell_grads_agree_with_its_own_fields(rng):
     assert relative_error(res.grads["bias_ih_l0"], res.db) < 1e-13
     assert np.array_equal(res.grads["bias_ih_l0"], res.grads["bias_hh_l0"])
     assert relative_error(res.lag_norms_by_param["weight_hh_l0"], res.lag_norms) < 1e-12
+    # the generic path (a one-layer Stack has no classic form) gives the same decomposition
+    plain = spectra.from_torch(module)
+    plain = spectra.ElmanRNN(plain.W_hh, plain.W_hx, plain.b)          # no torch names
+    via = spectra.bptt_gradient(spectra.Stack([plain]), x, y, V, by,
+                                loss="squared", decompose=True)
+    assert via.dW_hh is None and via.pair_norms is None
+    for own, name in (("W_hh", "weight_hh_l0"), ("W_hx", "weight_ih_l0"), ("b", "bias_hh_l0")):
+        assert relative_error(via.grads[f"layer0.{own}"], res.grads[name]) < 1e-13
+        assert relative_error(via.lag_norms_by_param[f"layer0.{own}"],
+                              res.lag_norms_by_param[name]) < 1e-12, own
 
 
 class _Step(nn.Module):

@@ -291,18 +291,20 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
             if lag < truncation:
                 acc0[:] += v[:, 0]
         if decompose:
-            U = np.zeros((pb.B, T, n))
-            U[:, :m] = v
-            parts = to_user(_parameter_grads(pb, U))
-            for k in wanted:
-                by_param[k][lag] = np.linalg.norm(parts[k])
             if classic:
                 Dv = pb.scale_D(0, m, v)
-                lag_norms[lag] = np.linalg.norm(_contribution(pb, Dv, m))
+                own = _classic_parts(pb, Dv, m)
+                lag_norms[lag] = np.linalg.norm(next(iter(own.values())))   # the W part
+                parts = to_user(own)
                 k = np.arange(m)
                 pair_norms[:, k + lag, k] = np.linalg.norm(Dv, axis=-1) * R_norm[:, :m]
             else:
+                U = np.zeros((pb.B, T, n))
+                U[:, :m] = v
+                parts = to_user(_parameter_grads(pb, U))
                 lag_norms[lag] = math.sqrt(sum(float(np.sum(parts[k] ** 2)) for k in wanted))
+            for k in wanted:
+                by_param[k][lag] = np.linalg.norm(parts[k])
 
     if decompose or not full:
         _lag_sweep(pb, [pb.E], T - 1 if full else truncation, on_lag=on_lag)
@@ -327,6 +329,18 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
                         None if pair_norms is None else shape(pair_norms),
                         None if full else truncation, grads,
                         by_param if decompose else None)
+
+
+def _classic_parts(pb, Dv, m):
+    """The lag's part of each parameter of a classic cell, from ``D_k v_k`` (k = 1..m)."""
+    own = list(pb.traj.cell.parameters())          # (W, W_in, b), those present
+    parts = {own.pop(0): _contribution(pb, Dv, m)}
+    net = pb.net
+    if net.W_in is not None:
+        parts[own.pop(0)] = np.zeros(net.W_in.shape) if pb.X is None else outer_sum(Dv, pb.X[:, :m])
+    if net.b is not None:
+        parts[own.pop(0)] = Dv.sum(axis=(0, 1))
+    return parts
 
 
 def _parameter_grads(pb, U):
