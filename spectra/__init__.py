@@ -187,8 +187,8 @@ __all__ = [
     "TorchCell", "JaxCell",
     "SelectiveSSM", "MinGRU", "MinLSTM",
     # jacobians
-    "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",
-    "DiagonalJacobians",
+    "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "DiagonalJacobians",
+    "as_jacobian_sequence",
     # products, spectra and Lyapunov exponents
     "gradient_norm_profile", "NormProfile", "product_log_singular_values", "lyapunov_spectrum",
     "LyapunovSpectrum", "spectral_norm", "spectral_radius", "top_singular_values",

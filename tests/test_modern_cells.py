@@ -242,6 +242,20 @@ def test_diagonal_sequence_agrees_with_dense():
     close(up, np.log(sv[:, 0]), 1e-13)
     close(lo, np.log(sv[:, -1]), 1e-13)
     close(spectra.gradient_norm_profile(D).log_norms, spectra.gradient_norm_profile(M).log_norms, 1e-12)
+    close(spectra.gradient_norm_profile(D, t=9, ord="fro").log_norms,
+          spectra.gradient_norm_profile(M, t=9, ord="fro").log_norms, 1e-12)
+    batch = DiagonalJacobians(np.stack([d, d[::-1]]))
+    close(spectra.gradient_norm_profile(batch).log_norms[1],
+          spectra.gradient_norm_profile(M.matrices()[::-1]).log_norms, 1e-12)
+    close(spectra.product_log_singular_values(batch, t=7, k=3)[0],
+          spectra.product_log_singular_values(M, t=7, k=3), 1e-12)
+    z = d.copy()
+    z[3, 1] = 0.0                                        # an exactly singular step
+    Z = spectra.DenseJacobians(z[:, :, None] * np.eye(5))
+    close(spectra.gradient_norm_profile(DiagonalJacobians(z), ord="fro").log_norms,
+          spectra.gradient_norm_profile(Z, ord="fro").log_norms, 1e-12)
+    sv = spectra.product_log_singular_values(DiagonalJacobians(z))
+    assert sv[-1] == -np.inf and np.allclose(sv[:-1], spectra.product_log_singular_values(Z)[:-1])
     v = rng.standard_normal((5, 3))
     close(D.operator(9, 2) @ v, M.product(9, 2) @ v, 1e-14)
     close(D.operator(9, 2).rmatmat(v), M.product(9, 2).T @ v, 1e-14)

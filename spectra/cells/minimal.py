@@ -116,7 +116,7 @@ class _MinimalCell(Cell):
 
     def factored_jacobians(self, states, A):
         keep, _ = self._mix(self._preacts(states, A))
-        return DiagonalJacobians(keep)
+        return DiagonalJacobians(keep, dtype=self.dtype)
 
     def input_jacobians(self, states, A):
         """The input Jacobians ``dh_t/dx_t`` (n x d) of a run (see :class:`~spectra.Cell`)."""

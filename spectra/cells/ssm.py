@@ -229,7 +229,7 @@ class SelectiveSSM(Cell):
 
     def factored_jacobians(self, states, aux):
         _, _, _, _, Abar = self._split(states, aux)
-        return DiagonalJacobians(Abar.reshape(Abar.shape[:-2] + (self.n,)))
+        return DiagonalJacobians(Abar.reshape(Abar.shape[:-2] + (self.n,)), dtype=self.dtype)
 
     def _step_size_path(self, states, z, x, B, Abar):
         """``dh[c,s]/dz[c]`` per step, (*b, T, d, N)."""

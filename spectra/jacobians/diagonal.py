@@ -25,6 +25,7 @@ class DiagonalJacobians(JacobianSequence):
     ----------
     diagonals : ``(*batch, T, n)`` array_like
         ``diagonals[..., t-1, :]`` is the diagonal of ``J_t`` (real).
+    dtype : float32 or float64
 
     Notes
     -----
@@ -45,8 +46,8 @@ class DiagonalJacobians(JacobianSequence):
     True
     """
 
-    def __init__(self, diagonals):
-        d = as_array(diagonals, "diagonals", ndim=(2, 3))
+    def __init__(self, diagonals, *, dtype=np.float64):
+        d = as_array(diagonals, "diagonals", dtype=dtype, ndim=(2, 3))
         self.diagonals = without_subnormals(d)
         self.steps = d.shape[-2]
         self.batch_shape = d.shape[:-2]
@@ -144,6 +145,29 @@ class DiagonalJacobians(JacobianSequence):
         Q = _diag(q)
         return rescale(Q, np.asarray(top), t, k)
 
+    def log_norm_profile(self, t, ord=2):
+        """``log ||dh_t/dh_{t-lag}||`` for lags 1..t, in O(t n): shape ``(*batch, t)``.
+
+        The norm of a diagonal product is ``max_i |prod d_i|`` (``ord=2``) or
+        ``sqrt(sum_i prod d_i^2)`` (``"fro"``), from running sums of
+        ``log|d_s|``; :func:`spectra.gradient_norm_profile` uses it.
+        """
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.abs(self.diagonals[..., :t, :]))
+        L = np.cumsum(logs[..., ::-1, :], axis=-2)          # lag on the step axis
+        if ord == 2:
+            return L.max(axis=-1) if self._n else np.full(L.shape[:-1], -np.inf)
+        top = L.max(axis=-1, keepdims=True) if self._n else np.full(L.shape[:-1] + (1,), -np.inf)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore", under="ignore"):
+            return safe[..., 0] + 0.5 * np.log(np.sum(np.exp(2.0 * (L - safe)), axis=-1))
+
+    def log_singular_values(self, t, k):
+        """All log singular values of ``dh_t/dh_k`` (``sum log|d_s|``), largest first, in O((t-k) n)."""
+        with np.errstate(divide="ignore"):
+            L = np.sum(np.log(np.abs(self.diagonals[..., k:t, :])), axis=-2)
+        return -np.sort(-L, axis=-1)
+
     def step_operator(self, side="left"):
         d = self.diagonals
         if self.batch_shape:
@@ -162,7 +186,7 @@ class DiagonalJacobians(JacobianSequence):
 
     def select(self, b):
         b = self._batch_index(b)
-        return DiagonalJacobians(self.diagonals[b])
+        return DiagonalJacobians(self.diagonals[b], dtype=self.dtype)
 
 
 def _diag(v):
