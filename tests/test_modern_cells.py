@@ -371,3 +371,68 @@ def test_bad_input_is_named():
                                         for p in "ab" for m in "zh"})
     with pytest.raises(TypeError, match="`source`"):
         spectra.MinGRU.from_state_dict(3)
+
+
+def test_a_mamba_mixer_module_loads_and_its_scan_is_reproduced():
+    """The selective-scan part of a module laid out as mamba_ssm's Mamba mixer (x_proj, dt_proj,
+    A_log, D), run by the reference recurrence of the paper (Algorithm 2, delta_softplus with
+    the dt_proj bias)."""
+    d, N, R, T = 6, 4, 2, 9
+
+    class Mixer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.x_proj = torch.nn.Linear(d, R + 2 * N, bias=False)
+            self.dt_proj = torch.nn.Linear(R, d, bias=True)
+            self.A_log = torch.nn.Parameter(torch.log(torch.arange(1.0, N + 1).repeat(d, 1)))
+            self.D = torch.nn.Parameter(torch.linspace(0.5, 1.5, d))
+
+        def scan(self, u):                       # u: (T, d)
+            dt, B, C = torch.split(self.x_proj(u), [R, N, N], dim=-1)
+            delta = F.softplus(dt @ self.dt_proj.weight.T + self.dt_proj.bias)
+            A = -torch.exp(self.A_log)
+            x, ys, hs = torch.zeros(d, N, dtype=u.dtype), [], []
+            for t in range(u.shape[0]):
+                x = torch.exp(delta[t][:, None] * A) * x + (delta[t] * u[t])[:, None] * B[t][None, :]
+                hs.append(x.reshape(-1))
+                ys.append(x @ C[t] + self.D * u[t])
+            return torch.stack(hs), torch.stack(ys)
+
+    torch.manual_seed(0)
+    mixer = Mixer().double()
+    cell = spectra.SelectiveSSM.from_state_dict(mixer)
+    U = np.random.default_rng(0).standard_normal((T, d))
+    with torch.no_grad():
+        H, Y = mixer.scan(tt(U))
+    traj = cell.run(U)
+    close(traj.states[1:], H.numpy())
+    close(cell.output(traj), Y.numpy())
+
+
+@pytest.mark.parametrize("order", ["ssm_below", "ssm_above"])
+def test_stacked_layers_match_torch(order):
+    """Two layers as one system: the cross-layer block of the stack's step Jacobian is the
+    upper layer's input Jacobian (MinLSTM's or SelectiveSSM's)."""
+    ssm, ssm_fn = make("ssm")
+    if order == "ssm_below":
+        low, low_fn = ssm, ssm_fn
+        up = spectra.MinLSTM.random(4, input_size=ssm.n, rng=3)
+        up_fn = minlstm_step
+    else:
+        low = spectra.MinGRU.random(ssm.channels, input_size=2, rng=3)
+        low_fn, up, up_fn = mingru_step, ssm, ssm_fn
+    stack = spectra.Stack([low, up])
+    X = np.random.default_rng(8).standard_normal((6, low.input_size))
+    h0 = np.random.default_rng(9).standard_normal(stack.n)
+    traj = stack.run(X, h0=h0)
+    p, q = torch_params(low), torch_params(up)
+    Xt = tt(X)
+
+    def span(h, k, t):
+        for s in range(k, t):
+            a = low_fn(p, h[:low.n], Xt[s])
+            h = torch.cat([a, up_fn(q, h[low.n:], a)])
+        return h
+    close(traj.states[-1], span(tt(h0), 0, 6).detach().numpy())
+    J = torch.autograd.functional.jacobian(lambda h: span(h, 2, 6), tt(traj.states[2])).numpy()
+    close(traj.product(6, 2), J)
