@@ -436,3 +436,21 @@ def test_stacked_layers_match_torch(order):
     close(traj.states[-1], span(tt(h0), 0, 6).detach().numpy())
     J = torch.autograd.functional.jacobian(lambda h: span(h, 2, 6), tt(traj.states[2])).numpy()
     close(traj.product(6, 2), J)
+
+
+@pytest.mark.parametrize("kind", ["ssm", "mingru", "minlstm"])
+def test_autonomous_and_empty_runs(kind):
+    """An autonomous run is the run with zero inputs; a run of 0 steps has zero gradients."""
+    cell, _ = make(kind)
+    h0 = np.random.default_rng(0).standard_normal(cell.n)
+    U = np.random.default_rng(1).standard_normal((4, cell.n))
+    auto, zero = cell.run(steps=4, h0=h0), cell.run(np.zeros((4, cell.input_size)), h0=h0)
+    np.testing.assert_array_equal(auto.states, zero.states)
+    for name, g in zero.parameter_vjp(U).items():
+        np.testing.assert_array_equal(auto.parameter_vjp(U)[name], g)
+    close(auto.input_jacobian(4, 2), zero.input_jacobian(4, 2), 0)
+    empty = cell.run(np.zeros((0, cell.input_size)), h0=h0)
+    grads = empty.parameter_vjp(np.zeros((0, cell.n)))
+    for name, value in cell.parameters().items():
+        np.testing.assert_array_equal(grads[name], np.zeros(value.shape))
+        assert empty.parameter_vjp(np.zeros((0, cell.n)), per_step=True)[name].shape == (0,) + value.shape

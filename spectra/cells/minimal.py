@@ -129,16 +129,15 @@ class _MinimalCell(Cell):
         A = self._preacts(states, A)
         U = np.asarray(cotangents, dtype=np.float64)
         G = np.tile(U, len(self._maps)) * self._preact_coefs(states, A)    # dE/da per step
-        T = A.shape[-2]
         X = (np.zeros(A.shape[:-1] + (self.input_size,)) if inputs is None
              else np.broadcast_to(inputs, A.shape[:-1] + (self.input_size,)))
         if per_step:
             gW = G[..., :, None] * X[..., None, :]
             gb = G
         else:
-            gW = np.einsum("bti,btj->ij", G.reshape(-1, T, G.shape[-1]),
-                           X.reshape(-1, T, X.shape[-1]))
-            gb = G.reshape(-1, G.shape[-1]).sum(axis=0)
+            Gf, Xf = G.reshape(-1, G.shape[-1]), X.reshape(-1, X.shape[-1])    # (batch x T) rows
+            gW = Gf.T @ Xf
+            gb = Gf.sum(axis=0)
         out = {}
         for g, name in enumerate(self._maps):
             out[f"linear_{name}.weight"] = np.array(gW[..., g * self.n:(g + 1) * self.n, :])
