@@ -41,6 +41,15 @@ class SelectiveInputJacobians(JacobianSequence):
     with ``g = sigmoid(z) (A Abar h_{t-1} + B x)`` (the path through the step
     size), ``e = Delta x`` (through B_t) and the direct drive last.
     ``matmat`` costs O(d^2 m + d N m).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> cell = spectra.SelectiveSSM.random(3, state_size=2, rng=0)
+    >>> traj = cell.run(np.ones((4, 3)))
+    >>> B = cell.input_jacobians(traj.states, traj.preactivations)
+    >>> B.step_shape(1), B.matrix(4).shape
+    ((6, 3), (6, 3))
     """
 
     def __init__(self, cell, g, e, delta, B):
