@@ -73,7 +73,7 @@ def as_array(value, name: str, *, dtype=np.float64, ndim=None, allow_empty=True)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"`{name}` must be an array of real numbers; got {describe(value)}")
     if is_tensor(value):
-        value = tensor_to_numpy(value)
+        value = tensor_to_numpy(value, name=name)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested sequences and the like
