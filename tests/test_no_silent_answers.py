@@ -252,3 +252,28 @@ def test_every_analysis_is_finite_at_extreme_scales(kind, gain, T, dtype):
     # the profile and the top log singular value are one quantity by two routes
     np.testing.assert_allclose(results["profile"].log_norms[-1], results["log_sv"][0],
                                rtol=1e-8, atol=1e-6)
+
+
+# -- matrices at every scale: the measures are homogeneous in W ---------------------------------
+
+@given(s=st.integers(-300, 300))
+@settings(max_examples=30)
+def test_nonnormality_and_top_singular_values_scale_with_w(s):
+    A = np.triu(np.random.default_rng(5).standard_normal((5, 5))) * 0.3
+    c = 10.0 ** s
+    ref = spectra.nonnormality(A)
+    got = spectra.nonnormality(c * A)
+    for name in ("spectral_radius", "spectral_abscissa", "spectral_norm", "numerical_radius",
+                 "numerical_abscissa", "henrici"):
+        assert getattr(got, name) == pytest.approx(c * getattr(ref, name), rel=1e-12), name
+    assert got.henrici_relative == pytest.approx(ref.henrici_relative, rel=1e-12)
+    assert got.eigenvector_condition == pytest.approx(ref.eigenvector_condition, rel=1e-8)
+    if abs(2 * s) < 300:     # degree 2: representable
+        assert got.commutator == pytest.approx(c * c * ref.commutator, rel=1e-12)
+    elif s > 0:
+        assert got.commutator == math.inf                        # documented: beyond float64
+    steps = spectra.nonnormal.step_nonnormality(np.stack([c * A, c * A]))
+    np.testing.assert_allclose(steps.henrici, c * ref.henrici, rtol=1e-12)
+    top = spectra.top_singular_values(c * A, 2, rng=0)
+    np.testing.assert_allclose(top.values, c * np.linalg.svd(A, compute_uv=False)[:2], rtol=1e-10)
+    assert np.all(np.isfinite(top.residuals))
