@@ -124,3 +124,12 @@ def test_cli_eps_prints_one_convention(eps, words):
 def test_cli_gated_cell_has_no_classic_horizon():
     text = _cli(["bound", "--cell", "lstm", "--size", "3", "--steps", "10", "--eps", "0.5"])
     assert "classic bound none (no classic bound)" in text
+
+
+def test_batched_report_has_one_horizon_per_run():
+    cell = spectra.ElmanRNN(0.9 * np.eye(3))
+    traj = cell.run(steps=30, h0=np.stack([np.ones(3), 1e-3 * np.ones(3)]))
+    rep = spectra.bound_report(traj, eps=1e-2)
+    want = [_brute_measured(rep.exact[i], 1e-2) for i in range(2)]
+    assert list(rep.horizon_exact) == want and want[1] == math.inf   # 0.9^lag < 1e-2 from lag 44
+    assert rep.horizon_text("exact") == f"{want[0]}; not within the 30 lags computed"

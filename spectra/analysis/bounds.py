@@ -443,8 +443,8 @@ def format_horizon(value, *, steps=None, gamma=None) -> str:
 
     Parameters
     ----------
-    value : int, float or None
-        The horizon: a lag, ``inf`` or None.
+    value : int, float, ndarray or None
+        The horizon: a lag, ``inf`` or None (an array: one per run, joined by "; ").
     steps : int, optional
         For a horizon measured at lags 1..steps: ``inf`` reads "not within
         the ``steps`` lags computed".
@@ -461,6 +461,8 @@ def format_horizon(value, *, steps=None, gamma=None) -> str:
     """
     if value is None:
         return "none (no classic bound)"
+    if np.ndim(value):          # a batched report: one horizon per run
+        return "; ".join(format_horizon(v, steps=steps, gamma=gamma) for v in np.ravel(value))
     value = float(value)
     if math.isfinite(value):
         return str(int(value))
