@@ -59,3 +59,69 @@ def test_depth_spectra_density_overlays_the_free_probability_density():
     pred = spectra.analysis.fuss_catalan_density(2, centres[inner])
     se = 2 * np.sqrt(np.maximum(pred * widths[inner], 1e-3) / 800) / widths[inner]
     assert np.all(np.abs(heights[inner] - pred) < 4 * se + 0.02)
+
+
+def test_depth_spectra_log_scale_draws_the_density_of_log10_sigma2():
+    """scale='log': a histogram of log10 sigma^2 and the theory as (log10 x, x ln10 rho(x)),
+    which integrates to 1 over log10 x when rho integrates to 1 over x (Fuss-Catalan, L = 2)."""
+    from scipy.integrate import quad
+    ens = spectra.mlp_ensemble([40] * 3, samples=2, init="gaussian", activation="identity", rng=5)
+    sp = spectra.depth_spectra(ens, depths=[1, 2])
+    x = np.geomspace(1e-4, 6.74, 300)
+    rho = spectra.analysis.fuss_catalan_density(2, x)
+    fig = spectra.plot.depth_spectra({"lin": sp}, kind="density", scale="log",
+                                     theory={"lin": (x, rho)})
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    assert np.allclose(line.get_xdata(), np.log10(x), rtol=0, atol=1e-15)
+    assert np.allclose(line.get_ydata(), x * np.log(10) * rho, rtol=1e-15)
+    assert line.get_label() == "lin (theory)"
+    from matplotlib.colors import to_rgb
+    assert to_rgb(line.get_color()) == pytest.approx(ax.patches[0].get_facecolor()[:3])
+    # the transformed density integrates to 1 in u = log10 x (the Fuss-Catalan total mass)
+    total = quad(lambda u: np.log(10) * 10 ** u
+                 * spectra.analysis.fuss_catalan_density(2, 10 ** u), -12, np.log10(6.75),
+                 limit=200)[0]
+    assert total == pytest.approx(1.0, abs=2e-4)   # mass below 1e-12: int_0^eps x^(-2/3) ~ eps^(1/3)
+    # the bars: log10 of the pooled squared singular values
+    s2 = np.exp(2 * sp.log_singular_values[:, 1, :]).ravel()
+    edges = [b.get_x() for b in ax.patches] + [ax.patches[-1].get_x() + ax.patches[-1].get_width()]
+    assert edges[0] == pytest.approx(np.log10(s2.min())) and edges[-1] == pytest.approx(np.log10(s2.max()))
+    assert "log_{10}" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="`scale` must be"):
+        spectra.plot.depth_spectra(sp, kind="density", scale="ln")
+    with pytest.raises(ValueError, match="kind='density'"):
+        spectra.plot.depth_spectra(sp, kind="spread", scale="log")
+
+
+def test_isometry_figure_draws_the_free_probability_predictions():
+    """The deep-isometry figure's tanh networks sit on the critical line (chi = 1: lambda_max
+    of the same mean field is 0) and its theory lines are jacobian_spectrum's variance and
+    density for exactly those parameters."""
+    import math
+    from spectra.plot import _deep
+    fig = _deep._isometry_figure(np.random.default_rng(0), width=12, depth=8, samples=3,
+                                 density_depth=8, bias_var=1e-3)
+    sw = spectra.edge_of_chaos("tanh", math.sqrt(1e-3)) ** 2
+    assert abs(spectra.recurrent_mean_field(math.sqrt(sw), "tanh", math.sqrt(1e-3)).lyapunov_max) \
+        < 1e-12
+    ax0, ax1, ax2 = fig.axes
+    depths = [1, 2, 4, 8]
+    for label, weights in (("orthogonal, tanh", "orthogonal"), ("Gaussian, tanh", "gaussian")):
+        (meas,) = [ln for ln in ax0.get_lines() if ln.get_label() == label]
+        (th,) = [ln for ln in ax0.get_lines() if ln.get_label() == f"{label} (theory)"]
+        assert th.get_color() == meas.get_color() and th.get_linestyle() == "--"
+        want = [spectra.jacobian_spectrum("tanh", d, weight_var=sw, bias_var=1e-3,
+                                          weights=weights).variance for d in depths]
+        assert np.allclose(th.get_ydata(), want, rtol=1e-12)
+    # at chi = 1 the closed-form variance is linear in depth: L (mu_2/mu_1^2 - 1 [+ 1])
+    y = [ln for ln in ax0.get_lines() if ln.get_label() == "Gaussian, tanh (theory)"][0].get_ydata()
+    assert np.allclose(np.asarray(y) / np.asarray(depths), y[0], rtol=1e-9)
+    for ax, weights in ((ax1, "orthogonal"), (ax2, "gaussian")):
+        (line,) = ax.get_lines()
+        x = 10 ** np.asarray(line.get_xdata())
+        sp = spectra.jacobian_spectrum("tanh", 8, weight_var=sw, bias_var=1e-3, weights=weights)
+        assert np.allclose(line.get_ydata(), x * np.log(10) * sp.density(x), rtol=1e-9, atol=1e-12)
+        widths = np.array([b.get_width() for b in ax.patches])
+        heights = np.array([b.get_height() for b in ax.patches])
+        assert np.sum(widths * heights) == pytest.approx(1.0)
