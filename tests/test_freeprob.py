@@ -134,3 +134,19 @@ def test_density_integrates_to_the_series_moments(weights):
     m2 = np.trapezoid(x * x * rho, x)
     assert m1 == pytest.approx(sp.moments[0], rel=2e-3)
     assert m2 == pytest.approx(sp.moments[1], rel=2e-3)
+
+
+@pytest.mark.parametrize("bias_var,weights", [(1e-4, "orthogonal"), (1e-4, "gaussian"),
+                                              (0.05, "orthogonal"), (0.05, "gaussian")])
+def test_density_at_depth_32_on_the_critical_line(bias_var, weights):
+    """Depth 32 at the edge of chaos, near isometry (q* = 0.046) and far from it: the density
+    is found everywhere on a grid from 1e-7 to beyond the support and its first two moments
+    (trapezoid on a log grid) are the power series' to 1e-3."""
+    sw = spectra.edge_of_chaos("tanh", math.sqrt(bias_var)) ** 2
+    sp = jacobian_spectrum("tanh", 32, weight_var=sw, bias_var=bias_var, weights=weights)
+    assert sp.mean == pytest.approx(1.0, rel=1e-12)                # chi = 1 on the critical line
+    x = np.geomspace(1e-7, 200.0, 4000)
+    rho = sp.density(x)
+    assert np.all(rho >= 0) and rho[-1] < 1e-10          # beyond the support: the eta tail
+    assert np.trapezoid(x * rho, x) == pytest.approx(sp.moments[0], rel=1e-3)
+    assert np.trapezoid(x * x * rho, x) == pytest.approx(sp.moments[1], rel=1e-3)

@@ -166,14 +166,15 @@ class JacobianSpectrum(Result):
     def density(self, x, *, eta=1e-9) -> np.ndarray:
         """The density of the squared singular values at x, from the S-transform.
 
-        Solves, for each x + i eta (eta relative to x), the two equations
-        E[d/(w - d)] = m (d = f'(sqrt(q*) z)^2, a discretisation with 64
-        Gauss-Legendre nodes per piece of z split at the kinks) and
-        sigma_w^(2L) (1+m)^(1-L+gL) m^(L-1) w^L = x (g = 1 for Gaussian
-        weights, 0 for orthogonal), which state M_J(x) = m with
-        S_{JJ^T} = S_{D^2}^L S_{W^T W}^L, by Newton's method continued at
-        eta = 1e-2 from far beyond the support (M_J ~ m_1/x) down along x in
-        steps of 2%, then at each x down to ``eta``; rho(x) = -Im(m) / (pi x).
+        With d = f'(sqrt(q*) z)^2 (discretised with 64 Gauss-Legendre nodes
+        per piece of z split at the kinks) and m = E[d/(w - d)] = M_{D^2}(w),
+        S_{JJ^T} = S_{D^2}^L S_{W^T W}^L says M_J(x) = m where
+        sigma_w^(2L) w^L m^(L-1) (1+m)^(1-L+gL) = x (g = 1 for Gaussian
+        weights, 0 for orthogonal).  That equation is solved for w at
+        x + i eta x in logarithmic form (well conditioned at any depth) by
+        Newton's method, continued from far beyond the support (M_J ~ m_1/x)
+        down along x at eta = 1e-2, then at each x down to ``eta``, with
+        steps that halve when Newton fails or w jumps; rho(x) = -Im(m)/(pi x).
 
         Parameters
         ----------
