@@ -125,3 +125,45 @@ def test_isometry_figure_draws_the_free_probability_predictions():
         widths = np.array([b.get_width() for b in ax.patches])
         heights = np.array([b.get_height() for b in ax.patches])
         assert np.sum(widths * heights) == pytest.approx(1.0)
+
+
+def test_lyapunov_exponents_draws_a_theory_spectrum_as_a_curve():
+    J = np.random.default_rng(2).standard_normal((500, 5, 5)) / np.sqrt(5)
+    newman = spectra.gaussian_product_lyapunov(5)
+    fig = spectra.plot.lyapunov_exponents({"n = 5": spectra.lyapunov_spectrum(J)},
+                                          theory={"n = 5": newman})
+    (curve,) = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert np.array_equal(curve.get_xdata(), np.arange(1, 6))
+    assert np.array_equal(curve.get_ydata(), newman)
+    with pytest.raises(ValueError, match="1-d arrays"):
+        spectra.plot.lyapunov_exponents(spectra.lyapunov_spectrum(J), theory={"x": np.ones((2, 2))})
+
+
+def test_gaussian_products_figure_holds_the_measured_spectrum_against_newman():
+    """The figure's data: QR every step on N(0, 1/n) matrices; each log R_ii is i.i.d. over
+    steps with variance psi'((n-i+1)/2)/4 (Bartlett), so the standard error is exact and the
+    deviations are standard normal: their mean square is 1 within its own spread sqrt(2/k)."""
+    from scipy.special import digamma, polygamma
+    from spectra.plot import _gallery
+    data = _gallery._gaussian_product_data(sizes=(8, 32), steps=2000, rng=0)
+    z = []
+    for n, (label, (res, theory, se)) in zip((8, 32), data.items()):
+        assert label == f"n = {n}" and res.steps == 2000 and res.reorth_every == 1
+        i = np.arange(1, n + 1)
+        assert np.allclose(theory, 0.5 * (np.log(2.0 / n) + digamma((n - i + 1) / 2)), atol=1e-14)
+        assert np.allclose(se, np.sqrt(polygamma(1, (n - i + 1) / 2) / 4 / 2000), rtol=1e-14)
+        z.append((res.exponents - theory) / se)
+    z = np.concatenate(z)
+    assert abs(np.mean(z ** 2) - 1.0) < 4 * np.sqrt(2.0 / z.size)
+    fig = spectra.plot.build_figure("gaussian_products", rng=0)
+    fig = fig if not isinstance(fig, dict) else next(iter(fig.values()))
+    left, right = fig.axes
+    curves = [ln for ln in left.get_lines() if ln.get_linestyle() == "--"]
+    assert [ln.get_label() for ln in curves] == ["theory: n = 8", "theory: n = 32"]
+    assert np.allclose(curves[1].get_ydata(), spectra.gaussian_product_lyapunov(32), atol=1e-15)
+    # the right panel is (measured - Newman) / exact s.e. of the left panel's markers
+    dev = [ln for ln in right.get_lines() if ln.get_label() == "n = 32"][0]
+    (meas,) = [ln for ln in left.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata()) == 32]
+    se32 = np.sqrt(polygamma(1, np.arange(32, 0, -1) / 2) / 4 / 2000)
+    assert np.allclose(dev.get_ydata(), (meas.get_ydata() - spectra.gaussian_product_lyapunov(32))
+                       / se32, rtol=1e-12)
