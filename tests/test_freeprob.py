@@ -89,16 +89,17 @@ def _simulated_moments(act, L, sw, sb, q, n, weights, seed):
 
 @pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
 def test_simulated_deep_tanh_jacobians_match_the_moments(weights):
-    """Width 400, depth 4, 6 networks at q*: the mean of each empirical moment over networks
-    lies within 4 standard errors (from their spread) plus the O(L^2/n) finite-width term
-    (for the linear Gaussian case that term is exactly linear_gaussian_spread(L, n) - L)."""
-    L, sw, sb, n = 4, 1.76, 0.05, 400
+    """Width 400, depth 4, 8 networks (fixed seeds) at q*: the mean of each empirical moment
+    over networks lies within 4 standard errors of the wide-limit theory, the standard error
+    measured from the networks' spread (7 degrees of freedom: a correct theory fails with
+    probability 0.5%).  No finite-width term is added: the O(L/n) correction of these
+    moments is not known in closed form for tanh (for the linear Gaussian case it is
+    linear_gaussian_spread(L, n) - L, tested in test_deep)."""
+    L, sw, sb, n, R = 4, 1.76, 0.05, 400, 8
     sp = jacobian_spectrum("tanh", L, weight_var=sw, bias_var=sb, weights=weights)
-    est = np.array([_simulated_moments("tanh", L, sw, sb, sp.q, n, weights, s) for s in range(6)])
-    mean, se = est.mean(0), est.std(0, ddof=1) / math.sqrt(len(est))
-    finite = L * L / n
-    assert abs(mean[0] - sp.moments[0]) < 4 * se[0] + finite * sp.moments[0]
-    assert abs(mean[1] - sp.moments[1]) < 4 * se[1] + finite * sp.moments[1]
+    est = np.array([_simulated_moments("tanh", L, sw, sb, sp.q, n, weights, s) for s in range(R)])
+    mean, se = est.mean(0), est.std(0, ddof=1) / math.sqrt(R)
+    assert np.all(np.abs(mean - sp.moments[:2]) < 4 * se), (mean - sp.moments[:2]) / se
 
 
 def test_bad_arguments():
