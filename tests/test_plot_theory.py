@@ -177,3 +177,23 @@ def test_gaussian_products_figure_holds_the_measured_spectrum_against_newman():
     se32 = np.sqrt(polygamma(1, np.arange(32, 0, -1) / 2) / 4 / 2000)
     assert np.allclose(dev.get_ydata(), (meas.get_ydata() - spectra.gaussian_product_lyapunov(32))
                        / se32, rtol=1e-12)
+
+
+def test_edge_of_chaos_figure_draws_the_mean_field_curves_and_g_c():
+    fig = spectra.plot.build_figure("edge_of_chaos", rng=0)
+    fig = fig if not isinstance(fig, dict) else next(iter(fig.values()))
+    ax = fig.axes[0]
+    cases = {"no bias, no input": (0.0, 0.0), "bias s.d. 0.5": (0.5, 0.0), "inputs s.d. 1": (0.0, 1.0)}
+    curves = [ln for ln in ax.get_lines() if ln.get_label() == "_mean field"]
+    edges = [ln for ln in ax.get_lines() if ln.get_label() == "_g_c"]
+    assert len(curves) == len(edges) == 3
+    for (sb, sx), curve, edge in zip(cases.values(), curves, edges):
+        gc = spectra.edge_of_chaos("tanh", sb, input_std=sx)
+        assert np.allclose(edge.get_xdata(), gc, rtol=1e-12)
+        g = np.asarray(curve.get_xdata())
+        assert np.any(np.isclose(g, gc, rtol=1e-12))           # the curve has its kink point
+        want = [spectra.recurrent_mean_field(x, "tanh", sb, input_std=sx).lyapunov_max for x in g[::5]]
+        assert np.allclose(np.asarray(curve.get_ydata())[::5], want, rtol=1e-12, atol=1e-14)
+    assert spectra.edge_of_chaos("tanh") == 1.0
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "no bias, no input ($g_c = 1.000$)" and "mean-field $g_c$" in labels

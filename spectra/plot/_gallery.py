@@ -311,3 +311,80 @@ def _gaussian_products(rng):
     left.set_title(r"$\lambda_i$ of $W_T \cdots W_1$, $W_{ij} \sim N(0, 1/n)$ (dashed: Newman)")
     right.set_title(f"deviation in exact standard errors, $T = {steps}$")
     return fig
+
+
+_EDGE_CASES = {          # label: (bias s.d., input s.d.)
+    "no bias, no input": (0.0, 0.0),
+    "bias s.d. 0.5": (0.5, 0.0),
+    "inputs s.d. 1": (0.0, 1.0),
+}
+
+
+def _edge_of_chaos_data(gains, *, n=128, steps=400, warmup=100, rng=None):
+    """Measured largest Lyapunov exponents of random tanh networks against the gain.
+
+    For each case of ``_EDGE_CASES`` and each gain g: an Elman network with W_ij ~ N(0, g^2/n),
+    Gaussian biases and a Gaussian input drive of the case's standard deviations (inputs
+    redrawn every step), run from a random state; lambda_max by ``lyapunov_spectrum(k=1)``
+    with its batch-means standard error.
+
+    Returns
+    -------
+    dict
+        label -> (gains (G,), measured (G,), stderr (G,), bias s.d., input s.d.).
+    """
+    import numpy as np
+
+    from .._core.validation import as_generator
+
+    gen = as_generator(rng)
+    gains = np.asarray(gains, dtype=float)
+    out = {}
+    for label, (sb, sx) in _EDGE_CASES.items():
+        lam, se = [], []
+        for g in gains:
+            cell = ElmanRNN.random(n, input_size=n if sx > 0 else 0, gain=float(g),
+                                   bias_scale=sb, rng=gen)
+            x = sx * gen.standard_normal((steps, n)) if sx > 0 else None
+            traj = cell.run(x, h0=gen.standard_normal(n), steps=steps)
+            res = lyapunov_spectrum(traj, k=1, warmup=warmup, rng=gen)
+            lam.append(float(res.exponents[0]))
+            se.append(float(res.stderr[0]))
+        out[label] = (gains, np.array(lam), np.array(se), sb, sx)
+    return out
+
+
+@register("edge_of_chaos")
+def _edge_of_chaos(rng):
+    """lambda_max against the gain for random tanh networks, with the mean-field curve and g_c."""
+    import numpy as np
+
+    from ._style import paper_style
+
+    from matplotlib.lines import Line2D
+
+    data = _edge_of_chaos_data(np.linspace(0.6, 3.0, 9), rng=rng)
+    n = 128
+    fig, ax = figure_and_axes(width="double", aspect=0.45)
+    with paper_style():
+        ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=1)
+        for i, (label, (gains, lam, se, sb, sx)) in enumerate(data.items()):
+            c = color(i)
+            gc = edge_of_chaos("tanh", sb, input_std=sx)
+            ax.errorbar(gains, lam, yerr=2.0 * se, color=c, marker="o", markersize=3,
+                        linestyle="none", elinewidth=0.8, capsize=1.5, zorder=3,
+                        label=f"{label} ($g_c = {gc:.3f}$)")
+            grid = np.union1d(np.linspace(0.5, 3.1, 21), [gc])      # the curve bends at g_c
+            theory = [recurrent_mean_field(g, "tanh", sb, input_std=sx).lyapunov_max for g in grid]
+            ax.plot(grid, theory, color=c, linewidth=1.0, zorder=2, label="_mean field")
+            ax.axvline(gc, color=c, linestyle="--", linewidth=0.8, zorder=2, label="_g_c")
+        ax.set_xlabel(r"gain $g$ ($W_{ij} \sim N(0, g^2/n)$)")
+        ax.set_ylabel(r"$\lambda_{\max}$ (per step)")
+        ax.set_title(rf"tanh networks, $n = {n}$: measured $\lambda_{{\max}}$ ($\pm$2 s.e.), "
+                     "mean-field curve and edge of chaos")
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", linewidth=1.0),
+                    Line2D([], [], color="0.3", linestyle="--", linewidth=0.8)]
+        labels += ["mean field, $N \\to \\infty$", "mean-field $g_c$"]
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
