@@ -192,6 +192,11 @@ class GRUJacobians(_GatedJacobians):
         return z * X + alpha[..., :n, :] * G[..., :n, :] + alpha[..., n:2 * n, :] * G[..., n:2 * n, :] \
             + alpha[..., 2 * n:, :] * G[..., 2 * n:, :]
 
+    def lmatmat(self, t, P):
+        if P.shape[-2] >= _FORM_FROM:  # P J_t as one C-ordered GEMM (the profiles' hot loop)
+            return P @ self.matrix(t)
+        return super().lmatmat(t, P)
+
     def rmatmat(self, t, Y):
         if Y.shape[-1] >= _FORM_FROM:
             return np.swapaxes(self.matrix(t), -1, -2) @ Y
