@@ -177,8 +177,11 @@ class GRUJacobians(_GatedJacobians):
 
     def _compose(self, alpha, z):
         n, W = self.hidden_size, self.weight_hh
-        J = alpha[..., :n, None] * W[:n] + alpha[..., n:2 * n, None] * W[n:2 * n] \
-            + alpha[..., 2 * n:, None] * W[2 * n:]
+        J = alpha[..., :n, None] * W[:n]          # in place: two n x n allocations, not five
+        tmp = alpha[..., n:2 * n, None] * W[n:2 * n]
+        J += tmp
+        np.multiply(alpha[..., 2 * n:, None], W[2 * n:], out=tmp)
+        J += tmp
         idx = np.arange(n)
         J[..., idx, idx] += z
         return J
