@@ -206,18 +206,27 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
 # the QR closes, so what an exponent can be off by is at most 2 u cond(Z) / m per
 # step.  The condition number is estimated at every QR as max_j ||z_j|| / |r_jj|.
 # Prediction: its growth per step, smoothed over the QRs, chooses the next interval
-# m as the longest with 2 u cond / m below _AUTO_STEP_ERR (2e-10: 50 times below the
-# 1e-8 promised, even if every QR erred the same way).  Verification: a prediction
-# can be wrong (a stretch of strongly contracting steps arrives), so an interval
-# whose frame ends with 2 u cond / m above _AUTO_REJECT_ERR is rejected: the frame
-# is rewound to the last accepted QR and the stretch is redone with a QR at every step.
+# m as the longest with cond(Z) below 1e6 (an error of about 2e-10 per QR) or, for
+# m >= _AUTO_SPREAD_FROM steps, with 2 u cond / m below _AUTO_STEP_ERR (2e-10 per
+# step: 50 times below the 1e-8 promised, even if every QR erred the same way).
+# Short intervals keep the per-QR cap because a step Jacobian that is itself only
+# accurate to ~1e-14 relative (autodiff, a formed product) is amplified by cond(Z)
+# too.  Verification: a prediction can be wrong (a stretch of strongly contracting
+# steps arrives), so an interval whose frame ends with cond(Z) above 1e7 (or, from
+# _AUTO_SPREAD_FROM steps, with 2 u cond / m above _AUTO_REJECT_ERR) is rejected: the
+# frame is rewound to the last accepted QR and the stretch is redone with a QR at
+# every step.
 _AUTO_STEP_ERR = 2e-10
 _AUTO_REJECT_ERR = 2e-9
 _AUTO_MAX = 16
 _LOG_2U = math.log(np.finfo(np.float64).eps)      # log(2u), u the unit roundoff
+_AUTO_SPREAD_FROM = 4
+_M = np.arange(1, _AUTO_MAX + 1)
 # _AUTO_LOG_COND[m - 1]: the largest log cond(Z) an interval of m steps may reach
-_AUTO_LOG_COND = np.log(_AUTO_STEP_ERR * np.arange(1, _AUTO_MAX + 1)) - _LOG_2U
-_AUTO_REJECT = np.log(_AUTO_REJECT_ERR * np.arange(1, _AUTO_MAX + 1)) - _LOG_2U
+_AUTO_LOG_COND = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e6),
+                          np.log(_AUTO_STEP_ERR * _M) - _LOG_2U)
+_AUTO_REJECT = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e7),
+                        np.log(_AUTO_REJECT_ERR * _M) - _LOG_2U)
 # per-step growth rates of log cond that allow intervals of 1, 2, ... steps (decreasing)
 _AUTO_RATE = tuple(float(c) / m for m, c in enumerate(_AUTO_LOG_COND, 1))
 _LOG_NORM_LO, _LOG_NORM_HI = math.log(1e-30), math.log(1e30)   # frame column norms kept here
