@@ -178,8 +178,11 @@ class GRUJacobians(_GatedJacobians):
 
     def _compose(self, alpha, z):
         n, W = self.hidden_size, self.weight_hh
-        J = alpha[..., :n, None] * W[:n] + alpha[..., n:2 * n, None] * W[n:2 * n] \
-            + alpha[..., 2 * n:, None] * W[2 * n:]
+        J = alpha[..., :n, None] * W[:n]          # in place: two n x n allocations, not five
+        tmp = alpha[..., n:2 * n, None] * W[n:2 * n]
+        J += tmp
+        np.multiply(alpha[..., 2 * n:, None], W[2 * n:], out=tmp)
+        J += tmp
         idx = np.arange(n)
         J[..., idx, idx] += z
         return J
@@ -192,6 +195,11 @@ class GRUJacobians(_GatedJacobians):
         G = self.weight_hh @ X
         return z * X + alpha[..., :n, :] * G[..., :n, :] + alpha[..., n:2 * n, :] * G[..., n:2 * n, :] \
             + alpha[..., 2 * n:, :] * G[..., 2 * n:, :]
+
+    def lmatmat(self, t, P):
+        if P.shape[-2] >= _FORM_FROM:  # P J_t as one C-ordered GEMM (the profiles' hot loop)
+            return P @ self.matrix(t)
+        return super().lmatmat(t, P)
 
     def rmatmat(self, t, Y):
         if Y.shape[-1] >= _FORM_FROM:
