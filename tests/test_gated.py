@@ -500,7 +500,7 @@ def test_subnormal_factors_are_stored_as_zeros():
 @pytest.mark.parametrize("form_from", [1, 10**9])
 def test_factored_and_formed_products_agree(rng, cls, form_from, monkeypatch):
     """matmat/rmatmat switch to formed blocks for many right-hand sides; both paths are exact."""
-    from spectra.cells import gated as _gated
+    from spectra.cells import gated_jacobians as _gated
 
     monkeypatch.setattr(_gated, "_FORM_FROM", form_from)
     batch = random_run(cls, rng, n=3, d=2, T=5, B=3)
