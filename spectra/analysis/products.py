@@ -15,6 +15,7 @@ from .._core.progress import check_progress
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
+from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
                               _chunked_spectral_profile, _normalise)
 
@@ -81,6 +82,12 @@ def _log_singular_values_at(seq, k, ts):
     batch = seq.batch_shape
     n_k = seq.state_size(k)
     wanted = sorted(set(ts))
+    if seq.is_square and not batch and wanted[-1] > k and n_k >= STRATIFIED_MIN_N:
+        with np.errstate(under="ignore"), blas_threads("factor", n_k):
+            out = stratified_log_singular_values(seq, k, [s for s in wanted if s > k])
+        if k in wanted:
+            out[k] = np.zeros(n_k)
+        return out
     out = {}
     dtype = np.float64
     U = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
