@@ -54,7 +54,17 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
     singular values of ``diag(e^l) T`` are then obtained by a graded QR
     iteration and LAPACK's preconditioned Jacobi SVD, which is accurate to
     high relative precision for graded matrices (Drmač & Veselić 2008).  Cost
-    O((t-k) n^3), about three to four times the plain product; memory O(n^2).
+    O((t-k) n^3); memory O(n^2).
+
+    For a single square sequence with n >= 96 the QR is LAPACK's compact-WY
+    ``dgeqrt`` (its orthogonal factor applied to the next step, never formed)
+    and runs only every few steps, as often as keeps the propagated frame's
+    condition number below 1e6 (verified after each QR: a stretch that ends
+    worse is redone with a QR at every step).  Each QR then adds a rounding
+    error of about 2e-10 to the log singular values, and these add up like a
+    random walk: 1.4e-9 (absolute) against a QR at every step for a 256-unit
+    tanh network over 1000 steps, about 2.5 times the plain product's time
+    instead of 9 times.
 
     Examples
     --------
