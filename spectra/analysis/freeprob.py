@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._core.errors import ConvergenceError
+from .._core.errors import ConvergenceError, NumericalError
 from .._core.results import Result
 from .._core.validation import check_choice, check_int, check_real
 from ..cells.activations import Activation
@@ -225,6 +225,13 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
     -------
     JacobianSpectrum
 
+    Raises
+    ------
+    NumericalError
+        When a moment (or the variance) leaves the float64 range: the mean
+        ``chi^L`` of a deep network far from criticality (``chi`` and the
+        depth give it in logs, ``L log chi``).
+
     Notes
     -----
     With mu_k = E[f'(sqrt(q) z)^(2k)], the S-transform of D^2 follows from
@@ -271,23 +278,41 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
                                             breakpoints=kinks) for k in range(1, K + 1)])
     if mu[0] <= 0.0:
         raise ValueError(f"E[f'^2] = 0 for {act!r} at q = {q}: the Jacobian vanishes")
-    psi = np.concatenate([[0.0], mu])
+    # the series of D^2 / E[f'^2] and W with sigma_w^2 = 1 (means 1); J J^T then scales by
+    # chi^L, chi = sigma_w^2 E[f'^2], moment k by chi^(L k), applied in logs (chi^L alone leaves
+    # float64 for deep or extreme networks)
+    ks = np.arange(1, K + 1)
+    psi = np.concatenate([[0.0], mu / mu[0] ** ks])
     chi_inv = _reverse(psi)                 # chi_inv[0] = 0
     one_plus = np.zeros(K + 1)
     one_plus[:2] = 1.0
     S_d = _mul(chi_inv[1:].copy(), one_plus[:K])            # chi^{-1}(z)/z * (1 + z), K terms
-    S_j = _pow(S_d, L) / sw ** L
+    S_j = _pow(S_d, L)
     if weights == "gaussian":
         S_j = _mul(S_j, _pow(_inv(one_plus[:K]), L))
     # chi_J^{-1}(z) = z S_J(z) / (1 + z); revert to the moment series
     T = _mul(S_j, _inv(one_plus[:K]))
     psi_j = _reverse(np.concatenate([[0.0], T]))
-    moments = psi_j[1:]
-    m1 = (sw * mu[0]) ** L
-    rel = mu[1] / mu[0] ** 2 - 1.0 + (1.0 if weights == "gaussian" else 0.0)
-    var = m1 * m1 * L * rel
-    if not np.all(np.isfinite(moments)):
+    unit = psi_j[1:]
+    if not np.all(np.isfinite(unit)):
         raise ConvergenceError("the moment series overflowed; lower `order`")
+    rel = mu[1] / mu[0] ** 2 - 1.0 + (1.0 if weights == "gaussian" else 0.0)
+    log_chi = math.log(sw * mu[0])
+    with np.errstate(divide="ignore"):
+        log_moments = ks * (L * log_chi) + np.log(np.abs(unit))
+    log_var = 2.0 * L * log_chi + math.log(L * rel) if rel > 0 else 0.0
+    low, high = math.log(np.finfo(float).tiny), math.log(np.finfo(float).max)
+    out = [(k, v) for k, v in zip(ks, log_moments) if v != -math.inf and not low <= v <= high]
+    if out or not low <= log_var <= high:
+        k, v = out[0] if out else (2, log_var)
+        raise NumericalError(
+            f"the moments of J J^T leave the float64 range (the mean is "
+            f"10^{L * log_chi / math.log(10):.4g}, {'the variance' if not out else f'moment {k}'} "
+            f"10^{v / math.log(10):.4g}): chi^L with chi = sigma_w^2 E[f'^2] = {sw * mu[0]:.6g} "
+            f"and L = {L}; L log(chi) gives the mean in logs")
+    moments = unit * np.exp(ks * (L * log_chi))
+    m1 = math.exp(L * log_chi)
+    var = math.exp(log_var) if rel > 0 else 0.0
     return JacobianSpectrum(moments, float(m1), float(var), float(q), float(sw * mu[0]), L,
                             weights, act, sw)
 
