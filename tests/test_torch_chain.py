@@ -15,6 +15,7 @@ from spectra.jacobians import JacobianSequence
 
 torch = pytest.importorskip("torch")
 
+from spectra.cells.torch_cell import _TorchStepBackend  # noqa: E402
 
 def _rel(a, b):
     return np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b))
@@ -40,9 +41,13 @@ def _analytic_product(W, states, t, k):
     return P
 
 
-@pytest.mark.parametrize("t,k", [(150, 0), (150, 37), (129, 64), (64, 0), (3, 1)])
-def test_chunked_product_matches_the_analytic_jacobians(t, k):
-    # spans across several chunks of 64 steps, exactly one chunk, and a short span
+@pytest.mark.parametrize("chunk", [32, None])
+@pytest.mark.parametrize("t,k", [(150, 0), (150, 37), (129, 64), (64, 32), (3, 1)])
+def test_chunked_product_matches_the_analytic_jacobians(t, k, chunk, monkeypatch):
+    # spans across several chunks of 32 steps, exactly one chunk, and a short span; and
+    # the default chunk length
+    if chunk is not None:
+        monkeypatch.setattr(_TorchStepBackend, "CHUNK", chunk)
     n, m, T = 7, 2, 150
     step, W = _tanh_step(n, m)
     X = np.random.default_rng(1).standard_normal((T, m))
@@ -77,9 +82,9 @@ def test_chunked_product_equals_the_step_by_step_product_and_autograd():
 
 def test_chunks_shorten_where_the_product_leaves_float64():
     # h -> exp(x) Q h with Q orthogonal: dh_t/dh_0 = exp(sum x) Q^t exactly.  60 steps of
-    # e^14 then 60 of e^-14: the last chunk of 64 steps spans e^-784 ~ 2^-1131, below
-    # float64's range (it underflows to zero), so the pass must shorten its chunks; the
-    # whole product is Q^120.
+    # e^14 then 60 of e^-14: pulled back through the 60 shrinking steps at once the row
+    # vectors fall to e^-840 ~ 2^-1212, below float64's range (they underflow to zero), so
+    # the pass must shorten its chunks; the whole product is Q^120.
     n, T = 4, 120
     Q, _ = np.linalg.qr(np.random.default_rng(5).standard_normal((n, n)))
     Qt = torch.tensor(Q)

@@ -185,7 +185,7 @@ class _TorchStepBackend:
         return self.ops.jacobian(self._f(p[1]), p[0], p[0].shape[0])
 
     # -- the dense product dh_t/dh_k in one reverse pass -------------------------------
-    CHUNK = 64          # steps per reverse pass between rescalings (halved on overflow)
+    CHUNK = 128         # steps per reverse pass between rescalings (shortened on overflow)
 
     def chain(self, t, k, points):
         """``(P, e)`` with ``dh_t/dh_k = P 2^e``: one reverse pass over the run, in torch.
