@@ -133,6 +133,3 @@ def test_plots_of_a_monitor_of_stack_trajectories(lstm_and_data):
         mon.plot("history")
     with pytest.raises(ValueError, match="no gradient norms"):
         mon.plot("layers")
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
