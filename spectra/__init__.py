@@ -18,6 +18,7 @@ Cells and runs
    LeakyRNN               -- leaky-integrator units
    LSTM                   -- PyTorch-layout LSTM
    GRU                    -- PyTorch-layout GRU
+   LRU                    -- the Linear Recurrent Unit (Orvieto et al. 2023)
    Stack                  -- stacked recurrent layers as one cell
    from_torch             -- a cell or Stack from a PyTorch module, state dict or file
    MLP                    -- a feedforward stack as a step map over depth
@@ -135,7 +136,7 @@ from importlib import import_module as _import_module
 from ._core.errors import ConvergenceError, NumericalError
 from ._core.threads import get_threads, set_threads, threads
 from . import cells, jacobians
-from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCell, LayerNorm,
+from .cells import (GRU, LRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCell, LayerNorm,
                     LeakyRNN, RecurrentFirstRNN, Stack, TorchCell, activation,
                     available_activations, from_torch, init,
                     register_cell)
@@ -176,7 +177,7 @@ _LAZY_MODULES = ("remedies", "nonnormal", "sweeps", "monitor", "grid", "symbolic
 
 __all__ = [
     # cells and runs
-    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "Stack", "from_torch", "MLP", "LayerNorm",
+    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "LRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     "TorchCell", "JaxCell",
     # jacobians
