@@ -51,6 +51,8 @@ Products, spectra and Lyapunov exponents
    top_singular_values         -- matrix-free top-k singular values
    step_eigenvalues            -- eigenvalues of every step Jacobian
    step_singular_values        -- singular values of every step Jacobian
+   parameter_sensitivity       -- ||dh_t/dtheta|| over time and by lag (curse of memory)
+   ParameterSensitivity        -- its result
 
 Bounds (Pascanu, Mikolov & Bengio 2013)
 ---------------------------------------
@@ -153,6 +155,7 @@ from .analysis import (BoundReport, DepthProfile, DepthSpectra, LyapunovSpectrum
                        regime)
 from .analysis import (JacobianSpectrum, RecurrentMeanField, edge_of_chaos,
                        gaussian_product_lyapunov, jacobian_spectrum, recurrent_mean_field)
+from .analysis import ParameterSensitivity, parameter_sensitivity
 from ._aliases import ALIASES_01 as _ALIASES_01
 
 # Leaves of the layer graph load on first use: nothing below them needs them.
@@ -185,7 +188,7 @@ __all__ = [
     # products, spectra and Lyapunov exponents
     "gradient_norm_profile", "NormProfile", "product_log_singular_values", "lyapunov_spectrum",
     "LyapunovSpectrum", "spectral_norm", "spectral_radius", "top_singular_values",
-    "step_eigenvalues", "step_singular_values",
+    "step_eigenvalues", "step_singular_values", "parameter_sensitivity", "ParameterSensitivity",
     # bounds
     "gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime", "Regime",
     "bound_report", "BoundReport",
