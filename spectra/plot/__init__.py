@@ -32,6 +32,9 @@ Remedies
     :func:`remedies_figure_set` (``_remedies``).
 Non-normality
     :func:`pseudospectra_contours`, :func:`transient_growth_curves` (``_nonnormal``).
+Linear recurrent units
+    :func:`curse_of_memory_figure`, :func:`measure_curse_of_memory`,
+    :func:`lru_eigenvalues` (``_memory``).
 Reports
     :func:`model_report`: one self-contained ``report.html`` (figures embedded)
     and ``report.json`` of a network (``_report``; ``spectra report``).
@@ -73,6 +76,7 @@ from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, lea
 from ._remedies import figure_set as remedies_figure_set
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
 from ._stack import layer_gradient_norms, state_label
+from ._memory import curse_of_memory_figure, lru_eigenvalues, measure_curse_of_memory
 from ._report import model_report
 
 __all__ = [
@@ -94,6 +98,8 @@ __all__ = [
     "teacher_forcing_figure", "remedies_figure_set",
     # non-normality
     "pseudospectra_contours", "transient_growth_curves",
+    # linear recurrent units
+    "curse_of_memory_figure", "lru_eigenvalues", "measure_curse_of_memory",
     # reports
     "model_report",
 ]
