@@ -249,8 +249,8 @@ def curse_of_memory(lam, *, normalization="none", parameter="lambda") -> CurseOf
     variance, but the sensitivity still explodes as ``(1-l)^-2``).  The LRU's
     exponential parametrisation removes the rest: ``parameter="nu"`` multiplies by
     ``(r log r)^2 ~ (1-r)^2``, so with the tied normalisation
-    ``E|dh/dnu|^2 = (r log r)^2/(1-r^2)^2 -> 1/4`` as ``r -> 1``, while without
-    normalisation it still grows as ``1/(4(1-r))``.  For complex lambda (real input)
+    ``E|dh/dnu|^2 = (r log r)^2/(1-r^2)^2 -> 1/4`` as ``r -> 1`` (``-> 1/2`` with the
+    fixed one), while without normalisation it still grows as ``1/(4(1-r))``.  For complex lambda (real input)
     ``|d lambda^k/d nu| = k r^(k-1) |r log r|`` as for real lambda, so the forms carry over
     with ``r = |lambda|``.
 
