@@ -105,7 +105,7 @@ class LRUJacobians(JacobianSequence):
         """``blockdiag(lam) @ X`` for X of shape (..., 2N, m); lam (N,) complex."""
         a, b = lam.real[:, None], lam.imag[:, None]
         Xr, Xi = X[..., 0::2, :], X[..., 1::2, :]
-        Y = np.empty(np.broadcast_shapes(X.shape, X.shape), dtype=np.result_type(X, np.float64))
+        Y = np.empty(X.shape, dtype=np.result_type(X, np.float64))
         Y[..., 0::2, :] = a * Xr - b * Xi
         Y[..., 1::2, :] = b * Xr + a * Xi
         return Y

@@ -131,8 +131,8 @@ def curse_of_memory_figure(lams=(0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999
     ax_nu.axhline(0.25, color="0.5", lw=0.7, ls=":", label="1/4")
     for ax in axes:
         ax.set_xscale("log")
-        ax.set_yscale("log")
         decade_ticks(ax, "x")
+        ax.set_yscale("log")
         decade_ticks(ax, "y")
         ax.set_xlabel(r"$1 - \lambda$")
         ax.legend(loc="best", fontsize=6)
