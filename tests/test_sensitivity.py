@@ -216,3 +216,18 @@ def test_bad_arguments():
 def test_curse_of_memory_refuses(kwargs, error, match):
     with pytest.raises(error, match=match):
         curse_of_memory(**kwargs)
+
+
+def test_blocks_of_steps_give_the_same_answer(monkeypatch):
+    # a long run's partials are made a block of steps at a time: the same numbers
+    import spectra.analysis.sensitivity as mod
+
+    gen = np.random.default_rng(4)
+    cell = spectra.LRU.random(3, input_size=2, r_min=0.6, r_max=0.95, rng=gen)
+    run = cell.run(gen.standard_normal((2, 23, 2)))
+    whole = parameter_sensitivity(run, "B_im", t=17)
+    monkeypatch.setattr(mod, "_CHUNK_FLOATS", 2 * 6 * 6 * 5)      # blocks of 5 steps
+    parts = parameter_sensitivity(run, "B_im", t=17)
+    np.testing.assert_allclose(parts.norms, whole.norms, rtol=1e-13)
+    np.testing.assert_allclose(parts.lag_norms, whole.lag_norms, rtol=1e-13)
+    np.testing.assert_allclose(parts.jacobian, whole.jacobian, rtol=1e-13)

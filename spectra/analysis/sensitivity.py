@@ -61,6 +61,30 @@ class ParameterSensitivity(Result):
     jacobian: np.ndarray
 
 
+_CHUNK_FLOATS = 8_000_000    # the partials G_t are made a block of steps at a time: ~64 MB
+
+
+def _partials(run, parameter, a, b, p):
+    """``G_t = dF_t/dtheta`` (n x p) for t = a+1..b, from the cell's per-step hook.
+
+    The hook is called on the sub-run of steps a+1..b (its states h_a..h_b, inputs and
+    auxiliaries) once per unit cotangent, which gives row i of every G_t at once.
+    """
+    cell, states = run.cell, run.states
+    batch, n = states.shape[:-2], states.shape[-1]
+    sub = states[..., a:b + 1, :]
+    X = None if run.inputs is None else run.inputs[..., a:b, :]
+    aux = None if run.preactivations is None else run.preactivations[..., a:b, :]
+    G = np.empty(batch + (b - a, n, p))
+    U = np.zeros(batch + (b - a, n))
+    for i in range(n):
+        U[..., i] = 1.0
+        g = cell.parameter_vjp(sub, X, aux, U, per_step=True)[parameter]
+        G[..., i, :] = np.asarray(g, dtype=np.float64).reshape(batch + (b - a, p))
+        U[..., i] = 0.0
+    return G
+
+
 def _hidden_rows(cell, n, dtype):
     """The selection E (n_h x n) with E h = hidden_part(h)."""
     return np.ascontiguousarray(np.swapaxes(cell.hidden_part(np.eye(n, dtype=dtype)), -1, -2))
@@ -101,7 +125,9 @@ def parameter_sensitivity(run, parameter, *, t=None) -> ParameterSensitivity:
 
     accumulated forwards for every t (O(T n^2 p) with dense steps, O(T n p) for
     diagonal ones such as the LRU's), and the terms of the sum at step t, one per lag
-    ``t - k``, carried backwards (O(t n^2 p)).  Memory O(T n p) for the G_t.
+    ``t - k``, carried backwards (O(t n^2 p)).  The G_t are made a block of steps at a
+    time (about 64 MB of them; a run longer than one block calls the hook twice per step),
+    so memory stays O(n p) per step of a block plus the O(T) norms.
 
     **The curse of memory.**  For ``h_t = lambda h_{t-1} + x_t`` with unit white noise,
     ``h_t = sum_k lambda^k x_{t-k}`` and ``dh_t/dlambda = sum_k k lambda^(k-1) x_{t-k}``,
@@ -142,32 +168,42 @@ def parameter_sensitivity(run, parameter, *, t=None) -> ParameterSensitivity:
     batch, n = states.shape[:-2], states.shape[-1]
     shape = np.shape(cell.parameters()[parameter])
     p = int(np.prod(shape, dtype=int))
-    G = np.empty(batch + (T, n, p))
-    U = np.zeros(batch + (T, n))
-    for i in range(n):                       # row i of every G_t at once
-        U[..., i] = 1.0
-        g = np.asarray(run.parameter_vjp(U, per_step=True)[parameter], dtype=np.float64)
-        G[..., i, :] = g.reshape(batch + (T, p))
-        U[..., i] = 0.0
+    chunk = max(1, min(T, int(_CHUNK_FLOATS // max(1, int(np.prod(batch, dtype=int)) * n * p))))
+    blocks = [(a, min(T, a + chunk)) for a in range(0, T, chunk)]
+    cache = {}
+
+    def G_of(a, b):
+        """``G_t`` for t = a+1..b, shape ``batch + (b - a, n, p)`` (kept if it is the only block)."""
+        if (a, b) in cache:
+            return cache[(a, b)]
+        G = _partials(run, parameter, a, b, p)
+        if len(blocks) == 1:
+            cache[(a, b)] = G
+        return G
+
     seq = run.jacobian_sequence
     E = _hidden_rows(cell, n, np.float64)
     norms = np.zeros(batch + (T + 1,))
     S = np.zeros(batch + (n, p))
     S_t = None
     with np.errstate(over="ignore", invalid="ignore"):
-        for s in range(1, T + 1):
-            S = seq.matmat(s, S) + G[..., s - 1, :, :]
-            H = E @ S
-            norms[..., s] = np.sqrt(np.sum(H * H, axis=(-2, -1)))
-            if s == t:
-                S_t = H
+        for a, b in blocks:
+            G = G_of(a, b)
+            for s in range(a + 1, b + 1):
+                S = seq.matmat(s, S) + G[..., s - a - 1, :, :]
+                H = E @ S
+                norms[..., s] = np.sqrt(np.sum(H * H, axis=(-2, -1)))
+                if s == t:
+                    S_t = H
         lag_norms = np.empty(batch + (t,))
         P = np.broadcast_to(E, batch + E.shape).copy()
-        for k in range(t, 0, -1):
-            C = P @ G[..., k - 1, :, :]
-            lag_norms[..., t - k] = np.sqrt(np.sum(C * C, axis=(-2, -1)))
-            if k > 1:
-                P = seq.lmatmat(k, P)
+        for a, b in reversed([blk for blk in blocks if blk[0] < t]):
+            G = G_of(a, b)
+            for k in range(min(b, t), a, -1):
+                C = P @ G[..., k - a - 1, :, :]
+                lag_norms[..., t - k] = np.sqrt(np.sum(C * C, axis=(-2, -1)))
+                if k > 1:
+                    P = seq.lmatmat(k, P)
     if not (np.all(np.isfinite(norms)) and np.all(np.isfinite(lag_norms))):
         raise NumericalError(f"the sensitivity to `{parameter}` left the float64 range (the run "
                              "or its Jacobian products explode); shorten the run")
