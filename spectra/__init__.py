@@ -30,6 +30,9 @@ Cells and runs
    register_cell          -- make a cell class known to the CLI and sweeps
    TorchCell              -- any torch step function h_new = step(h, x) as a cell
    JaxCell                -- any jax step function as a cell
+   SelectiveSSM           -- Mamba's selective diagonal state-space cell
+   MinGRU                 -- minGRU (Feng et al. 2024): gates from the input alone
+   MinLSTM                -- minLSTM (Feng et al. 2024)
 
 Jacobians
 ---------
@@ -37,6 +40,7 @@ Jacobians
    JacobianSequence       -- abstract sequence of step Jacobians
    DenseJacobians         -- explicit step Jacobians
    ScaledJacobians        -- diag(shift) + diag(row) W diag(col) per step
+   DiagonalJacobians      -- diag(d_t) per step (diagonal recurrences)
    as_jacobian_sequence   -- accept a trajectory, sequence or array
 
 Products, spectra and Lyapunov exponents
@@ -142,8 +146,10 @@ from .cells import (GRU, LRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, 
                     LeakyRNN, RecurrentFirstRNN, Stack, TorchCell, activation,
                     available_activations, from_torch, init,
                     register_cell)
+from .cells import MinGRU, MinLSTM, SelectiveSSM
 from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
                         as_jacobian_sequence)
+from .jacobians import DiagonalJacobians
 from . import linalg
 from .linalg import (spectral_norm, spectral_radius, step_eigenvalues, step_singular_values,
                      top_singular_values)
@@ -183,8 +189,10 @@ __all__ = [
     "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "LRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     "TorchCell", "JaxCell",
+    "SelectiveSSM", "MinGRU", "MinLSTM",
     # jacobians
-    "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "as_jacobian_sequence",
+    "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "DiagonalJacobians",
+    "as_jacobian_sequence",
     # products, spectra and Lyapunov exponents
     "gradient_norm_profile", "NormProfile", "product_log_singular_values", "lyapunov_spectrum",
     "LyapunovSpectrum", "spectral_norm", "spectral_radius", "top_singular_values",

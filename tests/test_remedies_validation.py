@@ -13,6 +13,24 @@ CELL = spectra.ElmanRNN(W3, U)
 LAB = np.array([0, 1, 0, 1])
 
 
+class _NoHook(spectra.Cell):
+    """A cell without the optional parameter_vjp hook (n = 3, d = 2)."""
+
+    n, input_size = 3, 2
+
+    def input_drive(self, X, steps, batch_shape):
+        return X
+
+    def advance(self, h, u):
+        return 0.5 * h + u @ np.ones((2, 3)), None
+
+    def factored_jacobians(self, states, aux):
+        return spectra.DenseJacobians(np.broadcast_to(0.5 * np.eye(3), (states.shape[-2] - 1, 3, 3)))
+
+    def parameters(self):
+        return {}
+
+
 def bptt(**kw):
     args = dict(cell=CELL, inputs=X, targets=LAB, W_yh=V)
     args.update(kw)
@@ -21,8 +39,10 @@ def bptt(**kw):
 
 
 BAD = [
-    ("bptt cell type", lambda: bptt(cell=spectra.GRU.random(3, input_size=2, rng=0)), TypeError, "`cell` must be an ElmanRNN, LeakyRNN or RecurrentFirstRNN; got GRU"),
-    ("bptt cell not a cell", lambda: bptt(cell=W3), TypeError, "`cell` must be an ElmanRNN"),
+    ("bptt cell type", lambda: bptt(cell=_NoHook()), TypeError, "`cell` must be a spectra cell with the parameter_vjp hook .*; got _NoHook, which does not implement parameter_vjp"),
+    ("bptt cell not a cell", lambda: bptt(cell=W3), TypeError, "`cell` must be a spectra cell with the parameter_vjp hook"),
+    ("bptt decompose unknown name", lambda: bptt(cell=spectra.GRU.random(3, input_size=2, rng=0), decompose=["weight_hh", "W_hh"]), ValueError, r"`decompose` names \['W_hh'\], which are no parameters of this GRU; its parameters are \['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'\]"),
+    ("bptt decompose type", lambda: bptt(decompose=3), TypeError, "`decompose` must be True or False, or a list of parameter names"),
     ("bptt loss", lambda: bptt(loss="hinge"), ValueError, "`loss` must be one of"),
     ("bptt W_yh columns", lambda: bptt(W_yh=np.ones((2, 4))), ValueError, "`W_yh` must have 3 columns"),
     ("bptt b_y length", lambda: bptt(b_y=np.ones(3)), ValueError, "`b_y` must have length 2"),

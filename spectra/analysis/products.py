@@ -9,6 +9,7 @@ import numpy as np
 from .._core.results import Result
 from ..linalg.graded import graded_qr, log_singular_values_graded, normalise_rows
 from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
+from ..jacobians.diagonal import DiagonalJacobians
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
 from .._core.progress import check_progress
@@ -67,6 +68,8 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
     t, k = seq.check_span(t, k)
     if min(seq.state_size(t), seq.state_size(k)) == 0:     # no singular values at all
         return np.zeros(seq.batch_shape + (0,))
+    if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
+        return seq.log_singular_values(t, k)
     with counted(seq, t - k, "singular values", progress) as seq:
         return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 
@@ -229,6 +232,8 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         return NormProfile(lags, np.zeros(seq.batch_shape + (0,)), t, ord)
     from .._core.validation import as_generator
 
+    if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O(t n)
+        return NormProfile(lags, seq.log_norm_profile(t, ord), t, ord)
     gen = as_generator(rng)
     n = seq.state_size(t)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:

@@ -103,6 +103,11 @@ class Cell(abc.ABC):
     BPTT (:func:`~spectra.bptt_gradient`) and parameter sensitivities use it
     through ``Trajectory.parameter_vjp``.
 
+    Optional attribute: ``torch_names``, ``{torch name: parameter name}`` for
+    a cell loaded from PyTorch (:func:`~spectra.from_torch` sets it, e.g.
+    ``{"weight_hh_l0": "W_hh", "bias_ih_l0": "b", "bias_hh_l0": "b"}``), so
+    gradients can be reported under the module's own names; None otherwise.
+
     Register a cell under a name with :func:`~spectra.cells.register_cell`
     to make it available to the CLI (``--cell``), sweeps and the symbolic
     layer.
@@ -129,6 +134,7 @@ class Cell(abc.ABC):
     n: int
     input_size: int = 0
     dtype = np.dtype(np.float64)
+    torch_names = None
 
     # -- public ------------------------------------------------------------------------
     def run(self, inputs=None, *, h0=None, steps=None):

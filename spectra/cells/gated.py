@@ -23,6 +23,7 @@ from .activations import _logistic, _logistic_d, _tanh_d
 from .base import Cell, frozen as _frozen
 from .registry import register_cell
 from .inputs import gru_input_jacobians, lstm_input_jacobians
+from .param_grads import gru_parameter_vjp, lstm_parameter_vjp
 from ..jacobians.sequence import JacobianSequence, without_subnormals
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_dtype, check_int,
                           check_real, describe)
@@ -261,6 +262,10 @@ class _GatedCell(Cell):
         return {k: v for k, v in (("weight_ih", self._W_ih), ("weight_hh", self._W_hh),
                                   ("bias_ih", self._b_ih), ("bias_hh", self._b_hh)) if v is not None}
 
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """Parameter cotangents of a run (see :class:`~spectra.Cell`), one product per matrix."""
+        return self._param_vjp(states, inputs, aux, cotangents, per_step)
+
     def _bias(self):
         b = np.zeros(self._gates * self.hidden_size, dtype=self.dtype)
         for v in (self._b_ih, self._b_hh):
@@ -281,11 +286,11 @@ class _GatedCell(Cell):
     def from_torch(cls, module_or_state_dict, layer=0, *, reverse=False, prefix=None,
                    dtype=np.float64):
         """The cell of one layer of a PyTorch module (see the subclasses' docstrings)."""
-        from .state_dict import recurrent_weights
+        from .state_dict import recurrent_weights, torch_named
 
         w = recurrent_weights(module_or_state_dict, cls._torch_kind, layer=layer,
                               reverse=reverse, prefix=prefix)
-        return cls(w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, dtype=dtype)
+        return torch_named(cls(w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, dtype=dtype), w)
 
     @classmethod
     def random(cls, hidden_size, *, input_size=0, gain=1.0, bias=True, rng=None,
@@ -448,6 +453,7 @@ class LSTM(_GatedCell):
     _torch_kind = "LSTM"
     _state_parts = 2  # [h, c]
     from_torch = _from_torch_for("LSTM", 4)
+    _param_vjp = lstm_parameter_vjp
 
     def hidden_part(self, states):
         return states[..., :self.hidden_size]
@@ -549,6 +555,7 @@ class GRU(_GatedCell):
     _gate_order = "r, z, n"
     _torch_kind = "GRU"
     from_torch = _from_torch_for("GRU", 3)
+    _param_vjp = gru_parameter_vjp
 
     def __init__(self, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, dtype=np.float64):
         super().__init__(weight_ih, weight_hh, bias_ih, bias_hh, dtype=dtype)

@@ -139,3 +139,7 @@ class JaxCell(FunctionCell):
 
     def parameters(self) -> dict:
         return {}
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """No parameters: a jax step closes over its weights, so ``{}``."""
+        return {}

@@ -20,6 +20,7 @@ from .base import Cell, Recurrence, frozen as _frozen
 from .init import INITIALIZERS
 from .registry import register_cell
 from .inputs import no_input_error
+from .param_grads import simple_parameter_vjp
 from ..jacobians.structured import ScaledJacobians
 from .._core.validation import (as_array, as_generator, as_matrix, as_vector, check_choice,
                           check_dtype, check_int, check_real, describe)
@@ -89,6 +90,10 @@ class _SimpleRNN(Cell):
             if value is not None:
                 out[name] = value
         return out
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """Parameter cotangents of a run (see :class:`~spectra.Cell`), one product per matrix."""
+        return simple_parameter_vjp(self, states, inputs, aux, cotangents, per_step)
 
     def recurrence(self):
         return Recurrence("recurrent_first" if self._form == "recurrent_first" else "elman",
@@ -244,7 +249,7 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         >>> cell, cell.b
         (ElmanRNN(n=2, input_size=1, activation=Activation('relu')), array([2., 2.]))
         """
-        from .state_dict import recurrent_weights
+        from .state_dict import recurrent_weights, torch_named
 
         w = recurrent_weights(module_or_state_dict, "RNN", layer=layer, reverse=reverse,
                               prefix=prefix)
@@ -259,8 +264,10 @@ class ElmanRNN(_HiddenInputNames, _SimpleRNN):
         for v in (w.bias_ih, w.bias_hh):
             if v is not None:
                 b = v if b is None else b + v
-        return cls(w.weight_hh, w.weight_ih, b,
+        cell = cls(w.weight_hh, w.weight_ih, b,
                    activation="tanh" if activation is None else activation, dtype=dtype)
+        return torch_named(cell, w, {"weight_hh": "W_hh", "weight_ih": "W_hx", "bias_ih": "b",
+                                     "bias_hh": "b"})
 
     def factored_jacobians(self, states, A):
         A = self._preactivations_or_empty(states, A)

@@ -115,6 +115,47 @@ class Stack(Cell):
         """``{"layer{l}.{name}": array}`` over the layers."""
         return {f"layer{l}.{k}": v for l, c in enumerate(self.cells) for k, v in c.parameters().items()}
 
+    @property
+    def torch_names(self):
+        """``{torch name: "layer{l}.{name}"}`` when every layer was loaded from torch, else None."""
+        maps = [c.torch_names for c in self.cells]
+        if any(m is None for m in maps):
+            return None
+        out = {}
+        for l, m in enumerate(maps):
+            for k, v in m.items():
+                if k in out:
+                    return None
+                out[k] = f"layer{l}.{v}"
+        return out
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """Parameter cotangents of a run (see :class:`~spectra.Cell`): ``layer{l}.{name}``.
+
+        Layer l's parameters move h^l_t and, through the layers above at the
+        same step, the states above it; so layer l gets the cotangent
+        ``c^l_t = u^l_t + P_l^T (B^{l+1}_t)^T c^{l+1}_t`` (``B`` the input
+        Jacobians of the layer above, ``P`` the selection of the hidden part),
+        accumulated from the top, and its own ``parameter_vjp`` does the rest.
+        """
+        U = np.asarray(cotangents, dtype=np.float64)
+        T = U.shape[-2]
+        parts = list(self._split(states, aux))
+        grads = [None] * self.layers
+        c = U[..., self.slices[-1]]
+        for l in range(self.layers - 1, -1, -1):
+            cell, s, a = parts[l]
+            x = inputs if l == 0 else self.cells[l - 1].hidden_part(parts[l - 1][1])[..., 1:, :]
+            grads[l] = cell.parameter_vjp(s, x, a, c, per_step=per_step)
+            if l:
+                seq = cell.input_jacobians(s, a)
+                up = np.zeros(c.shape[:-1] + (cell.input_size,))
+                for t in range(1, T + 1):
+                    up[..., t - 1, :] = seq.rmatmat(t, c[..., t - 1, :, None])[..., 0]
+                c = np.array(U[..., self.slices[l - 1]])
+                c[..., self._hidden_idx[l - 1]] += up
+        return {f"layer{l}.{k}": v for l, g in enumerate(grads) for k, v in g.items()}
+
     def initial_state(self, h0, batch_shape, name="h0"):
         """Zeros, the full stacked state, or a list of per-layer states (LSTM: tuples allowed)."""
         if isinstance(h0, list):

@@ -29,7 +29,7 @@ from .._core.interop import is_module, is_tensor, to_numpy
 from .._core.validation import check_int, describe
 
 __all__ = ["to_numpy", "flatten_state_dict", "read_state_dict", "recurrent_weights",
-           "RecurrentWeights", "TORCH_KINDS"]
+           "RecurrentWeights", "TORCH_KINDS", "named_weights"]
 
 # kind -> (number of stacked gates, torch class names accepted)
 TORCH_KINDS = {
@@ -145,6 +145,7 @@ class RecurrentWeights:
     bias_hh: np.ndarray | None
     nonlinearity: str | None  # from a torch nn.RNN / nn.RNNCell module, else None
     where: str                # the key prefix and suffix, for messages
+    suffix: str = ""          # the key suffix of the layer and direction ("_l1", "_l0_reverse", "")
 
 
 def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None) -> RecurrentWeights:
@@ -262,4 +263,93 @@ def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None)
                              f"of {_KIND_OF_GATES[ratio]} ({_rows(ratio)} x n), not of nn.{kind} "
                              f"({_rows(gates)} x n)")
     return RecurrentWeights(get("weight_ih", True), weight_hh, get("bias_ih", False),
-                            get("bias_hh", False), nonlinearity, f"{prefix}*{suffix}")
+                            get("bias_hh", False), nonlinearity, f"{prefix}*{suffix}", suffix)
+
+
+def torch_named(cell, weights, names=None):
+    """``cell`` with ``cell.torch_names``: ``{torch name: name in cell.parameters()}``.
+
+    ``names`` maps torch's base names (``weight_hh``, ...) to the cell's; by
+    default they are the same.  The layer and direction suffix of
+    ``weights`` (``_l1``, ``_l0_reverse``) is appended, so the names are the
+    module's own ``named_parameters()`` names.
+    """
+    own = cell.parameters()
+    names = {k: k for k in own} if names is None else names
+    cell.torch_names = {f"{k}{weights.suffix}": v for k, v in names.items() if v in own
+                        and getattr(weights, k, None) is not None}
+    return cell
+
+
+def named_weights(source, layouts, *, prefix=None, what="cell"):
+    """The arrays of one of several named layouts, found in a module, state dict or file.
+
+    The reader behind the ``from_state_dict`` constructors of the cells that
+    no standard PyTorch module holds (:class:`~spectra.SelectiveSSM`,
+    :class:`~spectra.MinGRU`, :class:`~spectra.MinLSTM`).
+
+    Parameters
+    ----------
+    source : torch module, mapping, str or os.PathLike
+        A module (its ``state_dict()``), a state dict (nested or prefixed
+        keys are found) or an ``.npz``/``.pt``/``.pth`` file.
+    layouts : dict
+        ``{layout name: (required keys, optional keys)}``; the first layout
+        whose first required key is found is read.
+    prefix : str, optional
+        The key prefix of the layer inside a larger state dict (found
+        automatically when the layout occurs under one prefix only).
+    what : str
+        What is being read, for error messages.
+
+    Returns
+    -------
+    (str, dict)
+        The layout's name and ``{key without prefix: float64 array}`` (the
+        optional keys that are absent are left out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectra.cells.state_dict import named_weights
+    >>> state = {"rnn.w": np.ones(2), "rnn.b": np.zeros(2), "head.w": np.ones(3)}
+    >>> named_weights(state, {"mine": (("w", "b"), ())}, prefix="rnn")[1]["b"]
+    array([0., 0.])
+    """
+    if prefix is not None and not isinstance(prefix, str):
+        raise TypeError(f"`prefix` must be a string; got {describe(prefix)}")
+    if isinstance(source, (str, os.PathLike)):
+        state = read_state_dict(source)
+    elif is_module(source):
+        state = flatten_state_dict(source.state_dict())
+    elif isinstance(source, Mapping):
+        state = flatten_state_dict(source, name="source")
+    else:
+        raise TypeError(f"`source` must be a torch module, a state dict (a mapping of names to "
+                        f"tensors or arrays) or a path to an .npz/.pt file; got {describe(source)}")
+    for layout, (required, optional) in layouts.items():
+        first = required[0]
+        found = sorted(key[:len(key) - len(first)] for key in state
+                       if key == first or key.endswith("." + first))
+        if prefix is not None:
+            found = [p for p in (prefix, prefix + ".") if p in found]
+            if not found:
+                continue
+        if not found:
+            continue
+        if len(found) > 1:
+            raise ValueError(f"`source` holds {what} weights ({first!r}) under several prefixes "
+                             f"{found}; pass prefix=... to choose one")
+        p = found[0]
+        missing = [p + k for k in required if p + k not in state]
+        if missing:
+            raise ValueError(f"`source` has {p + first!r} but not {missing} (the {layout} layout "
+                             f"of a {what} needs {list(required)})")
+        out = {k: np.asarray(to_numpy(state[p + k], p + k), dtype=np.float64)
+               for k in (*required, *optional) if p + k in state}
+        return layout, out
+    keys = sorted(state)[:8]
+    wanted = " or ".join(repr(req[0]) for req, _ in layouts.values())
+    where = "" if prefix is None else f" under the prefix {prefix!r}"
+    raise ValueError(f"`source` holds no {what} weights{where} (a key {wanted}); its keys are "
+                     f"{keys}" + (" ..." if len(state) > 8 else ""))

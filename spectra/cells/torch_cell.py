@@ -253,3 +253,54 @@ class TorchCell(FunctionCell):
             a.flags.writeable = False
             out[name] = a
         return out
+
+    def parameter_vjp(self, states, inputs, aux, cotangents, *, per_step=False):
+        """Parameter cotangents of a run (see :class:`~spectra.Cell`), by ``torch.func.vjp``.
+
+        Under the module's ``named_parameters()`` names (a plain function has
+        none: ``{}``).  All steps (and batch rows) go through one vectorised
+        call of the step (``torch.func.vmap`` over the points
+        ``(h_{t-1}, x_t)``) and one reverse pass, in float64; ``per_step=True``
+        vectorises the pullback instead and keeps the step axis.
+        """
+        if self.module is None:
+            return {}
+        import torch
+        from torch.func import functional_call, vjp, vmap
+
+        ops = self.backend.ops
+        module = self.module
+        n, T = self.n, cotangents.shape[-2]
+        lead = cotangents.shape[:-1]
+        params = {k: p.detach() for k, p in module.named_parameters()}
+        if T == 0 or not params:
+            return {k: np.zeros(lead + tuple(p.shape) if per_step else tuple(p.shape))
+                    for k, p in params.items()}
+        buffers = {k: b.detach() for k, b in module.named_buffers()}
+        H = ops.tensor(np.reshape(states[..., :-1, :], (-1, n)))
+        U = ops.tensor(np.reshape(cotangents, (-1, n)))
+        X = None if not self.input_size or inputs is None else \
+            ops.tensor(np.reshape(inputs, (-1, self.input_size)))
+
+        def step(p, h, x):
+            return functional_call(module, (p, buffers), (h, x)).reshape(-1)
+
+        with math_attention(), torch.enable_grad():
+            if X is None:
+                rows = (lambda p: vmap(lambda h: step(p, h, None))(H))
+            else:
+                rows = (lambda p: vmap(lambda h, x: step(p, h, x))(H, X))
+            if per_step:
+                def one(h, x, u):
+                    return vjp(lambda p: step(p, h, x), params)[1](u)[0]
+                if X is None:
+                    g = vmap(lambda h, u: one(h, None, u))(H, U)
+                else:
+                    g = vmap(one)(H, X, U)
+            else:
+                g = vjp(rows, params)[1](U)[0]
+        out = {}
+        for k, p in params.items():
+            a = TorchOps.numpy(g[k].to(torch.float64))
+            out[k] = a.reshape(lead + tuple(p.shape)) if per_step else a.reshape(tuple(p.shape))
+        return out

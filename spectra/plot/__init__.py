@@ -29,7 +29,9 @@ Remedies
     :func:`truncation_figure`, :func:`penalty_figure`,
     :func:`spectral_control_figure`, :func:`echo_state_figure`,
     :func:`leaky_figure`, :func:`teacher_forcing_figure`,
-    :func:`remedies_figure_set` (``_remedies``).
+    :func:`remedies_figure_set` (``_remedies``); :func:`parameter_lag_figure`
+    (``_params``: any cell's parameter gradients by lag, e.g. an LSTM's
+    dE/dW_hh; the set's ``lstm_lags``).
 Non-normality
     :func:`pseudospectra_contours`, :func:`transient_growth_curves` (``_nonnormal``).
 Linear recurrent units
@@ -76,6 +78,7 @@ from ._remedies import (bptt_lag_figure, clipping_figure, echo_state_figure, lea
 from ._remedies import figure_set as remedies_figure_set
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
 from ._stack import layer_gradient_norms, state_label
+from ._params import parameter_lag_figure
 from ._memory import curse_of_memory_figure, lru_eigenvalues, measure_curse_of_memory
 from ._report import model_report
 
@@ -95,7 +98,7 @@ __all__ = [
     # remedies
     "bptt_lag_figure", "clipping_figure", "regularizer_figure", "truncation_figure",
     "penalty_figure", "spectral_control_figure", "echo_state_figure", "leaky_figure",
-    "teacher_forcing_figure", "remedies_figure_set",
+    "teacher_forcing_figure", "remedies_figure_set", "parameter_lag_figure",
     # non-normality
     "pseudospectra_contours", "transient_growth_curves",
     # linear recurrent units

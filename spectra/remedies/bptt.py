@@ -1,7 +1,8 @@
-"""Backpropagation through time for the simple recurrent cells, split by lag.
+"""Backpropagation through time for every cell, split by lag.
 
-The model is the seed text's (eqs. 2-6): a recurrent cell (Elman, leaky or
-recurrent-first), outputs ``z_t = W_yh h_t + b_y`` and a loss summed over
+The model is the seed text's (eqs. 2-6): a recurrent cell (Elman, leaky,
+recurrent-first, or any cell with the ``parameter_vjp`` hook: LSTM, GRU,
+stacks, torch modules), outputs ``z_t = W_yh h_t + b_y`` and a loss summed over
 time, ``E = sum_t w_t E_t(z_t)`` with
 
 * ``loss="softmax"``: ``E_t = -sum_i p_{t,i} log softmax(z_t)_i`` (cross-entropy
@@ -20,6 +21,8 @@ import numpy as np
 
 from .._core.results import Result
 from .._core.validation import check_int, describe
+from ..cells.base import Cell
+from .adjoint import CellProblem, checked_vjp
 from .engine import Problem, check_finite, outer_sum
 
 __all__ = ["BPTTGradient", "TruncationCurve", "bptt_gradient", "truncated_bptt_error"]
@@ -65,34 +68,52 @@ class BPTTGradient(Result):
     ----------
     loss : float
         E = sum over the batch and the steps of w_t E_t.
-    dW_hh : (n, n) ndarray
-        dE/dW_hh (dE/dW for a RecurrentFirstRNN).
+    dW_hh : (n, n) ndarray or None
+        dE/dW_hh (dE/dW for a RecurrentFirstRNN); None for a cell without
+        the classic form (see ``grads``).
     dW_hx : (n, d) ndarray or None
-        dE/dW_hx (dE/dW_in); None when the cell has no input matrix.
-    db : (n,) ndarray
-        dE/db (also when the cell has no bias: the gradient at b = 0).
-    dW_yh : (c, n) ndarray
+        dE/dW_hx (dE/dW_in); None when the cell has no input matrix (or no
+        classic form).
+    db : (n,) ndarray or None
+        dE/db (also when the cell has no bias: the gradient at b = 0); None
+        for a cell without the classic form.
+    dW_yh : (c, p) ndarray
+        p is the width of the network's output h_t (n, or an LSTM's or a
+        stack's top-layer hidden size).
     db_y : (c,) ndarray
     grad_h : (T+1, n) or (B, T+1, n) ndarray
-        dE/dh_t for t = 0..T (row 0 is dE/dh_0); for a truncated gradient, the
-        truncated one.
+        dE/dh_t for t = 0..T on the cell's whole state (row 0 is dE/dh_0); for
+        a truncated gradient, the truncated one.
     lags : (T,) int ndarray
         0, 1, ..., T-1.
     lag_norms : (T,) ndarray or None
         ``||C_lag||_F``, the Frobenius norm of the part of dW_hh that comes from
         lag ``t - k = lag`` (summed over t and the batch); None unless
-        ``decompose=True``.  ``sum_lag C_lag = dW_hh``.
+        ``decompose``.  ``sum_lag C_lag = dW_hh``.  For a cell without the
+        classic form: the norm of the part of all the decomposed parameters
+        together.
     pair_norms : (T, T) or (B, T, T) ndarray or None
         ``[t-1, k-1]`` is ``||C_{t,k}||_F``, the norm of the term of loss E_t
-        through h_k (seed eq. 6); 0 for k > t.  None unless ``decompose=True``.
+        through h_k (seed eq. 6); 0 for k > t.  None unless ``decompose``
+        (and for cells without the classic form).
     truncation : int or None
         The truncation n (lags 0..n kept), or None for the full gradient.
+    grads : dict
+        ``{name: dE/dtheta}`` for every parameter of the cell, under the
+        names of ``cell.parameters()`` (``layer{l}.{name}`` for a
+        :class:`~spectra.Stack`), or PyTorch's names (``weight_hh_l1``,
+        ``bias_ih_l0``, ...) for a network loaded by :func:`~spectra.from_torch`,
+        plus ``W_yh`` and ``b_y``.
+    lag_norms_by_param : dict or None
+        ``{name: (T,) ndarray}``: ``||C_lag||_F`` of each decomposed
+        parameter's gradient (``sum_lag C_lag = grads[name]``); None unless
+        ``decompose``.
     """
 
     loss: float
-    dW_hh: np.ndarray
+    dW_hh: np.ndarray | None
     dW_hx: np.ndarray | None
-    db: np.ndarray
+    db: np.ndarray | None
     dW_yh: np.ndarray
     db_y: np.ndarray
     grad_h: np.ndarray
@@ -100,6 +121,8 @@ class BPTTGradient(Result):
     lag_norms: np.ndarray | None
     pair_norms: np.ndarray | None
     truncation: int | None
+    grads: dict | None = None
+    lag_norms_by_param: dict | None = None
 
     @property
     def norm(self) -> float:
@@ -107,10 +130,32 @@ class BPTTGradient(Result):
         return float(math.sqrt(sum(float(np.sum(g * g)) for g in self.gradients().values())))
 
     def gradients(self) -> dict:
-        """The parameter gradients by name (``W_hh``, ``W_hx``, ``b``, ``W_yh``, ``b_y``)."""
+        """The parameter gradients by name: ``W_hh``, ``W_hx``, ``b``, ``W_yh``, ``b_y`` for the
+        classic cells; ``grads`` for the others."""
+        if self.dW_hh is None:
+            return dict(self.grads)
         out = {"W_hh": self.dW_hh, "W_hx": self.dW_hx, "b": self.db, "W_yh": self.dW_yh,
                "b_y": self.db_y}
         return {k: v for k, v in out.items() if v is not None}
+
+
+def _decompose_names(decompose):
+    """(decompose at all, the parameter names asked for or None for all)."""
+    if isinstance(decompose, (bool, np.bool_)):
+        return bool(decompose), None
+    if isinstance(decompose, (list, tuple)) and decompose and \
+            all(isinstance(k, str) for k in decompose):
+        return True, list(dict.fromkeys(decompose))
+    raise TypeError(f"`decompose` must be True or False, or a list of parameter names; got "
+                    f"{describe(decompose)}")
+
+
+def _named(cell, raw):
+    """The cell's gradients under the names the user knows (torch's, for a converted network)."""
+    names = getattr(cell, "torch_names", None)
+    if not names:
+        return raw
+    return {torch_name: raw[own] for torch_name, own in names.items()}
 
 
 def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=None,
@@ -123,7 +168,14 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
 
     Parameters
     ----------
-    cell : ElmanRNN, LeakyRNN or RecurrentFirstRNN
+    cell : Cell
+        Any cell with the ``parameter_vjp`` hook: the classic ElmanRNN,
+        LeakyRNN and RecurrentFirstRNN (which also give ``dW_hh``, ``dW_hx``,
+        ``db`` and ``pair_norms``), LSTM, GRU, a :class:`~spectra.Stack`
+        (e.g. a multi-layer network from :func:`~spectra.from_torch`), a
+        :class:`~spectra.TorchCell` of a module, ...  The outputs read the
+        network's output h_t (``hidden_part``: an LSTM's h, a stack's top
+        layer).
     inputs : (T, d) or (B, T, d) array_like, or None
         x_1..x_T (None: an autonomous run, T from ``targets``).
     targets : array_like
@@ -131,8 +183,8 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
         target distributions, shape (T, c) or (B, T, c).
         ``loss="squared"``: real targets, shape (T, c) or (B, T, c).
         Targets without the batch axis are shared by the whole batch.
-    W_yh : (c, n) array_like
-        Output weights.
+    W_yh : (c, p) array_like
+        Output weights (p: the width of the network's output h_t).
     b_y : (c,) array_like, optional
         Output bias (zero by default).
     loss : {"softmax", "squared"}
@@ -146,11 +198,12 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
         Truncated BPTT: the error of each E_t is carried back at most
         ``truncation`` steps (lags t - k = 0..truncation are kept).  None (or
         any value >= T - 1) gives the full gradient.
-    decompose : bool
-        Also compute the norms of the contribution of every lag and of every
-        (t, k) pair (``lag_norms``, ``pair_norms``).  Costs O(T^2 n^2)
-        (O(T min(truncation, T) n^2) when truncated) on top of the O(T n^2)
-        of the gradient.
+    decompose : bool or list of str
+        Also compute the norms of the contribution of every lag, for every
+        parameter of the cell (``lag_norms_by_param``; ``lag_norms`` and
+        ``pair_norms`` for the classic cells), or for the parameters named
+        (names as in ``grads``).  Costs O(T^2 n^2) (O(T min(truncation, T)
+        n^2) when truncated) on top of the O(T n^2) of the gradient.
 
     Returns
     -------
@@ -160,19 +213,26 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
     ------
     NumericalError
         If the backpropagated gradient overflows float64 (an exploding run).
+    TypeError
+        For a cell without the ``parameter_vjp`` hook.
+    ValueError
+        For names in ``decompose`` that are no parameter of the cell.
 
     Notes
     -----
     The full gradient takes one backward sweep,
-    ``g_{t-1} = e_{t-1} + J_t^T g_t`` with ``e_t = W_yh^T dE_t/dz_t``,
-    O(T n^2).  For the Elman cell the contribution of the pair (t, k) is the
+    ``g_{t-1} = e_{t-1} + J_t^T g_t`` with ``e_t = W_yh^T dE_t/dz_t`` (by
+    the cell's own ``rmatmat``), O(T n^2), and then the cell's
+    ``parameter_vjp`` hook, ``dE/dtheta = sum_t (dF_t/dtheta)^T g_t``: one
+    matrix product per weight matrix over all steps.
+    For the Elman cell the contribution of the pair (t, k) is the
     rank-one matrix ``C_{t,k} = (D_k (dh_t/dh_k)^T e_t) h_{k-1}^T`` with
     ``D_k = diag(f'(a_k))`` (leaky units: ``diag((1 - alpha) f'(a_k))``;
     the recurrent-first cell: ``D_k = I`` and ``f(h_{k-1})`` in place of
     ``h_{k-1}``), so ``||C_{t,k}||_F`` is a product of two vector norms.
     The lag sweep carries all vectors ``(dh_{k+l}/dh_k)^T e_{k+l}``, k = 1..T-l,
-    back one step per lag in one matrix product, and
-    ``C_l = sum_k C_{k+l,k}`` is one more: O((T - l) n^2) per lag.
+    back one step per lag, and ``C_l = sum_k C_{k+l,k}`` is one more
+    ``parameter_vjp`` (one matrix product per parameter): O((T - l) n^2) per lag.
 
     Examples
     --------
@@ -185,23 +245,43 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
     ((4, 4), (6,))
     >>> bool(res.lag_norms[0] > res.lag_norms[5])     # gain 0.5: far lags contribute little
     True
+
+    Any cell with the hook, e.g. an LSTM (``grads`` by parameter name):
+
+    >>> lstm = spectra.LSTM.random(3, input_size=2, rng=0)
+    >>> res = spectra.bptt_gradient(lstm, x, [0, 2, 1, 1, 0, 2], np.ones((3, 3)),
+    ...                             decompose=["weight_hh"])
+    >>> sorted(res.grads), res.grads["weight_hh"].shape
+    (['W_yh', 'b_y', 'bias_hh', 'bias_ih', 'weight_hh', 'weight_ih'], (12, 3))
+    >>> res.lag_norms_by_param["weight_hh"].shape
+    (6,)
     """
-    pb = Problem(cell, inputs, targets, W_yh, b_y, loss=loss, h0=h0, step_weights=step_weights)
-    if not isinstance(decompose, (bool, np.bool_)):
-        raise TypeError(f"`decompose` must be True or False; got {describe(decompose)}")
-    T = pb.T
+    decompose, wanted = _decompose_names(decompose)
+    classic = isinstance(cell, Cell) and cell.recurrence() is not None
+    pb = (Problem if classic else CellProblem)(cell, inputs, targets, W_yh, b_y, loss=loss,
+                                                h0=h0, step_weights=step_weights)
+    T, n = pb.T, pb.H.shape[-1]
     if truncation is not None:
         truncation = check_int(truncation, "truncation", minimum=0)
     full = truncation is None or truncation >= T - 1
+    to_user = (lambda raw: _named(cell, raw))
+    if decompose:
+        known = [k for k in to_user({k: None for k in pb.traj.cell.parameters()})]
+        if wanted is None:
+            wanted = known
+        unknown = [k for k in wanted if k not in known]
+        if unknown:
+            raise ValueError(f"`decompose` names {unknown}, which are no parameters of this "
+                             f"{type(cell).__name__}; its parameters are {known}")
+        by_param = {k: np.zeros(T) for k in wanted}
     lag_norms = np.zeros(T) if decompose else None
-    pair_norms = np.zeros((pb.B, T, T)) if decompose else None
+    pair_norms = np.zeros((pb.B, T, T)) if decompose and classic else None
     if full:
         G = pb.backward()
-        Delta = pb.scale_D(0, T, G[:, 1:])
     else:
-        acc = np.zeros((pb.B, T, pb.net.n))       # truncated dE/dh_k, k = 1..T
-        acc0 = np.zeros((pb.B, pb.net.n))         # for dE/dh_0: rows k = 1 of lags < n
-    R_norm = np.linalg.norm(pb.R, axis=-1) if decompose else None
+        acc = np.zeros((pb.B, T, n))       # truncated dE/dh_k, k = 1..T
+        acc0 = np.zeros((pb.B, n))         # for dE/dh_0: rows k = 1 of lags < n
+    R_norm = np.linalg.norm(pb.R, axis=-1) if decompose and classic else None
 
     def on_lag(lag, rows):
         v = rows[0]
@@ -211,28 +291,61 @@ def bptt_gradient(cell, inputs, targets, W_yh, b_y=None, *, loss="softmax", h0=N
             if lag < truncation:
                 acc0[:] += v[:, 0]
         if decompose:
-            Dv = pb.scale_D(0, m, v)
-            lag_norms[lag] = np.linalg.norm(_contribution(pb, Dv, m))
-            k = np.arange(m)
-            pair_norms[:, k + lag, k] = np.linalg.norm(Dv, axis=-1) * R_norm[:, :m]
+            if classic:
+                Dv = pb.scale_D(0, m, v)
+                own = _classic_parts(pb, Dv, m)
+                lag_norms[lag] = np.linalg.norm(next(iter(own.values())))   # the W part
+                parts = to_user(own)
+                k = np.arange(m)
+                pair_norms[:, k + lag, k] = np.linalg.norm(Dv, axis=-1) * R_norm[:, :m]
+            else:
+                U = np.zeros((pb.B, T, n))
+                U[:, :m] = v
+                parts = to_user(_parameter_grads(pb, U))
+                lag_norms[lag] = math.sqrt(sum(float(np.sum(parts[k] ** 2)) for k in wanted))
+            for k in wanted:
+                by_param[k][lag] = np.linalg.norm(parts[k])
 
     if decompose or not full:
         _lag_sweep(pb, [pb.E], T - 1 if full else truncation, on_lag=on_lag)
     if not full:
-        G = np.empty((pb.B, T + 1, pb.net.n))
+        G = np.empty((pb.B, T + 1, n))
         G[:, 1:] = acc
         G[:, 0] = pb.jt(0, 1, acc0[:, None])[:, 0] if truncation >= 1 else 0.0
-        Delta = pb.scale_D(0, T, acc)
-    check_finite(Delta, "dE/dW_hh")
-    dW_hh = outer_sum(Delta, pb.R)
-    dW_hx = None if pb.X is None else outer_sum(Delta, pb.X)
-    db = Delta.sum(axis=(0, 1))
-    dW_yh = outer_sum(pb.dZ, pb.H[:, 1:])
+    check_finite(G, "dE/dh")
+    grads = to_user(_parameter_grads(pb, G[:, 1:]))
+    dW_yh = outer_sum(pb.dZ, pb.Hout[:, 1:])
     db_y = pb.dZ.sum(axis=(0, 1))
+    grads.update(W_yh=dW_yh, b_y=db_y)
+    dW_hh = dW_hx = db = None
+    if classic:
+        Delta = pb.scale_D(0, T, G[:, 1:])
+        check_finite(Delta, "dE/dW_hh")
+        dW_hh = outer_sum(Delta, pb.R)
+        dW_hx = None if pb.X is None else outer_sum(Delta, pb.X)
+        db = Delta.sum(axis=(0, 1))
     shape = (lambda a: a if pb.batched else a[0])
     return BPTTGradient(pb.value, dW_hh, dW_hx, db, dW_yh, db_y, shape(G), np.arange(T), lag_norms,
-                      None if pair_norms is None else shape(pair_norms),
-                      None if full else truncation)
+                        None if pair_norms is None else shape(pair_norms),
+                        None if full else truncation, grads,
+                        by_param if decompose else None)
+
+
+def _classic_parts(pb, Dv, m):
+    """The lag's part of each parameter of a classic cell, from ``D_k v_k`` (k = 1..m)."""
+    own = list(pb.traj.cell.parameters())          # (W, W_in, b), those present
+    parts = {own.pop(0): _contribution(pb, Dv, m)}
+    net = pb.net
+    if net.W_in is not None:
+        parts[own.pop(0)] = np.zeros(net.W_in.shape) if pb.X is None else outer_sum(Dv, pb.X[:, :m])
+    if net.b is not None:
+        parts[own.pop(0)] = Dv.sum(axis=(0, 1))
+    return parts
+
+
+def _parameter_grads(pb, U):
+    """The cell's parameter cotangents of adjoints U (B, T, n) on h_1..h_T."""
+    return checked_vjp(pb.traj, U if pb.batched else U[0])
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .._core.interop import to_numpy
 from .._core.validation import as_array, as_matrix, as_vector, check_choice, describe
 from ..cells.base import Cell
 
-__all__ = ["Net", "Problem", "read_targets", "check_finite", "outer_sum", "LOSSES"]
+__all__ = ["Net", "Problem", "read_targets", "run_for", "check_finite", "outer_sum", "LOSSES"]
 
 LOSSES = ("softmax", "squared")
 
@@ -89,13 +89,28 @@ class Problem:
 
     def __init__(self, cell, inputs, targets, W_yh, b_y, *, loss, h0, step_weights):
         self.net = net = Net(cell)
+        n = net.n
+        T, lead = self._readout(loss, W_yh, b_y, targets, n)
+        traj = run_for(net.cell, inputs, h0, T)
+        self._bind(traj, lead, step_weights)
+        B = self.B
+        self.H = np.asarray(traj.states, dtype=np.float64).reshape(B, T + 1, n)
+        self.Hout = self.H
+        self.X = None if traj.inputs is None else np.asarray(traj.inputs).reshape(B, T, -1)
+        A = traj.preactivations
+        self.A = None if A is None else np.asarray(A, dtype=np.float64).reshape(B, T, n)
+        self._factors()
+        self._outputs()
+
+    def _readout(self, loss, W_yh, b_y, targets, width):
+        """Validate the loss, the output layer (``width`` columns) and the targets: (T, lead)."""
         check_choice(loss, "loss", LOSSES)
         self.loss = loss
-        n = net.n
-        self.V = as_matrix(W_yh, "W_yh", cols=n)
+        self.V = as_matrix(W_yh, "W_yh", cols=width)
         c = self.V.shape[0]
         self.b_y = np.zeros(c) if b_y is None else as_vector(b_y, "b_y", size=c)
         Tgt, self.labels = read_targets(targets, loss, c)
+        self._targets = Tgt
         lead = Tgt.shape if self.labels else Tgt.shape[:-1]
         if len(lead) == 0:
             raise ValueError("`targets` must have one entry per step, shape (T,) or (T, c); "
@@ -103,14 +118,11 @@ class Problem:
         T = lead[-1]
         if T == 0:
             raise ValueError("`targets` must cover at least one step; got T = 0")
-        if inputs is None:
-            traj = net.cell.run(None, h0=h0, steps=T)
-        else:
-            X = as_array(inputs, "inputs", ndim=(2, 3))
-            if X.shape[-2] != T:
-                raise ValueError(f"`targets` must have one entry per step ({X.shape[-2]} steps "
-                                 f"in `inputs`); got {T}")
-            traj = net.cell.run(X, h0=h0)
+        return T, lead
+
+    def _bind(self, traj, lead, step_weights):
+        """The run, its batch, the broadcast targets and the step weights."""
+        T, c = lead[-1], self.V.shape[0]
         self.traj = traj
         self.batched = bool(traj.batch_shape)
         B = traj.batch_shape[0] if self.batched else 1
@@ -119,10 +131,7 @@ class Problem:
             raise ValueError(f"`targets` batch shape {tb} does not match the run's batch shape "
                              f"{traj.batch_shape}")
         self.T, self.B, self.c = T, B, c
-        self.H = np.asarray(traj.states, dtype=np.float64).reshape(B, T + 1, n)
-        self.X = None if traj.inputs is None else np.asarray(traj.inputs).reshape(B, T, -1)
-        A = traj.preactivations
-        self.A = None if A is None else np.asarray(A, dtype=np.float64).reshape(B, T, n)
+        Tgt = self._targets
         self.P = np.broadcast_to(Tgt, (B, T) if self.labels else (B, T, c))
         if step_weights is None:
             self.w = np.ones((B, T))
@@ -135,8 +144,6 @@ class Problem:
                 raise ValueError("`step_weights` must be non-negative; got a minimum of "
                                  f"{float(w.min())}")
             self.w = np.broadcast_to(w, (B, T))
-        self._factors()
-        self._outputs()
 
     # -- forward quantities ----------------------------------------------------------
     def _factors(self):
@@ -153,7 +160,7 @@ class Problem:
 
     def _outputs(self):
         V, P, w = self.V, self.P, self.w
-        Z = self.H[:, 1:] @ V.T + self.b_y                   # z_1..z_T
+        Z = self.Hout[:, 1:] @ V.T + self.b_y                # z_1..z_T
         self.Z = Z
         if self.loss == "squared":
             diff = Z - P
@@ -219,6 +226,17 @@ class Problem:
                 G[:, t - 1] = g
         check_finite(G, "dE/dh")
         return G
+
+
+def run_for(cell, inputs, h0, T):
+    """Run ``cell`` over ``inputs`` (None: ``T`` autonomous steps), checking they cover T steps."""
+    if inputs is None:
+        return cell.run(None, h0=h0, steps=T)
+    X = as_array(inputs, "inputs", ndim=(2, 3))
+    if X.shape[-2] != T:
+        raise ValueError(f"`targets` must have one entry per step ({X.shape[-2]} steps "
+                         f"in `inputs`); got {T}")
+    return cell.run(X, h0=h0)
 
 
 def check_finite(arr, what):
