@@ -281,3 +281,23 @@ def test_the_registry_and_the_cli_know_the_lru(capsys):
     assert exps.size == 8 and np.all(exps < 0)
     # the exponents are log|lambda| of the cell the CLI drew (each twice)
     assert np.allclose(exps[0::2], exps[1::2], atol=1e-9)
+
+
+def test_bptt_gradient_of_an_lru_agrees_with_torch(setup):
+    # squared loss on z_t = W_yh h_t + b_y (h_t the interleaved real state), every parameter
+    cell, X, h0, normalize = setup
+    gen = np.random.default_rng(12)
+    Y = gen.standard_normal((2, X.shape[1], 3))
+    W, b = gen.standard_normal((3, cell.n)), gen.standard_normal(3)
+    res = spectra.bptt_gradient(cell, X, Y, W, b, loss="squared", h0=h0)
+    params = tensors(cell)
+    Wt = torch.tensor(W, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    states = torch_run(params, torch.tensor(X), torch.tensor(h0), normalize=normalize)
+    z = states[..., 1:, :] @ Wt.T + bt
+    loss = ((z - torch.tensor(Y)) ** 2).sum() / 2
+    loss.backward()
+    assert res.loss == pytest.approx(loss.item(), rel=1e-12)
+    for name, p in list(params.items()) + [("W_yh", Wt), ("b_y", bt)]:
+        np.testing.assert_allclose(res.grads[name], p.grad.numpy(), rtol=1e-10, atol=1e-11,
+                                   err_msg=name)
