@@ -13,7 +13,7 @@ import numpy as np
 from _harness import median_time
 
 import spectra
-from spectra import _gated
+from spectra.cells import gated_jacobians as _gated
 
 
 

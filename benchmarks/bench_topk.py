@@ -1,7 +1,7 @@
 """Matrix-free top-k singular values of dh_T/dh_0 through the trajectory's operator.
 
 Usage:  python benchmarks/bench_topk.py [--n 4096] [--steps 100] [--k 6] [--threads 1]
-                                        [--block-size B] [--svds]
+                                        [--block-size B] [--svds] [--passes-only]
 
 Target: top-6 for n = 4096, T = 100 in under 40 s on one core, with working memory
 (beyond the weights and the trajectory) below 10% of one dense n x n matrix.
@@ -22,6 +22,37 @@ import spectra
 from _harness import machine, pin_threads, write_json
 
 
+def passes(traj, op, block=16, repeats=3):
+    """CPU time of one pass of a block through the trajectory each way: spectra's operator
+    against the same loop written with W on the left (``W @ X``, ``W.T @ Y``)."""
+    seq = spectra.as_jacobian_sequence(traj)
+    W, D = seq.W, seq.row
+    X = np.random.default_rng(2).standard_normal((op.shape[1], block))
+
+    def fwd_plain():
+        Y = X
+        for d in D:
+            Y = d[:, None] * (W @ Y)
+
+    def bwd_plain():
+        Y = X
+        for d in D[::-1]:
+            Y = W.T @ (d[:, None] * Y)
+
+    contenders = {"spectra A @ X": lambda: op.matmat(X), "plain W @ X loop": fwd_plain,
+                  "spectra A^T @ Y": lambda: op.rmatmat(X), "plain W.T @ Y loop": bwd_plain}
+    times = {k: [] for k in contenders}
+    for _ in range(repeats):                     # interleaved: the machine's load hits all alike
+        for name, fn in contenders.items():
+            c0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - c0)
+    for name, ts in times.items():
+        print(f"{name:22s} {np.median(ts):7.2f} s CPU per pass (median of {repeats})")
+    write_json("topk_passes", {"times": times, "machine": machine(),
+                               "when": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=4096)
@@ -31,6 +62,8 @@ def main(argv=None):
     p.add_argument("--block-size", type=int, default=None)
     p.add_argument("--max-basis", type=int, default=None)
     p.add_argument("--svds", action="store_true")
+    p.add_argument("--passes-only", action="store_true",
+                   help="time one pass each way (block of 16) against W @ X / W.T @ Y, interleaved")
     args = p.parse_args(argv)
     pin_threads(args.threads)
     n, T, k = args.n, args.steps, args.k
@@ -40,6 +73,9 @@ def main(argv=None):
     op = traj.operator()
     print(f"# n={n} T={T} k={k} threads={args.threads}; network built in {time.perf_counter() - t0:.1f} s",
           flush=True)
+    if args.passes_only:
+        passes(traj, op)
+        return
     dense_mb = n * n * 8 / 1e6
     load = os.getloadavg()[0]
     tracemalloc.start()

@@ -52,7 +52,9 @@ def load_state_dict(path, *, key=None) -> dict:
         A torch file without torch installed (the message says how to
         convert it to ``.npz``).
     ValueError
-        A file that holds no state dict, or a ``key`` it does not have.
+        A file that holds no state dict, or a ``key`` it does not have; an
+        ``.npz`` entry that is an object array (reading it would run a
+        pickle): the message names the file and the entry.
 
     Examples
     --------
@@ -77,6 +79,8 @@ def save_state_dict(path, state_dict) -> None:
     path : str or os.PathLike
         Must end in ``.npz``.
     state_dict : mapping or torch module
+        Arrays or tensors of numbers (an entry that would become an object
+        array, which numpy pickles, raises a TypeError naming it).
     """
     if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a file name (str or os.PathLike); got {describe(path)}")
@@ -88,4 +92,9 @@ def save_state_dict(path, state_dict) -> None:
     flat = flatten_state_dict(state_dict)
     if not flat:
         raise ValueError("`state_dict` holds no arrays or tensors")
-    np.savez(path, **{k: to_numpy(v, k) for k, v in flat.items()})
+    arrays = {k: to_numpy(v, f"state_dict[{k!r}]") for k, v in flat.items()}
+    for k, a in arrays.items():
+        if a.dtype.hasobject:   # numpy would pickle it, and load_state_dict refuses pickles
+            raise TypeError(f"`state_dict[{k!r}]` must be an array of numbers; got "
+                            f"{describe(flat[k])}, which converts to an object array")
+    np.savez(path, **arrays)

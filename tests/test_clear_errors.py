@@ -71,3 +71,66 @@ def test_pascanu_conditions_positional():
 
     with pytest.raises(TypeError, match="keyword arguments only.*gamma_h='sigmoid'"):
         symbolic.pascanu_conditions("sigmoid")
+
+
+# -- item 5: meta-device tensors (shapes, no values) -----------------------------------------
+
+def _meta(*shape):
+    torch = pytest.importorskip("torch")
+    return torch.empty(*shape, device="meta")
+
+
+@pytest.mark.parametrize("build,name", [
+    (lambda: spectra.ElmanRNN(_meta(4, 4)), "W_hh"),
+    (lambda: spectra.RecurrentFirstRNN(_meta(4, 4)), "W"),
+    (lambda: spectra.LeakyRNN(_meta(4, 4)), "W_hh"),
+    (lambda: spectra.ElmanRNN(np.eye(4), b=_meta(4)), "b"),
+    (lambda: spectra.LSTM(_meta(16, 3), np.zeros((16, 4))), "weight_ih"),
+    (lambda: spectra.GRU(np.zeros((12, 3)), _meta(12, 4)), "weight_hh"),
+    (lambda: spectra.MLP([np.eye(4), _meta(4, 4)]), r"weights\[1\]"),
+    (lambda: spectra.gamma_W(_meta(4, 4)), "W"),
+    (lambda: spectra.lyapunov_spectrum(_meta(5, 4, 4)), "J"),
+])
+def test_meta_tensors_are_refused_by_name(build, name):
+    with pytest.raises(ValueError, match=rf"^`{name}` is a tensor on the meta device \(shape "
+                                         r"\(\d+(, \d+)*,?\), no values\); load or materialise"):
+        build()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_from_torch_of_a_meta_module_names_the_entry(kind):
+    torch = pytest.importorskip("torch")
+    with torch.device("meta"):
+        module = getattr(torch.nn, kind)(3, 4)
+    cls = getattr(spectra, kind)
+    with pytest.raises(ValueError, match=r"^`module_or_state_dict\['weight_hh_l0'\]` is a tensor "
+                                         r"on the meta device"):
+        cls.from_torch(module)
+    with pytest.raises(ValueError, match="meta device"):
+        cls.from_torch(module.state_dict())
+    with pytest.raises(ValueError, match="meta device"):
+        spectra.from_torch(module)
+
+
+# -- item 8: .npz files holding object arrays --------------------------------------------------
+
+def test_load_state_dict_names_file_and_key_of_an_object_array(tmp_path):
+    import spectra.io
+
+    path = tmp_path / "weights.npz"
+    np.savez(path, weight_hh_l0=np.eye(2), extra=np.array([{"lr": 0.1}], dtype=object))
+    pattern = (rf"^{str(path)!r} holds an object array under the key 'extra' \(pickled Python "
+               r"objects\), which spectra does not load")
+    with pytest.raises(ValueError, match=pattern.replace("\\\\", "\\\\\\\\")):
+        spectra.io.load_state_dict(path)
+    with pytest.raises(ValueError, match="under the key 'extra'"):
+        spectra.LSTM.from_torch(str(path))
+
+
+def test_save_state_dict_refuses_what_would_be_pickled(tmp_path):
+    import spectra.io
+
+    path = tmp_path / "w.npz"
+    with pytest.raises(TypeError, match=r"^`state_dict\['opt'\]` must be an array of numbers"):
+        spectra.io.save_state_dict(path, {"w": np.eye(2), "opt": np.array([None, 1], dtype=object)})
+    assert not path.exists()

@@ -69,6 +69,12 @@ def test_fuss_catalan_density():
 
 
 def _simulated_moments(act, L, sw, sb, q, n, weights, seed):
+    """First two moments of the squared singular values (see _simulated_s2)."""
+    s2 = _simulated_s2(act, L, sw, sb, q, n, weights, seed)
+    return np.array([s2.mean(), (s2 ** 2).mean()])
+
+
+def _simulated_s2(act, L, sw, sb, q, n, weights, seed):
     """Squared singular values of D_L W_L ... D_1 W_1 for a network run at its fixed point."""
     rng = np.random.default_rng(seed)
     a = spectra.activation(act)
@@ -83,22 +89,45 @@ def _simulated_moments(act, L, sw, sb, q, n, weights, seed):
         h = W @ x + math.sqrt(sb) * rng.standard_normal(n)
         J = a.df(h)[:, None] * (W @ J)
         x = a.f(h)
-    s2 = np.linalg.svd(J, compute_uv=False) ** 2
-    return np.array([s2.mean(), (s2 ** 2).mean()])
+    return np.linalg.svd(J, compute_uv=False) ** 2
 
 
 @pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
 def test_simulated_deep_tanh_jacobians_match_the_moments(weights):
-    """Width 400, depth 4, 6 networks at q*: the mean of each empirical moment over networks
-    lies within 4 standard errors (from their spread) plus the O(L^2/n) finite-width term
-    (for the linear Gaussian case that term is exactly linear_gaussian_spread(L, n) - L)."""
-    L, sw, sb, n = 4, 1.76, 0.05, 400
+    """Width 400, depth 4, 8 networks (fixed seeds) at q*: the mean of each empirical moment
+    over networks lies within 4 standard errors of the wide-limit theory, the standard error
+    measured from the networks' spread (7 degrees of freedom: a correct theory fails with
+    probability 0.5%).  No finite-width term is added: the O(L/n) correction of these
+    moments is not known in closed form for tanh (for the linear Gaussian case it is
+    linear_gaussian_spread(L, n) - L, tested in test_deep)."""
+    L, sw, sb, n, R = 4, 1.76, 0.05, 400, 8
     sp = jacobian_spectrum("tanh", L, weight_var=sw, bias_var=sb, weights=weights)
-    est = np.array([_simulated_moments("tanh", L, sw, sb, sp.q, n, weights, s) for s in range(6)])
-    mean, se = est.mean(0), est.std(0, ddof=1) / math.sqrt(len(est))
-    finite = L * L / n
-    assert abs(mean[0] - sp.moments[0]) < 4 * se[0] + finite * sp.moments[0]
-    assert abs(mean[1] - sp.moments[1]) < 4 * se[1] + finite * sp.moments[1]
+    est = np.array([_simulated_moments("tanh", L, sw, sb, sp.q, n, weights, s) for s in range(R)])
+    mean, se = est.mean(0), est.std(0, ddof=1) / math.sqrt(R)
+    assert np.all(np.abs(mean - sp.moments[:2]) < 4 * se), (mean - sp.moments[:2]) / se
+
+
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+def test_simulated_tanh_spectra_follow_the_density(weights):
+    """Depth 8 at the edge of chaos (sigma_b^2 = 1e-3) and at q*: cut the x axis at the
+    octiles of the predicted density (tail masses by the trapezoid rule on a fine log grid);
+    in each of 8 networks of width 300 the fraction of squared singular values per interval
+    is one replica, and each interval's mean fraction lies within 4 standard errors of 1/8."""
+    L, sb, n, R = 8, 1e-3, 300, 8
+    sw = spectra.edge_of_chaos("tanh", math.sqrt(sb)) ** 2
+    sp = jacobian_spectrum("tanh", L, weight_var=sw, bias_var=sb, weights=weights)
+    x = np.geomspace(1e-14, 200.0, 6000)
+    rho = sp.density(x)
+    tail = np.concatenate([np.cumsum((0.5 * (x[1:] * rho[1:] + x[:-1] * rho[:-1])
+                                      * np.diff(np.log(x)))[::-1])[::-1], [0.0]])
+    # the Gaussian case keeps ~3% of its mass below 1e-14 (rho ~ x^(-L/(L+1)) at 0)
+    assert tail[0] > 0.95 if weights == "gaussian" else tail[0] == pytest.approx(1.0, abs=1e-4)
+    edges = np.interp(-np.arange(7, 0, -1) / 8.0, -tail, x)           # tail(edge_k) = k/8
+    frac = np.array([np.histogram(_simulated_s2("tanh", L, sw, sb, sp.q, n, weights, 50 + r),
+                                  bins=np.concatenate([[0.0], edges, [np.inf]]))[0] / n
+                     for r in range(R)])
+    mean, se = frac.mean(0), frac.std(0, ddof=1) / math.sqrt(R)
+    assert np.all(np.abs(mean - 1 / 8) < 4 * se), (mean - 1 / 8) / se
 
 
 def test_bad_arguments():
@@ -134,3 +163,19 @@ def test_density_integrates_to_the_series_moments(weights):
     m2 = np.trapezoid(x * x * rho, x)
     assert m1 == pytest.approx(sp.moments[0], rel=2e-3)
     assert m2 == pytest.approx(sp.moments[1], rel=2e-3)
+
+
+@pytest.mark.parametrize("bias_var,weights", [(1e-4, "orthogonal"), (1e-4, "gaussian"),
+                                              (0.05, "orthogonal"), (0.05, "gaussian")])
+def test_density_at_depth_32_on_the_critical_line(bias_var, weights):
+    """Depth 32 at the edge of chaos, near isometry (q* = 0.046) and far from it: the density
+    is found everywhere on a grid from 1e-7 to beyond the support and its first two moments
+    (trapezoid on a log grid) are the power series' to 1e-3."""
+    sw = spectra.edge_of_chaos("tanh", math.sqrt(bias_var)) ** 2
+    sp = jacobian_spectrum("tanh", 32, weight_var=sw, bias_var=bias_var, weights=weights)
+    assert sp.mean == pytest.approx(1.0, rel=1e-12)                # chi = 1 on the critical line
+    x = np.geomspace(1e-7, 200.0, 4000)
+    rho = sp.density(x)
+    assert np.all(rho >= 0) and rho[-1] < 1e-10          # beyond the support: the eta tail
+    assert np.trapezoid(x * rho, x) == pytest.approx(sp.moments[0], rel=1e-3)
+    assert np.trapezoid(x * x * rho, x) == pytest.approx(sp.moments[1], rel=1e-3)

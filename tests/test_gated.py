@@ -500,7 +500,7 @@ def test_subnormal_factors_are_stored_as_zeros():
 @pytest.mark.parametrize("form_from", [1, 10**9])
 def test_factored_and_formed_products_agree(rng, cls, form_from, monkeypatch):
     """matmat/rmatmat switch to formed blocks for many right-hand sides; both paths are exact."""
-    from spectra.cells import gated as _gated
+    from spectra.cells import gated_jacobians as _gated
 
     monkeypatch.setattr(_gated, "_FORM_FROM", form_from)
     batch = random_run(cls, rng, n=3, d=2, T=5, B=3)
@@ -517,3 +517,20 @@ def test_factored_and_formed_products_agree(rng, cls, form_from, monkeypatch):
             one = seq.select(1)
             np.testing.assert_allclose(one.matmat(t, X), J[1, t - 1] @ X, rtol=1e-13, atol=1e-14)
             np.testing.assert_allclose(one.rmatmat(t, X), J[1, t - 1].T @ X, rtol=1e-13, atol=1e-14)
+
+
+def test_gru_left_products_of_wide_blocks_match_the_factored_path(rng):
+    """P J_t for a block of 40 rows (the formed step, one GEMM) against the same rows in
+    blocks of 5 (J_t^T through the factored gate product) and a central difference."""
+    n = 12
+    cell = spectra.GRU.random(n, input_size=3, rng=rng)
+    traj = cell.run(rng.standard_normal((6, 3)), h0=0.3 * rng.standard_normal(n))
+    seq = traj.jacobian_sequence
+    P = rng.standard_normal((40, n))
+    for t in (1, 4, 6):
+        wide = seq.lmatmat(t, P)
+        narrow = np.vstack([seq.lmatmat(t, P[i:i + 5]) for i in range(0, 40, 5)])
+        assert relative_error(wide, narrow) < 1e-13
+        x = traj.inputs[t - 1]
+        J = central_difference_jacobian(lambda h: cell.step(h, x), traj.states[t - 1])
+        assert relative_error(wide, P @ J) < 1e-8

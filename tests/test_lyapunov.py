@@ -257,3 +257,32 @@ def test_roundoff_flags_directions_at_the_noise_floor():
     assert np.all((res.roundoff[3:] > 1e-3) | (res.exponents[3:] == -np.inf))
     clean = spectra.lyapunov_spectrum(init.orthogonal(6, rng=1)[None].repeat(50, axis=0))
     assert np.all(clean.roundoff < 1e-14)
+
+
+@pytest.mark.parametrize("spread", [0.0, 40.0, 250.0])
+def test_unnormalised_frames_are_scale_safe_on_the_structured_path(spread):
+    """diag(row_t) W with every row scaled by 10^c_t, c_t up to +-spread: the frame is
+    propagated without per-step normalisation (norm bounds decide when to check), so the
+    exponents must equal those of the unscaled steps shifted by mean(c_t) ln 10."""
+    rng = np.random.default_rng(7)
+    n, T = 64, 120
+    W = init.gaussian(n, gain=1.2, rng=rng)
+    rows = rng.uniform(0.05, 1.0, (T, n))
+    c = np.round(rng.uniform(-spread, spread, T))
+    seq = spectra.ScaledJacobians(W, row=rows * 10.0 ** c[:, None])
+    base = spectra.ScaledJacobians(W, row=rows)
+    ref = spectra.lyapunov_spectrum(base.matrices(), reorth_every=1).exponents + c.mean() * math.log(10)
+    for kw in ({}, {"reorth_every": 2}, {"reorth_every": 1}):    # (longer fixed intervals
+        got = spectra.lyapunov_spectrum(seq, **kw)                  # lose accuracy here)
+        np.testing.assert_allclose(got.exponents, ref, rtol=1e-12, atol=1e-8, err_msg=str(kw))
+
+
+def test_batched_structured_path_matches_each_member_at_every_step():
+    """A batch of three input-driven tanh runs (one shared W, per-member rows and bounds)."""
+    rng = np.random.default_rng(0)
+    cell = spectra.ElmanRNN.random(64, init="gaussian", gain=1.2, input_size=64, rng=rng)
+    traj = cell.run(rng.standard_normal((3, 150, 64)), h0=rng.standard_normal((3, 64)))
+    res = spectra.lyapunov_spectrum(traj, warmup=5)
+    for b in range(3):
+        one = spectra.lyapunov_spectrum(traj.select(b), warmup=5, reorth_every=1)
+        np.testing.assert_allclose(res.exponents[b], one.exponents, rtol=0, atol=1e-8)

@@ -97,7 +97,9 @@ def test_figure_set_pieces_at_small_size(monkeypatch):
     assert fig.axes[1].get_title() == "residual and normalised MLPs"
     _render(fig)
     fig = _deep._isometry_figure(gen, width=8, depth=8, samples=3)
-    assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
+    # spread against depth, then the densities for orthogonal and Gaussian weights
+    assert len(fig.axes) == 3 and fig.axes[0].get_yscale() == "log"
+    assert all(ax.patches and ax.get_lines() for ax in fig.axes[1:])
     _render(fig)
     # the whole set, with the heavy pieces at small size
     monkeypatch.setattr(_deep, "_depth_profiles_figure",

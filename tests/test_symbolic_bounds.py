@@ -211,7 +211,7 @@ def test_to_dict_is_json():
 
 
 BAD = [
-    ("eps above 1", lambda: symbolic.horizon(1.5, gamma_W=0.5, gamma_h=1), ValueError, r"`eps` must be in \(0, 1\)"),
+    ("eps negative", lambda: symbolic.horizon(-0.5, gamma_W=0.5, gamma_h=1), ValueError, r"`eps` must be > 0"),
     ("eps zero", lambda: symbolic.horizon(0, gamma_W=0.5, gamma_h=1), ValueError, "`eps`"),
     ("gamma_W negative", lambda: symbolic.gradient_bound(gamma_W=-1), ValueError, "`gamma_W` must be >= 0"),
     ("gamma_W string", lambda: symbolic.gradient_bound(gamma_W="big"), TypeError, "`gamma_W`"),

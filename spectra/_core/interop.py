@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_tensor", "is_module", "tensor_to_numpy", "to_numpy"]
+__all__ = ["is_tensor", "is_module", "is_meta", "tensor_to_numpy", "to_numpy"]
 
 
 def is_tensor(x) -> bool:
@@ -34,12 +34,29 @@ def is_module(x) -> bool:
                  or callable(getattr(x, "named_parameters", None))))
 
 
-def tensor_to_numpy(t, *, upcast: bool = False) -> np.ndarray:
+def is_meta(x) -> bool:
+    """True for a tensor on torch's meta device (a shape and dtype, no values).
+
+    >>> import numpy as np
+    >>> is_meta(np.zeros(3))
+    False
+    """
+    if getattr(x, "is_meta", False) is True:
+        return True
+    return getattr(getattr(x, "device", None), "type", None) == "meta"
+
+
+def tensor_to_numpy(t, *, upcast: bool = False, name: str = "value") -> np.ndarray:
     """A numpy array of a tensor on any device and of any float dtype.
 
     Dtypes numpy lacks (bfloat16, ...) are read as float64; ``upcast`` reads
-    half-precision tensors as float32 first, as the gradient monitor does.
+    half-precision tensors as float32 first, as the gradient monitor does.  A
+    tensor on the meta device (no values) raises a ValueError naming ``name``.
     """
+    if is_meta(t):
+        raise ValueError(f"`{name}` is a tensor on the meta device (shape {tuple(t.shape)}, no "
+                         "values); load or materialise its values first (e.g. "
+                         "module.to_empty(device='cpu') and load_state_dict(...))")
     t = t.detach()
     if upcast and getattr(t, "is_floating_point", lambda: False)() and t.element_size() < 4:
         t = t.float()      # half precision only: float32 and float64 keep their precision
@@ -57,5 +74,5 @@ def to_numpy(value, name: str = "value") -> np.ndarray:
     array([1., 2.])
     """
     if is_tensor(value):
-        return tensor_to_numpy(value)
+        return tensor_to_numpy(value, name=name)
     return np.asarray(value)

@@ -73,7 +73,7 @@ def as_array(value, name: str, *, dtype=np.float64, ndim=None, allow_empty=True)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"`{name}` must be an array of real numbers; got {describe(value)}")
     if is_tensor(value):
-        value = tensor_to_numpy(value)
+        value = tensor_to_numpy(value, name=name)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested sequences and the like
@@ -90,11 +90,24 @@ def as_array(value, name: str, *, dtype=np.float64, ndim=None, allow_empty=True)
             raise ValueError(f"`{name}` must be {want}; got {arr.ndim}-D array of shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"`{name}` must not be empty; got shape {arr.shape}")
-    arr = np.asarray(arr, dtype=dtype)
+    src = arr
+    with np.errstate(over="ignore"):
+        arr = np.asarray(arr, dtype=dtype)
     if not np.all(np.isfinite(arr)):
+        if src.dtype.kind != "f" or np.all(np.isfinite(src)):   # finite, but not in `dtype`
+            top = float(np.max(np.abs(src)))
+            raise ValueError(f"`{name}` has entries beyond the {arr.dtype} range (largest |x| = "
+                             f"{top:.3g} > {np.finfo(arr.dtype).max:.3g}); pass dtype=float64 or "
+                             "rescale")
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"`{name}` must be finite; got {bad} non-finite "
                          f"entr{'y' if bad == 1 else 'ies'} (NaN or inf)")
+    if arr.dtype != src.dtype and arr.dtype.itemsize < src.dtype.itemsize and src.size:
+        top = float(np.max(np.abs(src)))
+        if 0.0 < top < float(np.finfo(arr.dtype).tiny):     # every entry rounds to 0 or subnormal
+            raise ValueError(f"`{name}` has entries too small for {arr.dtype} (largest |x| = "
+                             f"{top:.3g} < {np.finfo(arr.dtype).tiny:.3g}): they would round to "
+                             "zero; pass dtype=float64 or rescale")
     return arr
 
 

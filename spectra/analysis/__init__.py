@@ -14,8 +14,8 @@ Everything here takes a :class:`~spectra.Trajectory`, a
 :class:`~spectra.JacobianSequence` or arrays, so a new cell needs no change here.
 """
 
-from .bounds import (BoundReport, Regime, bound_report, gamma_W, gamma_h, horizon, leaky_bound,
-                     pascanu_bound, regime)
+from .bounds import (BoundReport, Regime, bound_report, format_horizon, gamma_W, gamma_h, horizon,
+                     leaky_bound, pascanu_bound, regime)
 from .deep import (DepthProfile, DepthSpectra, SlopeFit, depth_profile, depth_spectra, mlp_ensemble)
 from .meanfield import MeanField, linear_gaussian_spread, mean_field
 from .lyapunov import LyapunovSpectrum, lyapunov_spectrum
@@ -31,7 +31,7 @@ __all__ = [
     "product_log_singular_values", "gradient_norm_profile", "NormProfile",
     "lyapunov_spectrum", "LyapunovSpectrum",
     "gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime", "Regime",
-    "bound_report", "BoundReport",
+    "bound_report", "BoundReport", "format_horizon",
     "mlp_ensemble", "depth_profile", "DepthProfile", "depth_spectra", "DepthSpectra", "SlopeFit",
     "mean_field", "MeanField", "linear_gaussian_spread",
     "recurrent_mean_field", "RecurrentMeanField", "edge_of_chaos", "gaussian_product_lyapunov",

@@ -3,6 +3,19 @@
 References: Pascanu, Mikolov & Bengio (2013), "On the difficulty of training
 recurrent neural networks" (seed text eqs. 10-12); Bengio, Simard & Frasconi
 (1994).
+
+Horizons, one convention for the whole library
+(:func:`horizon`, :func:`bound_report`, :func:`spectra.symbolic.horizon`,
+:func:`spectra.remedies.leaky_comparison`, ``spectra bound --eps``): the
+horizon of a quantity N(lag) (a norm of dh_t/dh_{t-lag} or a bound on it) at
+a tolerance eps > 0 is the smallest lag L >= 0 with N(L) < eps, where lag 0
+is the identity, N(0) = 1 for every quantity.  So eps > 1 gives 0 (nothing
+to wait for) and eps <= 1 a lag >= 1.  It is ``inf`` when no lag qualifies:
+for the classic bound, a closed form at every lag, that means *never*
+(gamma >= 1 and eps <= 1); for a quantity computed at lags 1..t (the exact
+norms, the trajectory bound), *not within those t lags* (later lags were not
+computed).  It is None when the quantity is not defined (no classic bound
+for a gated cell).  :func:`format_horizon` says which in words.
 """
 
 from __future__ import annotations
@@ -20,7 +33,8 @@ from .products import gradient_norm_profile
 from .._core.validation import as_array, as_matrix, check_real, describe
 
 __all__ = ["gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime",
-           "bound_report", "BoundReport", "Regime", "cell_parts", "recurrent_matrix"]
+           "bound_report", "BoundReport", "Regime", "cell_parts", "recurrent_matrix",
+           "format_horizon", "format_log"]
 
 
 def recurrent_matrix(W, name="W"):
@@ -181,16 +195,22 @@ def leaky_bound(W, activation=None, alpha=None) -> float:
 def horizon(W, activation=None, eps=1e-6) -> float:
     """Smallest lag at which the classic bound ``(gamma_W gamma_h)^lag`` is below ``eps``.
 
+    The library's one horizon convention (module docstring): the smallest
+    lag L >= 0 with ``gamma^L < eps``, lag 0 being the identity (bound 1).
     Closed form ``floor(log(eps) / log(gamma)) + 1`` for gamma = gamma_W
-    gamma_h < 1 (checked against the power itself at the boundary);
-    ``inf`` when gamma >= 1 and eps <= 1 (the bound never guarantees
-    vanishing); 0 when eps > 1.
+    gamma_h < 1 and eps <= 1 (checked against the power itself at the
+    boundary); 1 for gamma = 0; ``inf`` (never) when gamma >= 1 and eps <= 1:
+    the bound never guarantees vanishing; 0 when eps > 1.
 
     Examples
     --------
     >>> import numpy as np, spectra
     >>> spectra.horizon(0.5 * np.eye(2), "tanh", 0.25)     # 0.5^2 = 0.25 is not below 0.25
     3
+    >>> spectra.horizon(0.5 * np.eye(2), "tanh", 1.0), spectra.horizon(0.5 * np.eye(2), "tanh", 2.0)
+    (1, 0)
+    >>> spectra.horizon(2 * np.eye(2), "tanh", 0.5)         # the bound 2^lag never falls
+    inf
     """
     return _horizon_of(_gamma(W, activation), check_real(eps, "eps", low=0.0, low_open=True))
 
@@ -337,9 +357,13 @@ class BoundReport(Result):
     classic_tightness, trajectory_tightness : ndarray or None
         ``exact - bound`` (log of the ratio; 0 means tight).
     eps : float
-    horizon_exact, horizon_classic, horizon_trajectory : float
-        The first lag at which each falls below eps (``inf`` if none within t;
-        for the classic bound, its closed form even beyond t).
+    horizon_exact, horizon_classic, horizon_trajectory : float or None
+        The first lag at which each falls below eps, under the library's one
+        convention (module docstring): lag 0 is the identity, so eps > 1
+        gives 0.  ``inf`` for the exact norms and the trajectory bound means
+        *not within the t lags computed*; for the classic bound (a closed
+        form, not limited to t) it means *never*; ``horizon_classic`` is None
+        when there is no classic bound.  :meth:`horizon_text` says which.
     gamma_W, gamma_h : float or None
     t : int
     """
@@ -356,7 +380,7 @@ class BoundReport(Result):
     trajectory_tightness: np.ndarray
     eps: float
     horizon_exact: float
-    horizon_classic: float
+    horizon_classic: float | None
     horizon_trajectory: float
     gamma_W: float | None
     gamma_h: float | None
@@ -378,6 +402,25 @@ class BoundReport(Result):
     def __str__(self) -> str:
         return self.table()
 
+    def horizon_text(self, which: str) -> str:
+        """A horizon in words: ``which`` is ``"exact"``, ``"trajectory"`` or ``"classic"``.
+
+        Examples
+        --------
+        >>> import numpy as np, spectra
+        >>> rep = spectra.bound_report(spectra.ElmanRNN(1.1 * np.eye(2)).run(steps=5, h0=np.ones(2)))
+        >>> rep.horizon_text("exact"), rep.horizon_text("classic")
+        ('not within the 5 lags computed', 'never (per-step bound 1.1 >= 1)')
+        """
+        names = ("exact", "trajectory", "classic")
+        if which not in names:
+            raise ValueError(f"`which` must be one of {names}; got {which!r}")
+        value = getattr(self, f"horizon_{which}")
+        if which != "classic":
+            return format_horizon(value, steps=self.t)
+        g = None if self.classic is None else math.exp(float(np.ravel(self.classic)[0]))
+        return format_horizon(value, gamma=g)
+
 
 def _tightness(exact, bound):
     """exact - bound in logs; 0 where both are -inf (a zero product with a zero bound is tight)."""
@@ -386,10 +429,48 @@ def _tightness(exact, bound):
         return np.where(both, 0.0, exact - bound)
 
 
-def _first_below(logs, log_eps):
-    below = logs < log_eps
+def _first_below(logs, eps):
+    """The horizon of log values at lags 1..t (the convention: 0 when eps > 1, lag 0 being 1)."""
+    if eps > 1.0:
+        return np.zeros(logs.shape[:-1])
+    below = logs < math.log(eps)
     hit = np.argmax(below, axis=-1)
     return np.where(below.any(axis=-1), hit + 1, np.inf)
+
+
+def format_horizon(value, *, steps=None, gamma=None) -> str:
+    """A horizon in words, under the library's one convention (module docstring).
+
+    Parameters
+    ----------
+    value : int, float, ndarray or None
+        The horizon: a lag, ``inf`` or None (an array: one per run, joined by "; ").
+    steps : int, optional
+        For a horizon measured at lags 1..steps: ``inf`` reads "not within
+        the ``steps`` lags computed".
+    gamma : float, optional
+        For the classic bound's closed form: ``inf`` reads "never" (with the
+        per-step bound gamma >= 1, gamma_W gamma_h or the leaky bound).
+
+    Examples
+    --------
+    >>> format_horizon(12), format_horizon(math.inf, steps=40), format_horizon(None)
+    ('12', 'not within the 40 lags computed', 'none (no classic bound)')
+    >>> format_horizon(math.inf, gamma=1.5)
+    'never (per-step bound 1.5 >= 1)'
+    """
+    if value is None:
+        return "none (no classic bound)"
+    if np.ndim(value):          # a batched report: one horizon per run
+        return "; ".join(format_horizon(v, steps=steps, gamma=gamma) for v in np.ravel(value))
+    value = float(value)
+    if math.isfinite(value):
+        return str(int(value))
+    if steps is not None:
+        return f"not within the {int(steps)} lags computed"
+    if gamma is not None:
+        return f"never (per-step bound {gamma:.6g} >= 1)"
+    return "never"
 
 
 def bound_report(J, *, W=None, activation=None, alpha=None, t=None, eps=1e-6) -> BoundReport:
@@ -405,7 +486,8 @@ def bound_report(J, *, W=None, activation=None, alpha=None, t=None, eps=1e-6) ->
     t : int, optional
         The time the gradient starts from (default T).
     eps : float
-        Tolerance for the horizons.
+        Tolerance for the horizons (> 0; the convention of the module
+        docstring: eps > 1 gives 0).
 
     Returns
     -------
@@ -450,12 +532,10 @@ def bound_report(J, *, W=None, activation=None, alpha=None, t=None, eps=1e-6) ->
         tight_c = _tightness(exact, classic)
     else:
         gw = gh = None
-        classic = tight_c = None
-        h_classic = math.inf
-    log_eps = math.log(eps)
+        classic = tight_c = h_classic = None
     return BoundReport(lags, exact, classic, trajectory, lower, tight_c, _tightness(exact, trajectory), eps,
-                       _scalar(_first_below(exact, log_eps)), h_classic,
-                       _scalar(_first_below(trajectory, log_eps)), gw, gh, t)
+                       _scalar(_first_below(exact, eps)), h_classic,
+                       _scalar(_first_below(trajectory, eps)), gw, gh, t)
 
 
 def _scalar(x):

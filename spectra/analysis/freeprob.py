@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._core.errors import ConvergenceError
+from .._core.errors import ConvergenceError, NumericalError
 from .._core.results import Result
 from .._core.validation import check_choice, check_int, check_real
 from ..cells.activations import Activation
@@ -166,14 +166,15 @@ class JacobianSpectrum(Result):
     def density(self, x, *, eta=1e-9) -> np.ndarray:
         """The density of the squared singular values at x, from the S-transform.
 
-        Solves, for each x + i eta (eta relative to x), the two equations
-        E[d/(w - d)] = m (d = f'(sqrt(q*) z)^2, a discretisation with 64
-        Gauss-Legendre nodes per piece of z split at the kinks) and
-        sigma_w^(2L) (1+m)^(1-L+gL) m^(L-1) w^L = x (g = 1 for Gaussian
-        weights, 0 for orthogonal), which state M_J(x) = m with
-        S_{JJ^T} = S_{D^2}^L S_{W^T W}^L, by Newton's method continued at
-        eta = 1e-2 from far beyond the support (M_J ~ m_1/x) down along x in
-        steps of 2%, then at each x down to ``eta``; rho(x) = -Im(m) / (pi x).
+        With d = f'(sqrt(q*) z)^2 (discretised with 64 Gauss-Legendre nodes
+        per piece of z split at the kinks) and m = E[d/(w - d)] = M_{D^2}(w),
+        S_{JJ^T} = S_{D^2}^L S_{W^T W}^L says M_J(x) = m where
+        sigma_w^(2L) w^L m^(L-1) (1+m)^(1-L+gL) = x (g = 1 for Gaussian
+        weights, 0 for orthogonal).  That equation is solved for w at
+        x + i eta x in logarithmic form (well conditioned at any depth) by
+        Newton's method, continued from far beyond the support (M_J ~ m_1/x)
+        down along x at eta = 1e-2, then at each x down to ``eta``, with
+        steps that halve when Newton fails or w jumps; rho(x) = -Im(m)/(pi x).
 
         Parameters
         ----------
@@ -225,6 +226,13 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
     -------
     JacobianSpectrum
 
+    Raises
+    ------
+    NumericalError
+        When a moment (or the variance) leaves the float64 range: the mean
+        ``chi^L`` of a deep network far from criticality (``chi`` and the
+        depth give it in logs, ``L log chi``).
+
     Notes
     -----
     With mu_k = E[f'(sqrt(q) z)^(2k)], the S-transform of D^2 follows from
@@ -271,23 +279,41 @@ def jacobian_spectrum(activation, depth, *, weight_var=1.0, bias_var=0.0, weight
                                             breakpoints=kinks) for k in range(1, K + 1)])
     if mu[0] <= 0.0:
         raise ValueError(f"E[f'^2] = 0 for {act!r} at q = {q}: the Jacobian vanishes")
-    psi = np.concatenate([[0.0], mu])
+    # the series of D^2 / E[f'^2] and W with sigma_w^2 = 1 (means 1); J J^T then scales by
+    # chi^L, chi = sigma_w^2 E[f'^2], moment k by chi^(L k), applied in logs (chi^L alone leaves
+    # float64 for deep or extreme networks)
+    ks = np.arange(1, K + 1)
+    psi = np.concatenate([[0.0], mu / mu[0] ** ks])
     chi_inv = _reverse(psi)                 # chi_inv[0] = 0
     one_plus = np.zeros(K + 1)
     one_plus[:2] = 1.0
     S_d = _mul(chi_inv[1:].copy(), one_plus[:K])            # chi^{-1}(z)/z * (1 + z), K terms
-    S_j = _pow(S_d, L) / sw ** L
+    S_j = _pow(S_d, L)
     if weights == "gaussian":
         S_j = _mul(S_j, _pow(_inv(one_plus[:K]), L))
     # chi_J^{-1}(z) = z S_J(z) / (1 + z); revert to the moment series
     T = _mul(S_j, _inv(one_plus[:K]))
     psi_j = _reverse(np.concatenate([[0.0], T]))
-    moments = psi_j[1:]
-    m1 = (sw * mu[0]) ** L
-    rel = mu[1] / mu[0] ** 2 - 1.0 + (1.0 if weights == "gaussian" else 0.0)
-    var = m1 * m1 * L * rel
-    if not np.all(np.isfinite(moments)):
+    unit = psi_j[1:]
+    if not np.all(np.isfinite(unit)):
         raise ConvergenceError("the moment series overflowed; lower `order`")
+    rel = mu[1] / mu[0] ** 2 - 1.0 + (1.0 if weights == "gaussian" else 0.0)
+    log_chi = math.log(sw * mu[0])
+    with np.errstate(divide="ignore"):
+        log_moments = ks * (L * log_chi) + np.log(np.abs(unit))
+    log_var = 2.0 * L * log_chi + math.log(L * rel) if rel > 0 else 0.0
+    low, high = math.log(np.finfo(float).tiny), math.log(np.finfo(float).max)
+    out = [(k, v) for k, v in zip(ks, log_moments) if v != -math.inf and not low <= v <= high]
+    if out or not low <= log_var <= high:
+        k, v = out[0] if out else (2, log_var)
+        raise NumericalError(
+            f"the moments of J J^T leave the float64 range (the mean is "
+            f"10^{L * log_chi / math.log(10):.4g}, {'the variance' if not out else f'moment {k}'} "
+            f"10^{v / math.log(10):.4g}): chi^L with chi = sigma_w^2 E[f'^2] = {sw * mu[0]:.6g} "
+            f"and L = {L}; L log(chi) gives the mean in logs")
+    moments = unit * np.exp(ks * (L * log_chi))
+    m1 = math.exp(L * log_chi)
+    var = math.exp(log_var) if rel > 0 else 0.0
     return JacobianSpectrum(moments, float(m1), float(var), float(q), float(sw * mu[0]), L,
                             weights, act, sw)
 
@@ -316,60 +342,100 @@ def _d_distribution(sp):
 
 
 _ETA_PATH = 1e-2
-
-
-def _solved(solve, z, state):
-    m, w, ok = solve(z, *state)
-    if not ok:
-        raise ConvergenceError(f"the S-transform equations did not converge at x = {z.real:.6g}")
-    return m, w
+_EPS = float(np.finfo(float).eps)
 
 
 def _density(sp, x, eta):
+    """rho at x > 0: one complex unknown w per point, tracked by Newton continuation.
+
+    With m = M_{D^2}(w) = E[d/(w - d)], the S-transform product states
+    G(w) = L log(sigma_w^2 w) + (L-1) log m + a log(1+m) - log z = 0
+    (a = 1 - L + [L for Gaussian weights]); in this logarithmic form the
+    residual grows like log w rather than w^L, so Newton's method stays
+    well conditioned at any depth.  The root is continued from far beyond
+    the support (w ~ mu_1/m + mu_2/mu_1, m ~ m_1/z) along z = x (1 + i eta_p)
+    to each x (decreasing), then down to z = x (1 + i eta), with adaptive
+    steps that halve on failure or on a jump of w (no branch switching).
+    """
     x = np.asarray(x, dtype=float)
     flat = x.ravel()
     out = np.zeros(flat.size)
     d, p = _d_distribution(sp)
-    L, sw = sp.depth, sp.weight_var
+    L, log_sw = sp.depth, math.log(sp.weight_var)
     a = 1 - L + (L if sp.weights == "gaussian" else 0)
     mu1, mu2 = float(p @ d), float(p @ d ** 2)
+    two_pi = 2.0 * math.pi
 
-    def solve(z, m, w):
-        for _ in range(100):
-            r = w - d
-            E1 = p @ (d / r) - m
-            P = sw ** L * (1 + m) ** a * m ** (L - 1) * w ** L
-            E2 = P - z
-            a11, a12 = -1.0, -(p @ (d / r ** 2))
-            a21, a22 = P * (a / (1 + m) + (L - 1) / m), P * L / w
-            det = a11 * a22 - a12 * a21
-            dm = (E1 * a22 - a12 * E2) / det
-            dw = (a11 * E2 - a21 * E1) / det
-            step = max(abs(dm) / max(abs(m), 1e-300), abs(dw) / max(abs(w), 1e-300))
-            damp = 1.0 if step < 0.5 else 0.5 / step
-            m, w = m - damp * dm, w - damp * dw
-            if step < 1e-13:
-                return m, w, True
-        return m, w, False
+    def residual(w, log_z):
+        r = w - d
+        m = complex(p @ (d / r))
+        dm = -complex(p @ (d / (r * r)))
+        terms = [L * (log_sw + np.log(w)), -log_z]
+        ds = L / w
+        if L > 1:
+            terms.append((L - 1) * np.log(m))
+            ds += (L - 1) / m * dm
+        if a != 0:      # 1 + m = w E[1/(w - d)], without the cancellation as m -> -1
+            one_m = w * complex(p @ (1.0 / r))
+            terms.append(a * np.log(one_m))
+            ds += a / one_m * dm
+        s = sum(terms)
+        s = complex(s.real, s.imag - two_pi * round(s.imag / two_pi))   # log of the ratio F/z
+        return s, ds, m, sum(abs(t) for t in terms)
+
+    def newton(w, z):
+        log_z = np.log(z)
+        m = None
+        for _ in range(60):
+            s, ds, m, scale = residual(w, log_z)
+            if abs(s) <= 16 * _EPS * scale:        # the residual is at its rounding level
+                return w, m, True
+            if ds == 0 or not np.isfinite(ds):
+                return w, m, False
+            step = s / ds
+            if abs(step) > 0.25 * abs(w):
+                step *= 0.25 * abs(w) / abs(step)
+            w = w - step
+            if abs(step) <= 1e-14 * abs(w):
+                return w, residual(w, log_z)[2], True
+        return w, m, False
+
+    def track(w, path):
+        """Follow the root from path(0) (where it is w) to path(1)."""
+        t, h, m = 0.0, 1.0, None
+        while t < 1.0:
+            h = min(h, 1.0 - t)
+            w_new, m_new, ok = newton(w, path(t + h))
+            if ok and abs(w_new - w) <= 0.1 * abs(w):
+                w, m, t, h = w_new, m_new, t + h, 2.0 * h
+            else:
+                h *= 0.5
+                if h < 1e-12:
+                    raise ConvergenceError("the S-transform equations did not converge at "
+                                           f"x = {abs(path(t)):.6g}")
+        return w, m
 
     pos = flat[flat > 0.0]
     if pos.size == 0:
         return out.reshape(x.shape)
-    # continue from far beyond the support, where M_J(z) ~ m_1 / z, in steps of at most 2%
     far = 10.0 * max(float(pos.max()), sp.moments[-1] / sp.moments[-2], 1.0)
-    m = sp.mean / far
-    state = (complex(m), complex(mu2 / mu1 + mu1 / m))
+    z0 = complex(far, _ETA_PATH * far)
+    m0 = sp.mean / z0
+    w, ok = newton(complex(mu1 / m0 + mu2 / mu1), z0)[::2]
+    if not ok:
+        raise ConvergenceError(f"the S-transform equations did not converge at x = {far:.6g}")
     current = far
     for i in np.argsort(-flat):
-        xi = flat[i]
+        xi = float(flat[i])
         if not xi > 0.0:
             continue
-        n_sub = max(1, int(math.ceil(math.log(current / xi) / math.log(1.02)))) if current > xi else 1
-        for t in np.geomspace(current, xi, n_sub + 1)[1:]:
-            state = _solved(solve, complex(t, _ETA_PATH * t), state)
-        current = xi
-        final = state     # then down to eta, away from the path (off the branch points)
-        for e in np.geomspace(_ETA_PATH, eta, 2 + int(math.log10(_ETA_PATH / eta)))[1:]:
-            final = _solved(solve, complex(xi, e * xi), final)
-        out[i] = max(-final[0].imag / (math.pi * xi), 0.0)
+        if xi != current:     # along the ray z = x (1 + i eta_p), geometrically in x
+            lo, hi = math.log(xi), math.log(current)
+            w, _ = track(w, lambda t, lo=lo, hi=hi: complex(math.exp(hi + t * (lo - hi)), 0.0)
+                         * complex(1.0, _ETA_PATH))
+            current = xi
+        # then down to eta at fixed x, geometrically in eta (a copy: the path goes on from here)
+        le, lp = math.log(eta), math.log(_ETA_PATH)
+        _, m = track(w, lambda t, xi=xi, le=le, lp=lp: complex(xi, xi * math.exp(lp + t * (le - lp))))
+        out[i] = max(-m.imag / (math.pi * xi), 0.0)
     return out.reshape(x.shape)

@@ -140,8 +140,11 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
 
     For the full spectrum (n >= 48) the orthogonal factor is kept in
     LAPACK's compact-WY form (``dgeqrt``) and applied to the next step
-    Jacobian directly (``dgemqrt``), never formed: with ``"auto"`` about 2-3
-    times faster than ``numpy.linalg.qr`` at every step at n = 256.
+    Jacobian directly (``dgemqrt``), never formed; between QRs the frame is
+    propagated by plain products, its columns rescaled (exactly, in the log
+    domain) only when their norms leave [1e-30, 1e30].  With ``"auto"`` this
+    is about 3.5 times faster than ``numpy.linalg.qr`` at every step at
+    n = 256 (``benchmarks/bench_round2.py``).
 
     Examples
     --------
@@ -197,18 +200,37 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
 
 # Re-orthonormalisation with reorth_every="auto".  A Householder QR of a frame Z
 # whose columns have been propagated m steps without re-orthonormalisation gives
-# log|r_jj| with an error of about u * cond(Z) (measured: 2e-10 at cond ~ 1e6,
+# log|r_jj| with an error of about 2 u cond(Z) (measured: 2e-10 at cond ~ 1e6,
 # 1.6e-7 at cond ~ 1e9 for a tanh network with n = 256); the products that built Z
-# lose information in the same proportion.  The condition number is estimated at
-# every QR as max_j ||z_j|| / |r_jj|.  Prediction: its growth per step, smoothed over
-# the QRs, chooses the next interval so that it stays below e^_AUTO_LOG_COND (an
-# error of about 1e-10 per QR).  Verification: a prediction can be wrong (a stretch
-# of strongly contracting steps arrives), so an interval whose frame ends above
-# e^_AUTO_REJECT (errors near the 1e-8 promised) is rejected: the frame is rewound to
-# the last accepted QR and the stretch is redone with a QR at every step.
-_AUTO_LOG_COND = np.log(1e6)
-_AUTO_REJECT = np.log(1e7)
+# lose information in the same proportion.  That error is spread over the m steps
+# the QR closes, so what an exponent can be off by is at most 2 u cond(Z) / m per
+# step.  The condition number is estimated at every QR as max_j ||z_j|| / |r_jj|.
+# Prediction: its growth per step, smoothed over the QRs, chooses the next interval
+# m as the longest with cond(Z) below 1e6 (an error of about 2e-10 per QR) or, for
+# m >= _AUTO_SPREAD_FROM steps, with 2 u cond / m below _AUTO_STEP_ERR (2e-10 per
+# step: 50 times below the 1e-8 promised, even if every QR erred the same way).
+# Short intervals keep the per-QR cap because a step Jacobian that is itself only
+# accurate to ~1e-14 relative (autodiff, a formed product) is amplified by cond(Z)
+# too.  Verification: a prediction can be wrong (a stretch of strongly contracting
+# steps arrives), so an interval whose frame ends with cond(Z) above 1e7 (or, from
+# _AUTO_SPREAD_FROM steps, with 2 u cond / m above _AUTO_REJECT_ERR) is rejected: the
+# frame is rewound to the last accepted QR and the stretch is redone with a QR at
+# every step.
+_AUTO_STEP_ERR = 2e-10
+_AUTO_REJECT_ERR = 2e-9
 _AUTO_MAX = 16
+_LOG_2U = math.log(np.finfo(np.float64).eps)      # log(2u), u the unit roundoff
+_AUTO_SPREAD_FROM = 4
+_M = np.arange(1, _AUTO_MAX + 1)
+# _AUTO_LOG_COND[m - 1]: the largest log cond(Z) an interval of m steps may reach
+_AUTO_LOG_COND = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e6),
+                          np.log(_AUTO_STEP_ERR * _M) - _LOG_2U)
+_AUTO_REJECT = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e7),
+                        np.log(_AUTO_REJECT_ERR * _M) - _LOG_2U)
+# per-step growth rates of log cond that allow intervals of 1, 2, ... steps (decreasing)
+_AUTO_RATE = tuple(float(c) / m for m, c in enumerate(_AUTO_LOG_COND, 1))
+_LOG_NORM_LO, _LOG_NORM_HI = math.log(1e-30), math.log(1e30)   # frame column norms kept here
+_BOUND_MAX_N = 1024     # up to here a per-step norm bound (one SVD of W) saves the checks
 _WY_MIN_N = 48          # below this, numpy's batched qr beats per-call LAPACK wrappers
 
 
@@ -233,35 +255,39 @@ class _Schedule:
             return (s - self.warmup) % self.every == 0
         return s % self.every == 0
 
-    def accept(self, s, log_cond):
+    def accept(self, s, worst):
         """False when an adaptive interval of several steps ended too ill-conditioned.
 
+        ``worst`` is the largest log ||z_j|| / |r_jj| of the QR (inf if not finite).
         The caller then rewinds to step ``self.last`` and redoes the stretch up to
         ``s`` with a QR at every step.
         """
         m = s - self.last
-        if not self.auto or m == 1:
-            return True
-        worst = float(np.max(log_cond)) if np.all(np.isfinite(log_cond)) else np.inf
-        if worst <= _AUTO_REJECT:
+        if not self.auto or m == 1 or worst <= _AUTO_REJECT[min(m, _AUTO_MAX) - 1]:
             return True
         self.force_until = s
         self.rejected += 1
-        self.rate = np.inf if not np.isfinite(worst) else max(self.rate or 0.0, worst / m)
+        self.rate = math.inf if not math.isfinite(worst) else max(self.rate or 0.0, worst / m)
         self.every = 1
         return False
 
-    def done(self, s, log_cond):
+    def done(self, s, worst):
         if self.auto:
             m = s - self.last
-            if not np.all(np.isfinite(log_cond)):
+            if not math.isfinite(worst):
                 self.rate, self.every = None, 1
             else:
-                now = max(float(np.max(log_cond)), 0.0) / m
+                now = max(worst, 0.0) / m
                 self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
-                fit = _AUTO_MAX if self.rate <= 0 else int(_AUTO_LOG_COND // self.rate)
-                self.every = max(1, min(_AUTO_MAX, fit, 2 * self.every))
+                fit = sum(1 for r in _AUTO_RATE if self.rate <= r)
+                self.every = max(1, min(fit, 2 * self.every))
         self.last = s
+
+
+def _worst(lr):
+    """The largest log ratio as a float; inf when any is not finite."""
+    w = float(np.max(lr))
+    return w if math.isfinite(w) else math.inf
 
 
 def _record(sums, lengths, d, s, last, warmup):
@@ -317,8 +343,8 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
             Qn, R = np.linalg.qr(Z)
             log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
             lr = _log_ratios(norms, log_diag)
-            log_cond = np.max(lr, axis=-1)
-            if not plan.accept(s, log_cond):    # rewind: redo the stretch step by step
+            worst = _worst(lr)
+            if not plan.accept(s, worst):       # rewind: redo the stretch step by step
                 Q, col_log = saved, np.zeros(batch + (k,))
                 s = plan.last + 1
                 continue
@@ -328,7 +354,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
             if s > warmup:
                 errs.append(_roundoff(lr))
             _record(sums, lengths, d, s, plan.last, warmup)
-            plan.done(s, log_cond)
+            plan.done(s, worst)
             saved = Q
         else:
             Q, col_log = _normalise_columns(Z, col_log)
@@ -343,7 +369,11 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     Householder representation (``dgeqrt``, recursive panels) and applied to
     the next step Jacobian from the right (``dgemqrt``), which costs about a
     third of numpy's ``qr`` (``dgeqrf`` + ``dorgqr``) plus a GEMM, with the
-    same backward stability.
+    same backward stability.  Between QRs the frame is propagated by plain
+    products, without normalising its columns: scaling a column commutes with
+    the products and the QR, so the columns are rescaled (in the log domain)
+    only when their norms leave [1e-30, 1e30]; a step that would overflow or
+    underflow is redone from the rescaled frame.
     """
     if n < _WY_MIN_N:
         Q = np.broadcast_to(np.eye(n), batch + (n, n)).copy()
@@ -352,7 +382,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
 
     from ..jacobians.structured import ScaledJacobians
 
-    nb = 16
+    nb = 32 if n >= 128 else 16
     members = list(np.ndindex(*batch)) if batch else [()]
     # Everything is kept in Fortran order, as LAPACK wants it: no transposing copies.
     if isinstance(seq, ScaledJacobians) and seq.shift is None and seq.col is None \
@@ -363,72 +393,120 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         def step(s, b):                # diag(f'(a_s)) W, Fortran-ordered, O(n^2)
             return rows[b + (s - 1,)][:, None] * WF
 
-        def times(s, b, Qb):           # diag(f'(a_s)) (W Q) as (Q^T W^T)^T: Fortran, no J formed
-            Z = np.matmul(Qb.T, WF.T).T
+        def times(s, b, X):            # diag(f'(a_s)) (W X) as (X^T W^T)^T: Fortran, no J formed
+            Z = np.matmul(X.T, WF.T).T
             Z *= rows[b + (s - 1,)][:, None]
             return Z
+
+        # Per-step bounds on how much a column's norm can change, between
+        # min|row_s| sigma_min(W) and max|row_s| ||W||_2: while they keep every
+        # column norm within [1e-30, 1e30] the step needs no check.
+        if n <= _BOUND_MAX_N:
+            sv = np.linalg.svd(seq.W, compute_uv=False)
+            a = np.abs(rows)
+            with np.errstate(divide="ignore"):
+                log_up = np.log(np.max(a, axis=-1)) + np.log(sv[0])
+                log_lo = np.log(np.min(a, axis=-1)) + np.log(sv[-1])
+            if not (np.all(np.isfinite(log_up)) and np.all(log_lo < np.inf)):
+                log_up = log_lo = None
+        else:
+            log_up = log_lo = None
     else:
+        log_up = log_lo = None
+
         def step(s, b):                # a copy: dgemqrt overwrites it, and matrix(s) may be a view
             return np.array(seq.matrix(s)[b], dtype=np.float64, order="F", copy=True)
 
-        def times(s, b, Qb):           # (Q^T J^T)^T: a C-ordered GEMM whose result is Fortran
-            return np.matmul(Qb.T, step(s, b).T).T
+        def times(s, b, X):            # (X^T J^T)^T: a GEMM whose result is Fortran
+            return np.matmul(X.T, np.asarray(seq.matrix(s)[b], dtype=np.float64).T).T
+
+    def checked(Z):                    # squared column norms if all within [1e-30, 1e30]
+        sq = np.einsum("ij,ij->j", Z, Z)
+        lo, hi = sq.min(), sq.max()
+        return sq if lo >= 1e-60 and hi <= 1e60 else None   # (NaN: None)
+
+    def rescale(Z, b):                 # columns to unit norm, their logs into col_log[b]
+        norms = column_norms(Z)
+        if np.all(norms > 0):
+            Z /= norms
+            col_log[b] = col_log[b] + np.log(norms)
+            return Z
+        Z, col_log[b] = _normalise_columns(Z, col_log[b])
+        return Z
+
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (n,))
     plan = _Schedule(reorth_every, warmup, T)
     wy = None            # per member (V, Tf): Q_{s-1} = H_1 ... H_n in compact WY form
-    Q = None             # or per member an explicit frame with normalised columns
+    X = None             # or per member the frame J_{s-1} ... J_{q+1} Q_q, columns rescaled
     saved = None         # wy after the last accepted QR (its arrays are never written to)
+    span = {b: (0.0, 0.0) for b in members}   # log min / max column norm of the frame, bounds
     s = 1
     while s <= T:
-        Zs = {}
+        Zs, sqs = {}, {}
         for b in members:
+            if log_up is not None:     # the bounds predict this step's column norms
+                lo, hi = span[b]
+                lo, hi = lo + log_lo[b + (s - 1,)], hi + log_up[b + (s - 1,)]
+                safe = lo >= _LOG_NORM_LO and hi <= _LOG_NORM_HI
+            else:
+                safe = False
             if wy is not None:         # J_s Q_{s-1}, in place in a Fortran-ordered J_s
                 V, Tf = wy[b]
-                Zs[b] = lapack.dgemqrt(V, Tf, step(s, b), side="R", trans="N", overwrite_c=1)[0]
-            elif Q is not None:
-                Zs[b] = times(s, b, Q[b])
+                Z = lapack.dgemqrt(V, Tf, step(s, b), side="R", trans="N", overwrite_c=1)[0]
+            elif X is not None:
+                Z = times(s, b, X[b])
             else:
-                Zs[b] = step(s, b)
+                Z = step(s, b)
+            if safe:
+                Zs[b], sqs[b], span[b] = Z, None, (lo, hi)
+                continue
+            sq = checked(Z)
+            if sq is None and X is not None:   # redo the step from the rescaled frame
+                with np.errstate(invalid="ignore"):
+                    Z = times(s, b, rescale(X[b], b))
+                sq = checked(Z)
+            if sq is None:
+                Z = rescale(Z, b)
+                span[b] = (0.0, 0.0)
+            else:
+                span[b] = (0.5 * math.log(sq.min()), 0.5 * math.log(sq.max()))
+            Zs[b], sqs[b] = Z, sq
         if plan.due(s):
             new_wy = {}
             d = np.empty(batch + (n,))
             lr = np.empty(batch + (n,))
             for b in members:
-                Zb = Zs[b]
-                norms = column_norms(Zb)
+                Zb, sq = Zs[b], sqs[b]
+                if sq is None:     # unchecked (within the bounds) or rescaled: the plain sum is safe
+                    sq = np.einsum("ij,ij->j", Zb, Zb)
+                log_norms = 0.5 * np.log(sq)
                 V, Tf, info = lapack.dgeqrt(nb, Zb, overwrite_a=1)
                 if info != 0:  # pragma: no cover - only for invalid arguments
                     raise RuntimeError(f"LAPACK dgeqrt failed (info={info})")
-                d[b] = np.log(np.abs(np.diagonal(V)))
-                lr[b] = _log_ratios(norms, d[b])
+                d[b] = db = np.log(np.abs(np.diagonal(V)))
+                lr[b] = lrb = log_norms - db
+                if not math.isfinite(lrb.sum()):    # a zero column or an exact rank drop
+                    lr[b] = _log_ratios(np.exp(log_norms), db)
                 flush_subnormals(V)          # dgemqrt reads only the reflectors below the diagonal
                 new_wy[b] = (V, Tf)
-            log_cond = np.max(lr, axis=-1)
-            if not plan.accept(s, log_cond):  # rewind: redo the stretch step by step
-                wy, Q, col_log = saved, None, np.zeros(batch + (n,))
+            worst = _worst(lr)
+            if not plan.accept(s, worst):   # rewind: redo the stretch step by step
+                wy, X, col_log = saved, None, np.zeros(batch + (n,))
+                span = {b: (0.0, 0.0) for b in members}
                 s = plan.last + 1
                 continue
             wy = saved = new_wy
-            d = d + col_log
+            span = {b: (0.0, 0.0) for b in members}
+            d += col_log
             col_log = np.zeros(batch + (n,))
-            Q = None
+            X = None
             if s > warmup:
                 errs.append(_roundoff(lr))
             _record(sums, lengths, d, s, plan.last, warmup)
-            plan.done(s, log_cond)
+            plan.done(s, worst)
         else:
-            Q = {}
-            for b in members:
-                Zb = Zs[b]
-                norms = column_norms(Zb)
-                if np.all(norms > 0):      # in place: Z is ours (Fortran-ordered)
-                    Zb /= norms
-                    col_log[b] = col_log[b] + np.log(norms)
-                    Q[b] = Zb
-                else:
-                    Q[b], col_log[b] = _normalise_columns(Zb, col_log[b])
-            wy = None
+            X, wy = Zs, None
         s += 1
     return sums, lengths, errs
 

@@ -158,7 +158,7 @@ class TorchDepthStack:
         if x is None:
             raise TypeError("`x` is required: the input of the first module, e.g. of shape (d,) "
                             "or (tokens, d)")
-        a = np.asarray(tensor_to_numpy(x) if is_tensor(x) else x, dtype=np.float64)
+        a = np.asarray(tensor_to_numpy(x, name="x") if is_tensor(x) else x, dtype=np.float64)
         if a.ndim == 0 or a.size == 0:
             raise ValueError(f"`x` must be the first module's input, of shape (d,) or "
                              f"(tokens, d); got shape {a.shape}")

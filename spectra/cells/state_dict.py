@@ -84,7 +84,7 @@ def read_state_dict(path, *, key=None) -> dict:
         if os.path.isfile(path) and not zipfile.is_zipfile(path):
             raise ValueError(f"{path!r} is not an .npz file (it is not a zip archive of arrays)")
         with np.load(path, allow_pickle=False) as data:
-            state = {k: data[k] for k in data.files}
+            state = {k: _npz_entry(data, k, path) for k in data.files}
     else:
         state = _read_torch_file(path)
     flat = flatten_state_dict(state, name=path)
@@ -98,6 +98,19 @@ def read_state_dict(path, *, key=None) -> dict:
             raise ValueError(f"`key` {key!r} names no arrays in {path!r}; its top-level entries "
                              f"are {tops}")
     return {k: to_numpy(v, k) for k, v in flat.items()}
+
+
+def _npz_entry(data, key, path):
+    """One array of an open .npz file; an object array (a pickle) is refused by name."""
+    try:
+        return data[key]
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        raise ValueError(f"{path!r} holds an object array under the key {key!r} (pickled Python "
+                         "objects), which spectra does not load (reading it would run a pickle); "
+                         "a state dict holds numeric arrays: save the weights alone, e.g. "
+                         "numpy.savez(path, **{name: numpy.asarray(w, dtype=float) ...})") from None
 
 
 def _unreadable_torch_file(path, exc) -> str:
@@ -249,7 +262,8 @@ def recurrent_weights(source, kind: str, *, layer=0, reverse=False, prefix=None)
                 raise ValueError(f"`module_or_state_dict` has {prefix}weight_hh{suffix} but no "
                                  f"{key!r}")
             return None
-        return np.asarray(to_numpy(state[key], key), dtype=np.float64)  # before any arithmetic
+        return np.asarray(to_numpy(state[key], f"module_or_state_dict[{key!r}]"),
+                          dtype=np.float64)  # before any arithmetic
 
     if f"{prefix}weight_hr{suffix}" in state:
         raise ValueError(f"LSTM layers with projections (proj_size > 0, key "

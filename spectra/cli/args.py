@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a lower bound.")
     _add_network_options(p)
     p.add_argument("--eps", type=_positive_float, default=1e-6,
-                   help="tolerance for the horizons: first lag below eps (default 1e-6)")
+                   help="tolerance for the horizons: the first lag at which the norm (1 at lag 0) "
+                        "is below eps, so eps > 1 gives 0 (default 1e-6)")
     p.add_argument("--lags", type=_int_list, default=None, help="only these lags, e.g. 1,10,50")
     _add_output_options(p)
 

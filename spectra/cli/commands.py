@@ -81,8 +81,9 @@ def _cmd_bound(args):
     else:
         header.append("not of the classic form f(W h + W_in x + b) (a gated cell, an LRU, ...): "
                       "no classic bound; the trajectory bound uses the exact step norms")
-    header.append(f"first lag below eps={args.eps:g}: exact {rep.horizon_exact}, "
-                  f"trajectory bound {rep.horizon_trajectory}, classic bound {rep.horizon_classic}")
+    header.append(f"first lag below eps={args.eps:g} (lag 0, the identity, has norm 1): exact "
+                  f"{rep.horizon_text('exact')}, trajectory bound {rep.horizon_text('trajectory')}, "
+                  f"classic bound {rep.horizon_text('classic')}")
     header.append("norms ||dh_T/dh_{T-lag}||_2; --json and --csv give natural logarithms")
     rows = range(len(rep.lags)) if idx is None else idx
     none = (lambda v: "-" if v is None else _fmt_log(v))

@@ -8,6 +8,9 @@ Jacobians never has to be formed.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 
 from .._core.errors import ConvergenceError, NumericalError
@@ -306,10 +309,15 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
     >>> spectra.top_singular_values(A, 3, rng=0).values
     array([20., 19., 18.])
     """
+    scale = 1.0
     if not _is_operator(A):
         A = _dense(A, "A")
         if A.ndim != 2:
             raise ValueError(f"`A` must be a single matrix; got shape {A.shape}")
+        top = float(np.max(np.abs(A))) if A.size else 0.0
+        if top and not 1e-100 <= top <= 1e100:    # products of blocks would over/underflow
+            scale = 2.0 ** round(math.log2(top))  # exact: the values are scaled back
+            A = A / scale
     m, n = A.shape
     k = check_int(k, "k", minimum=1, maximum=min(m, n))
     b = check_int(block_size, "block_size", minimum=1, allow_none=True)
@@ -320,9 +328,12 @@ def top_singular_values(A, k=6, *, tol=1e-10, block_size=None, max_blocks=None, 
                                                        unit="product") as bar:
         if bar.enabled:
             mat, rmat = _counted(mat, bar), _counted(rmat, bar)
-        return golub_kahan_svd(mat, rmat, (m, n), k, tol=tol, block_size=b, maxiter=max_blocks,
-                               max_basis=max_basis, rng=rng, strict=strict,
-                               name="top_singular_values", maxiter_name="max_blocks")
+        res = golub_kahan_svd(mat, rmat, (m, n), k, tol=tol, block_size=b, maxiter=max_blocks,
+                              max_basis=max_basis, rng=rng, strict=strict,
+                              name="top_singular_values", maxiter_name="max_blocks")
+    if scale != 1.0:
+        res = dataclasses.replace(res, values=res.values * scale, residuals=res.residuals * scale)
+    return res
 
 
 def _counted(fn, bar):

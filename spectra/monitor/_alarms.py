@@ -48,7 +48,10 @@ class Event(Result):
     previous : float or None
         The same series at the previous recording.
     factor : float or None
-        value / previous (explode) or previous / value (vanish).
+        value / previous (explode) or previous / value (vanish); ``inf`` when
+        that ratio is beyond the float range: a fall to exactly 0 (the message
+        says "fell to 0") or a change by more than about 1.8e308 (the message
+        gives the factor as a power of ten).
     message : str
 
     Examples
@@ -112,11 +115,29 @@ class NormWatch:
         if not growth or prev is None or not math.isfinite(prev):
             return None
         if explode_factor is not None and prev > 0 and value > explode_factor * prev:
-            f = value / prev
+            f, text = _ratio(value, prev)
             return Event(step, "explode", name, value, prev, f,
-                         f"{name}: norm grew {f:.3g}x ({prev:.3g} -> {value:.3g})")
+                         f"{name}: norm grew {text} ({prev:.3g} -> {value:.3g})")
         if vanish_factor is not None and prev > 0 and value * vanish_factor < prev:
-            f = prev / value if value > 0 else float("inf")
+            if value == 0.0:
+                return Event(step, "vanish", name, value, prev, math.inf,
+                             f"{name}: norm fell to 0 (from {prev:.3g})")
+            f, text = _ratio(prev, value)
             return Event(step, "vanish", name, value, prev, f,
-                         f"{name}: norm fell {f:.3g}x ({prev:.3g} -> {value:.3g})")
+                         f"{name}: norm fell {text} ({prev:.3g} -> {value:.3g})")
         return None
+
+
+def _ratio(big, small):
+    """``(big / small, "<factor>x")`` for positive finite values; a power of ten when it overflows.
+
+    >>> _ratio(50.0, 1.0)
+    (50.0, '50x')
+    >>> _ratio(1e300, 1e-300)
+    (inf, '1e+600x')
+    """
+    with np.errstate(over="ignore"):
+        f = float(np.float64(big) / np.float64(small))
+    if math.isfinite(f):
+        return f, f"{f:.3g}x"
+    return math.inf, f"1e+{math.log10(big) - math.log10(small):.0f}x"

@@ -20,7 +20,7 @@ __all__ = ["to_numpy", "named_arrays", "safe_norm", "combine_norms"]
 def to_numpy(x, name):
     """A float64 numpy copy of an array or tensor; non-finite values are kept (they are data here)."""
     if is_tensor(x):
-        x = tensor_to_numpy(x, upcast=True)
+        x = tensor_to_numpy(x, upcast=True, name=name)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"`{name}` must be an array of real numbers; got {describe(x)}")
     try:

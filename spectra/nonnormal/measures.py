@@ -233,19 +233,30 @@ def field_of_values(W, *, points=256) -> FieldOfValues:
 
 
 def _measures(W):
+    # a matrix far outside [1e-100, 1e100] is measured as W / c (c a power of two, exact) and the
+    # measures scaled back: degree 1 in W except the commutator (degree 2) and the ratios (0)
+    top = float(np.max(np.abs(W))) if W.size else 0.0
+    c = 2.0 ** round(math.log2(top)) if top and not 1e-100 <= top <= 1e100 else 1.0
+    if c != 1.0:
+        W = W / c
     T, _ = schur_complex(W)
     ev = np.diag(T)
     dep = _henrici(W, T)
     fro = float(np.linalg.norm(W))
+    C = W @ W.T - W.T @ W
+    big = float(np.max(np.abs(C))) if C.size else 0.0
+    # ||C||_F without squaring its entries (they reach 1e200); c^2 ||C||_F beyond float64 is inf,
+    # as documented (a Python float product does not raise)
+    commutator = big * float(np.linalg.norm(C / big)) * c * c if big else 0.0
     return dict(
-        spectral_radius=float(np.max(np.abs(ev))),
-        spectral_abscissa=float(np.max(ev.real)),
-        spectral_norm=norm2(W),
-        numerical_radius=numerical_radius_and_angle(W)[0],
-        numerical_abscissa=float(np.linalg.eigvalsh((W + W.T) / 2)[-1]),
-        henrici=dep,
+        spectral_radius=float(np.max(np.abs(ev))) * c,
+        spectral_abscissa=float(np.max(ev.real)) * c,
+        spectral_norm=norm2(W) * c,
+        numerical_radius=numerical_radius_and_angle(W)[0] * c,
+        numerical_abscissa=float(np.linalg.eigvalsh((W + W.T) / 2)[-1]) * c,
+        henrici=dep * c,
         henrici_relative=dep / fro if fro > 0 else 0.0,
-        commutator=float(np.linalg.norm(W @ W.T - W.T @ W)),
+        commutator=commutator,
         eigenvector_condition=_eigvec_cond(W),
     )
 

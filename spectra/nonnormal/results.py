@@ -66,7 +66,10 @@ class NonNormality(Result):
     henrici_relative : float
         ``dep_F(W) / ||W||_F``, in [0, 1] (0 for W = 0).
     commutator : float
-        ``||W W^T - W^T W||_F``; 0 iff W is normal.
+        ``||W W^T - W^T W||_F``; 0 iff W is normal.  Of degree 2 in W, it is
+        ``inf`` when it exceeds float64's range (entries of W beyond about
+        1e154); the other measures are computed on a rescaled W and stay
+        finite.
     eigenvector_condition : float
         ``kappa_2(V) = ||V|| ||V^{-1}||`` for the eigenvector matrix with unit
         columns; 1 for a normal matrix with distinct eigenvalues, inf when the

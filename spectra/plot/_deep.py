@@ -106,7 +106,8 @@ def depth_profile(profiles, ax=None, *, stat="mean_log", band=2.0, predictions=N
     return fig
 
 
-def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, band=2.0):
+def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, band=2.0,
+                  scale="linear"):
     """Singular-value spectra of the input-output Jacobian at depth.
 
     Parameters
@@ -128,10 +129,20 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
     theory : dict of str to (depths, values), optional
         Reference curves for ``spread``, drawn dashed (e.g. the exact
         finite-width spread of a linear Gaussian network,
-        :func:`spectra.linear_gaussian_spread`).
-        For ``density``: dict of str to (x, rho), predicted densities drawn
-        as lines (e.g. ``spectra.jacobian_spectrum(...).density(x)``).
+        :func:`spectra.linear_gaussian_spread`, or the free-probability
+        variance ``spectra.jacobian_spectrum(...).variance`` per depth).
+        For ``density``: dict of str to (x, rho), predicted densities of
+        sigma^2 drawn as lines (e.g. ``spectra.jacobian_spectrum(...).density(x)``).
+        An entry whose label is also a label of ``spectra`` is drawn in that
+        result's colour and named "label (theory)" in the legend; the others
+        are black (``spread``) or take the palette in order (``density``).
     band : float
+    scale : {"linear", "log"}
+        For ``density``: histogram sigma^2 itself, or log10 sigma^2 (bins
+        equal in log10, the density that of log10 sigma^2; a ``theory``
+        pair (x, rho) is drawn as (log10 x, x ln(10) rho)).  The log scale
+        shows a narrow spectrum (an isometry) and one spread over decades
+        on one axis.
 
     Returns
     -------
@@ -144,6 +155,18 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
         raise ValueError(f"`kind` must be 'spread', 'spectrum' or 'density'; got {kind!r}")
     if theory is not None and kind == "spectrum":
         raise ValueError("`theory` curves go with kind='spread' or kind='density'")
+    if scale not in ("linear", "log"):
+        raise ValueError(f"`scale` must be 'linear' or 'log'; got {scale!r}")
+    if scale == "log" and kind != "density":
+        raise ValueError("`scale='log'` goes with kind='density'")
+    labels = [lab for lab, _ in items]
+
+    def theory_style(label, default):
+        """(colour, legend label) of a theory entry: the matching result's colour if any."""
+        if label in labels and label is not None:
+            return color(labels.index(label)), f"{label} (theory)"
+        return default, label
+
     fig, ax = figure_and_axes(ax)
     with paper_style():
         if kind == "spread":
@@ -154,9 +177,12 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
                 if band and sp.samples > 1:
                     lo = np.maximum(y - band * se, y * 1e-2)
                     ax.fill_between(sp.depths, lo, y + band * se, color=c, alpha=0.2, linewidth=0)
+            unmatched = 0
             for j, (label, (d, v)) in enumerate((theory or {}).items()):
-                ax.plot(d, v, color=color("black"), linestyle="--" if j == 0 else ":", linewidth=0.9,
-                        label=label)
+                c, lab = theory_style(label, color("black"))
+                style = "--" if label in labels or unmatched == 0 else ":"
+                unmatched += label not in labels
+                ax.plot(d, v, color=c, linestyle=style, linewidth=0.9, label=lab)
             ax.set_yscale("log")
             decade_ticks(ax, "y")
             ax.set_xlabel("depth $d$")
@@ -164,14 +190,27 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
         elif kind == "density":
             for i, (label, sp) in enumerate(items):
                 d = int(sp.depths[-1]) if depth is None else depth
-                s2 = np.exp(2.0 * sp.log_singular_values[:, _depth_index(sp, d), :]).ravel()
-                s2 = s2[np.isfinite(s2)]
-                ax.hist(s2, bins=40, density=True, color=color(i), alpha=0.35,
+                log_s = sp.log_singular_values[:, _depth_index(sp, d), :].ravel()
+                if scale == "log":
+                    data = 2.0 * log_s[np.isfinite(log_s)] / _LN10
+                else:
+                    data = np.exp(2.0 * log_s)
+                    data = data[np.isfinite(data)]
+                ax.hist(data, bins=40, density=True, color=color(i), alpha=0.35,
                         label=label if label is None else f"{label} (d = {d})")
             for j, (label, (x, rho)) in enumerate((theory or {}).items()):
-                ax.plot(x, rho, color=color(j), linewidth=1.0, label=label)
-            ax.set_xlabel(r"$\sigma_i^2(\partial h_d/\partial h_0)$")
-            ax.set_ylabel("density")
+                x, rho = np.asarray(x, dtype=float), np.asarray(rho, dtype=float)
+                if scale == "log":
+                    keep = x > 0
+                    x, rho = np.log10(x[keep]), rho[keep] * x[keep] * _LN10
+                c, lab = theory_style(label, color(j))
+                ax.plot(x, rho, color=c, linewidth=1.0, label=lab)
+            if scale == "log":
+                ax.set_xlabel(r"$\log_{10}\sigma_i^2(\partial h_d/\partial h_0)$")
+                ax.set_ylabel(r"density of $\log_{10}\sigma_i^2$")
+            else:
+                ax.set_xlabel(r"$\sigma_i^2(\partial h_d/\partial h_0)$")
+                ax.set_ylabel("density")
         else:
             for i, (label, sp) in enumerate(items):
                 d = int(sp.depths[-1]) if depth is None else depth
@@ -190,7 +229,7 @@ def depth_spectra(spectra, ax=None, *, kind="spread", depth=None, theory=None, b
             ax.axhline(0.0, color=color("black"), linewidth=0.6, linestyle=":")
             ax.set_xlabel(r"normalised rank $i/m$ ($\sigma_i^2$ the $i$-th largest, $m$ the width)")
             ax.set_ylabel(r"$\log_{10}\sigma_i^2(\partial h_d/\partial h_0)$")
-        if any(lab is not None for lab, _ in items) or theory:
+        if any(lab is not None for lab in labels) or theory:
             ax.legend()
     return fig
 
@@ -234,28 +273,61 @@ def _depth_profiles_figure(gen, width=64, depth=24, samples=24):
     return fig
 
 
-def _isometry_figure(gen, width=64, depth=32, samples=16):
+def _isometry_figure(gen, width=64, depth=32, samples=16, density_depth=16, bias_var=1e-3):
+    """Spread against depth and the spectra at one depth, each against its theory.
+
+    The tanh networks sit on the critical line (chi = 1, sigma_w^2 = g_c^2 from
+    :func:`spectra.edge_of_chaos` at bias variance ``bias_var``) and their inputs are
+    scaled so that every layer's pre-activations have the fixed-point variance q*; the
+    free-probability spread and densities (:func:`spectra.jacobian_spectrum`) are for
+    exactly these networks in the wide limit.
+    """
+    import math
+
     from ..analysis.deep import depth_spectra as _spectra, linear_gaussian_spread, mlp_ensemble
+    from ..analysis.freeprob import jacobian_spectrum
+    from ..analysis.theory import edge_of_chaos
 
     widths = [width] * (depth + 1)
-    depths = [1, 2, 4, 8, 16, 32]
-    depths = [d for d in depths if d <= depth]
-    cases = {
-        "orthogonal, tanh": dict(init="orthogonal", activation="tanh", input_scale=0.1),
-        "Gaussian, tanh": dict(init="gaussian", activation="tanh", input_scale=0.1),
-        "Gaussian, linear": dict(init="gaussian", activation="identity"),
-    }
+    depths = [d for d in (1, 2, 4, 8, 16, 32) if d <= depth]
+    density_depth = density_depth if density_depth in depths else depths[-1]
+    sw = edge_of_chaos("tanh", math.sqrt(bias_var)) ** 2
+    q_star = jacobian_spectrum("tanh", 1, weight_var=sw, bias_var=bias_var).q
+    at_q = dict(activation="tanh", gain=math.sqrt(sw), bias_scale=math.sqrt(bias_var),
+                input_scale=math.sqrt((q_star - bias_var) / sw))   # layer 1 at q* too
+    cases = {"orthogonal, tanh": dict(init="orthogonal", **at_q),
+             "Gaussian, tanh": dict(init="gaussian", **at_q),
+             "Gaussian, linear": dict(init="gaussian", activation="identity")}
     sp = {label: _spectra(mlp_ensemble(widths, samples=samples, rng=gen, **opts), depths=depths)
           for label, opts in cases.items()}
-    theory = {f"linear Gaussian, exact (n = {width})":
-              (depths, [linear_gaussian_spread(d, width) for d in depths])}
-    fig, axes = figure_and_axes(width="double", ncols=2, aspect=0.75)
-    depth_spectra(sp, axes[0], kind="spread", theory=theory)
-    depth_spectra({k: sp[k] for k in ("orthogonal, tanh", "Gaussian, tanh")}, axes[1],
-                  kind="spectrum", depth=8)
+    free = {w: [jacobian_spectrum("tanh", d, weight_var=sw, bias_var=bias_var, weights=w)
+                for d in depths] for w in ("orthogonal", "gaussian")}
+    spread_theory = {"orthogonal, tanh": (depths, [f.variance for f in free["orthogonal"]]),
+                     "Gaussian, tanh": (depths, [f.variance for f in free["gaussian"]]),
+                     f"linear Gaussian, exact (n = {width})":
+                     (depths, [linear_gaussian_spread(d, width) for d in depths])}
+    fig, axes = figure_and_axes(width="double", ncols=3, aspect=0.9)
+    depth_spectra(sp, axes[0], kind="spread", theory=spread_theory)
+    with paper_style():      # the theory lines share their result's colour: one legend entry each
+        handles, names = axes[0].get_legend_handles_labels()
+        keep = [i for i, nm in enumerate(names) if not nm.endswith("(theory)")]
+        axes[0].legend([handles[i] for i in keep], [names[i] for i in keep], loc="lower right",
+                       fontsize=5)
+    j = depths.index(density_depth)
+    for ax, label, w in ((axes[1], "orthogonal, tanh", "orthogonal"),
+                         (axes[2], "Gaussian, tanh", "gaussian")):
+        s2 = np.exp(2.0 * sp[label].log_singular_values[:, j, :])
+        s2 = s2[np.isfinite(s2) & (s2 > 0)]
+        x = np.geomspace(s2.min() / 2.0, s2.max() * 2.0, 240)
+        depth_spectra({label: sp[label]}, ax, kind="density", depth=density_depth, scale="log",
+                      theory={label: (x, free[w][j].density(x))})
     with paper_style():
-        axes[0].set_title("spread of squared singular values")
-        axes[1].set_title("squared singular values at depth 8")
+        axes[0].set_title(f"spread of $\\sigma_i^2$ (dashed: theory)")
+        axes[1].set_title(f"orthogonal $W$, depth {density_depth}")
+        axes[2].set_title(f"Gaussian $W$, depth {density_depth}")
+        fig.suptitle(f"tanh at the edge of chaos, $\\sigma_w^2 = {sw:.3f}$, "
+                     f"$\\sigma_b^2 = {bias_var:g}$, $q^* = {q_star:.3f}$, width {width}; "
+                     "lines: free probability")
     return fig
 
 
@@ -270,10 +342,12 @@ def figure_set(rng=0) -> dict:
       standard-error bands): sigmoid and tanh with Xavier, ReLU with Xavier
       and He initialisation against mean-field theory; a residual sigmoid
       stack, layer norm, and batch norm over batches of 8.
-    * ``deep_isometry``: the variance of the squared singular values of
-      dh_d/dh_0 against depth for orthogonal and Gaussian weights (tanh at
-      small pre-activations, and linear, with the exact finite-width theory),
-      and the whole spectrum at depth 8.
+    * ``deep_isometry``: tanh networks of width 64 at the edge of chaos
+      with orthogonal and Gaussian weights, run at the fixed point q*: the
+      variance of the squared singular values of dh_d/dh_0 against depth
+      (and a linear Gaussian net with its exact finite-width spread), and
+      histograms of log10 sigma^2 at depth 16; dashed and solid lines are
+      the free-probability predictions (:func:`spectra.jacobian_spectrum`).
     * ``gradient_monitor``: the README's monitored training run.
     """
     from .._core.validation import as_generator

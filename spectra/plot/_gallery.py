@@ -19,7 +19,7 @@ from ._figures import activation_derivatives, eigenvalues, gradient_norms
 from ._lyapunov import lyapunov_convergence, lyapunov_exponents, singular_value_spectra
 from ._phase import phase_diagram
 from ._figureset import register
-from ._style import figure_and_axes
+from ._style import color, figure_and_axes
 
 __all__ = ["phase_table", "phase_point"]
 
@@ -253,4 +253,138 @@ def _phase_diagram(rng):
                   theory={a: edge_of_chaos(a, input_std=0.3) for a in ("tanh", "relu", "softplus")})
     ax.set_xlabel(r"gain of orthogonal $W$ ($= \gamma_W$)")
     ax.set_title(r"regime by the bound (colour) vs measured $\lambda_{\max}$ (marker; mean of 3 runs)")
+    return fig
+
+
+def _gaussian_product_data(sizes=(8, 32), steps=2000, *, rng=None):
+    """Measured Lyapunov spectra of products of Gaussian matrices and Newman's closed form.
+
+    For each n in ``sizes``: ``steps`` i.i.d. n x n matrices with N(0, 1/n) entries, their
+    spectrum by QR every step (``lyapunov_spectrum(..., reorth_every=1)``), Newman's
+    lambda_i (:func:`spectra.gaussian_product_lyapunov`) and the exact standard error of the
+    time average, sqrt(psi'((n - i + 1)/2) / (4 T)) (each log R_ii is i.i.d. over steps).
+
+    Returns
+    -------
+    dict
+        label -> (LyapunovSpectrum, theory (n,), exact standard error (n,)).
+    """
+    import math
+
+    import numpy as np
+    from scipy.special import polygamma
+
+    from ..analysis.theory import gaussian_product_lyapunov
+    from .._core.validation import as_generator, check_int
+
+    steps = check_int(steps, "steps", minimum=2)
+    gen = as_generator(rng)
+    out = {}
+    for n in sizes:
+        n = check_int(n, "sizes", minimum=1)
+        Ws = gen.standard_normal((steps, n, n)) / math.sqrt(n)
+        res = lyapunov_spectrum(Ws, reorth_every=1)
+        se = np.sqrt(polygamma(1, np.arange(n, 0, -1) / 2.0) / (4.0 * steps))
+        out[f"n = {n}"] = (res, gaussian_product_lyapunov(n), se)
+    return out
+
+
+@register("gaussian_products")
+def _gaussian_products(rng):
+    """Lyapunov spectra of products of Gaussian matrices against Newman's closed form."""
+    import numpy as np
+
+    data = _gaussian_product_data(rng=rng)
+    fig, (left, right) = figure_and_axes(width="double", ncols=2, aspect=0.75)
+    lyapunov_exponents({k: v[0] for k, v in data.items()},
+                       theory={k: v[1] for k, v in data.items()}, ax=left)
+    for i, (label, (res, theory, se)) in enumerate(data.items()):
+        idx = np.arange(1, theory.size + 1)
+        right.plot(idx / theory.size, (res.exponents - theory) / se, marker="o", markersize=2.5,
+                   linewidth=0.8, label=label, color=color(i))
+    right.axhspan(-2.0, 2.0, color="0.85", zorder=0, label=r"$\pm 2$ s.e.")
+    right.axhline(0.0, color="0.6", linewidth=0.6)
+    right.set_xlabel("normalised index $i/n$")
+    right.set_ylabel(r"(measured $-$ Newman) / exact s.e.")
+    right.legend(loc="best")
+    steps = next(iter(data.values()))[0].steps
+    left.set_title(r"$\lambda_i$ of $W_T \cdots W_1$, $W_{ij} \sim N(0, 1/n)$ (dashed: Newman)")
+    right.set_title(f"deviation in exact standard errors, $T = {steps}$")
+    return fig
+
+
+_EDGE_CASES = {          # label: (bias s.d., input s.d.)
+    "no bias, no input": (0.0, 0.0),
+    "bias s.d. 0.5": (0.5, 0.0),
+    "inputs s.d. 1": (0.0, 1.0),
+}
+
+
+def _edge_of_chaos_data(gains, *, n=128, steps=400, warmup=100, rng=None):
+    """Measured largest Lyapunov exponents of random tanh networks against the gain.
+
+    For each case of ``_EDGE_CASES`` and each gain g: an Elman network with W_ij ~ N(0, g^2/n),
+    Gaussian biases and a Gaussian input drive of the case's standard deviations (inputs
+    redrawn every step), run from a random state; lambda_max by ``lyapunov_spectrum(k=1)``
+    with its batch-means standard error.
+
+    Returns
+    -------
+    dict
+        label -> (gains (G,), measured (G,), stderr (G,), bias s.d., input s.d.).
+    """
+    import numpy as np
+
+    from .._core.validation import as_generator
+
+    gen = as_generator(rng)
+    gains = np.asarray(gains, dtype=float)
+    out = {}
+    for label, (sb, sx) in _EDGE_CASES.items():
+        lam, se = [], []
+        for g in gains:
+            cell = ElmanRNN.random(n, input_size=n if sx > 0 else 0, gain=float(g),
+                                   bias_scale=sb, rng=gen)
+            x = sx * gen.standard_normal((steps, n)) if sx > 0 else None
+            traj = cell.run(x, h0=gen.standard_normal(n), steps=steps)
+            res = lyapunov_spectrum(traj, k=1, warmup=warmup, rng=gen)
+            lam.append(float(res.exponents[0]))
+            se.append(float(res.stderr[0]))
+        out[label] = (gains, np.array(lam), np.array(se), sb, sx)
+    return out
+
+
+@register("edge_of_chaos")
+def _edge_of_chaos(rng):
+    """lambda_max against the gain for random tanh networks, with the mean-field curve and g_c."""
+    import numpy as np
+
+    from ._style import paper_style
+
+    from matplotlib.lines import Line2D
+
+    data = _edge_of_chaos_data(np.linspace(0.6, 3.0, 9), rng=rng)
+    n = 128
+    fig, ax = figure_and_axes(width="double", aspect=0.45)
+    with paper_style():
+        ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=1)
+        for i, (label, (gains, lam, se, sb, sx)) in enumerate(data.items()):
+            c = color(i)
+            gc = edge_of_chaos("tanh", sb, input_std=sx)
+            ax.errorbar(gains, lam, yerr=2.0 * se, color=c, marker="o", markersize=3,
+                        linestyle="none", elinewidth=0.8, capsize=1.5, zorder=3,
+                        label=f"{label} ($g_c = {gc:.3f}$)")
+            grid = np.union1d(np.linspace(0.5, 3.1, 21), [gc])      # the curve bends at g_c
+            theory = [recurrent_mean_field(g, "tanh", sb, input_std=sx).lyapunov_max for g in grid]
+            ax.plot(grid, theory, color=c, linewidth=1.0, zorder=2, label="_mean field")
+            ax.axvline(gc, color=c, linestyle="--", linewidth=0.8, zorder=2, label="_g_c")
+        ax.set_xlabel(r"gain $g$ ($W_{ij} \sim N(0, g^2/n)$)")
+        ax.set_ylabel(r"$\lambda_{\max}$ (per step)")
+        ax.set_title(rf"tanh networks, $n = {n}$: measured $\lambda_{{\max}}$ ($\pm$2 s.e.), "
+                     "mean-field curve and edge of chaos")
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", linewidth=1.0),
+                    Line2D([], [], color="0.3", linestyle="--", linewidth=0.8)]
+        labels += ["mean field, $N \\to \\infty$", "mean-field $g_c$"]
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig

@@ -145,10 +145,13 @@ def lyapunov_exponents(result, *, nsigma=2.0, colors=None, theory=None, ax=None)
     colors : sequence of colours, optional
         One per result (default the palette in order); useful when drawing
         over another figure function's lines.
-    theory : mapping of labels to numbers, optional
-        Predicted exponents (e.g. the mean-field lambda_max of
-        :func:`spectra.recurrent_mean_field`), each a dashed horizontal line,
-        in the colour of the result of the same label when there is one.
+    theory : mapping of labels to numbers or arrays, optional
+        Predicted exponents, in the colour of the result of the same label
+        when there is one: a number (e.g. the mean-field lambda_max of
+        :func:`spectra.recurrent_mean_field`) is a dashed horizontal line, an
+        array (lambda_1, lambda_2, ...; e.g. Newman's
+        :func:`spectra.gaussian_product_lyapunov`) a dashed curve against the
+        index.
     ax : matplotlib Axes, optional
 
     Returns
@@ -184,8 +187,17 @@ def lyapunov_exponents(result, *, nsigma=2.0, colors=None, theory=None, ax=None)
         labels = [label for label, _ in items]
         for j, (label, value) in enumerate((theory or {}).items()):
             c = colors[labels.index(label)] if label in labels else color("black")
-            ax.axhline(float(value), color=c, linestyle="--", linewidth=0.8, zorder=2,
-                       label=f"theory: {label}" if label is not None else "theory")
+            name = f"theory: {label}" if label is not None else "theory"
+            value = np.asarray(value, dtype=float)
+            if value.ndim == 0:
+                ax.axhline(float(value), color=c, linestyle="--", linewidth=0.8, zorder=2,
+                           label=name)
+            elif value.ndim == 1 and value.size:
+                ax.plot(np.arange(1, value.size + 1), value, color=c, linestyle="--",
+                        linewidth=1.0, zorder=4, label=name)     # on top: it runs through the markers
+            else:
+                raise ValueError(f"`theory` values must be numbers or 1-d arrays of exponents; "
+                                 f"got shape {value.shape} for {label!r}")
         ax.set_xlabel("index $i$")
         ax.set_ylabel(r"$\lambda_i$ (per step)")
         if any(label is not None for label, _ in items) or theory:

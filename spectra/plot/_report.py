@@ -190,13 +190,6 @@ def _fmt(x, digits=4):
     return f"{float(x):.{digits}g}"
 
 
-def _lag(value):
-    """A horizon: the lag, or words for none within the span (inf) or none defined (None)."""
-    if value is None:
-        return "-"
-    return "none within the span" if not math.isfinite(float(value)) else str(int(value))
-
-
 def _table(head, rows):
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
@@ -242,8 +235,9 @@ def _html(data, figures, reg, bounds, lyap):
                      f"{_fmt(reg.threshold)}). {esc(reg.reason)}</p>")
     parts.append("<h2>Bounds</h2><p>log10 ||dh_T/dh_{T-lag}||_2: exact, the classic bound "
                  "(gamma_W gamma_h)^lag, the trajectory bound and a lower bound. First lag below "
-                 f"eps={_fmt(bounds.eps)}: exact {_lag(bounds.horizon_exact)}, trajectory "
-                 f"{_lag(bounds.horizon_trajectory)}, classic {_lag(bounds.horizon_classic)}.</p>")
+                 f"eps={_fmt(bounds.eps)}: exact {esc(bounds.horizon_text('exact'))}, trajectory "
+                 f"{esc(bounds.horizon_text('trajectory'))}, classic "
+                 f"{esc(bounds.horizon_text('classic'))}.</p>")
     parts.append(_table(["lag", "exact", "classic", "trajectory", "lower"], _lag_rows(bounds)))
     parts.append("<h2>Lyapunov spectrum</h2><p>Exponents per step (natural log) with standard "
                  f"errors from block averages, over {lyap.steps} steps after a warm-up of "

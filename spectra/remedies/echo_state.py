@@ -149,7 +149,10 @@ def echo_state_check(cell, inputs=None, *, steps=None, h0=None, n_initial=8, rng
     T = S.shape[1] - 1
     L, rho, gw = _contraction(cell)
     bound = None if L is None else dmax[0] * L ** np.arange(T + 1, dtype=float)
-    floor = 1e-13 * max(1.0, float(np.max(np.abs(S))))
+    # rounding floor of the distances at each time, relative to that time's states (a single
+    # floor from the largest state of the whole run hid every distance of a growing run)
+    eps = 1e-13 * np.finfo(traj.states.dtype).eps / np.finfo(np.float64).eps
+    floor = eps * np.maximum(1.0, np.max(np.abs(S), axis=(0, 2)))
     usable = np.nonzero(dmax > floor)[0]
     # the decay window: from 0 up to the first time below the floor
     if usable.size and usable[0] == 0:

@@ -59,7 +59,7 @@ def read_targets(targets, loss, c):
     """(targets as an array, True for integer class labels)."""
     if targets is None:
         raise TypeError("`targets` must be an array; got None")
-    raw = to_numpy(targets)
+    raw = to_numpy(targets, "targets")
     if raw.dtype.kind == "b":
         raise TypeError("`targets` must be class labels (integers) or real values; got booleans")
     if loss == "softmax" and raw.dtype.kind in "iu":

@@ -52,7 +52,10 @@ class LeakyComparison(Result):
         Least-squares slopes of the log norms against the lag (per step):
         the rate at which the gradient fades.
     horizon_standard, horizon_leaky : float
-        First lag at which the norm falls below ``eps`` (``inf`` if none).
+        First lag at which the norm falls below ``eps``, under the library's
+        one horizon convention (:mod:`spectra.analysis.bounds`): lag 0 is the
+        identity, so eps > 1 gives 0; ``inf`` means not within the T lags
+        computed.
     bound_standard, bound_leaky : float
         The per-step bounds ``gamma_W gamma_h`` and
         ``max(alpha) + (1 - min(alpha)) gamma_W gamma_h``.
@@ -83,6 +86,8 @@ def _slope(lags, logs):
 
 
 def _horizon(lags, logs, eps):
+    if eps > 1.0:       # lag 0, the identity (norm 1), is already below eps
+        return 0
     below = logs < math.log(eps)
     return int(lags[np.argmax(below)]) if below.any() else math.inf
 
@@ -104,7 +109,7 @@ def leaky_comparison(cell, inputs=None, *, alpha=None, rng=None, h0=None, steps=
     h0 : (n,) array_like, optional
     steps : int, optional
     eps : float
-        Threshold for the horizons.
+        Threshold for the horizons (> 0; eps > 1 gives 0).
 
     Returns
     -------

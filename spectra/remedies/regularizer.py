@@ -154,11 +154,12 @@ def vanishing_regularizer(cell, inputs, targets, W_yh, b_y=None, *, loss="softma
     terms = dev * dev
     value = float(terms.sum())
     # adjoint seeds: dOmega/dU_s and the direct dOmega/dg_s (through ||g_s||)
-    coef_u = np.where(active & (r > 0), 2.0 * dev / (qs * np.where(r > 0, r, 1.0)), 0.0)
+    # divided one norm at a time: q r overflows when the gradients are large (their ratio is not)
+    coef_u = np.where(active & (r > 0), (2.0 * dev / qs) / np.where(r > 0, r, 1.0), 0.0)
     U_bar = coef_u[..., None] * U
     if gradient == "exact":
-        G_bar_direct = (np.where(active, -2.0 * dev * np.where(active, rho, 0.0) / (qs * qs), 0.0)[..., None]
-                        * Gs)
+        G_bar_direct = (np.where(active, (-2.0 * dev * np.where(active, rho, 0.0) / qs) / qs,
+                                 0.0)[..., None] * Gs)
     with np.errstate(over="ignore", invalid="ignore"):
         if net.form == "elman":
             grad = _elman_adjoint(pb, Gs, U_bar, G_bar_direct if gradient == "exact" else None, gradient)

@@ -138,8 +138,8 @@ def _value(v, name):
             raise ValueError(f"`{arg}` must be >= 0; got {v}")
         if name == "alpha" and (v.is_negative or (v - 1).is_positive):
             raise ValueError(f"`alpha` must lie in [0, 1]; got {v}")
-        if name == "epsilon" and not (v.is_positive and (v - 1).is_negative):
-            raise ValueError(f"`eps` must be in (0, 1); got {v}")
+        if name == "epsilon" and not v.is_positive:
+            raise ValueError(f"`eps` must be > 0; got {v}")
     return v
 
 
@@ -211,18 +211,21 @@ def leaky_bound(*, alpha=None, gamma_W=None, gamma_h=None, lag=None) -> Formula:
 def horizon(eps=None, *, gamma_W=None, gamma_h=None) -> Formula:
     r"""The smallest lag at which the classic bound falls below eps.
 
-    The smallest integer L >= 1 with (gamma_W gamma_h)^L < eps, for
-    0 < eps < 1.  With q = gamma_W gamma_h in (0, 1), solving q^L = eps
+    The library's one horizon convention (:mod:`spectra.analysis.bounds`):
+    the smallest integer L >= 0 with (gamma_W gamma_h)^L < eps, lag 0 being
+    the identity (bound 1), so any eps > 1 gives 0 and 0 < eps <= 1 a lag
+    L >= 1.  With q = gamma_W gamma_h in (0, 1), solving q^L = eps
     (sympy ``solveset``) gives L* = log(eps) / log(q), and the horizon is
     floor(L*) + 1 (not ceil(L*): when L* is an integer, q^L* = eps is not
     below eps).  For q = 0 it is 1.  For q >= 1 the bound never falls below
-    eps < 1: the classic bound cannot certify vanishing, and the horizon is
-    oo (gradients may or may not vanish; the bound says nothing).
+    eps <= 1: the classic bound cannot certify vanishing, and the horizon is
+    oo (gradients may or may not vanish; the bound says nothing).  The
+    formula with a symbolic eps is the one for 0 < eps <= 1.
 
     Parameters
     ----------
     eps : number or sympy expression, optional
-        The threshold, 0 < eps < 1 (a symbol when omitted).
+        The threshold, eps > 0 (a symbol when omitted).
     gamma_W, gamma_h : optional
         As in :func:`gradient_bound`.
 
@@ -243,6 +246,8 @@ def horizon(eps=None, *, gamma_W=None, gamma_h=None) -> Formula:
     4
     >>> symbolic.horizon(0.1, gamma_W=1.2, gamma_h="tanh").rhs
     oo
+    >>> symbolic.horizon(2, gamma_W=1.2, gamma_h="tanh").rhs          # eps > 1: lag 0
+    0
     """
     e = _value(eps, "epsilon")
     q = _value(gamma_W, "gamma_W") * _value(gamma_h, "gamma_h")
@@ -250,10 +255,13 @@ def horizon(eps=None, *, gamma_W=None, gamma_h=None) -> Formula:
     qs, es = sp.Symbol("q", positive=True), sp.Symbol("e", positive=True)
     # solveset gives {log(e)/log(q)}: the lag at which the bound equals eps
     threshold = _only(sp.solveset(sp.Eq(qs ** L, es), L, sp.S.Reals)).subs({qs: q, es: e})
-    note = ("smallest integer lag L >= 1 with (gamma_W gamma_h)^L < eps; oo when "
-            "gamma_W gamma_h >= 1 (the classic bound never certifies vanishing then)")
+    note = ("smallest integer lag L >= 0 with (gamma_W gamma_h)^L < eps (lag 0: the identity, "
+            "so 0 for eps > 1; the formula is for 0 < eps <= 1); oo when gamma_W gamma_h >= 1 "
+            "and eps <= 1 (the classic bound never certifies vanishing then)")
     lhs = r"\min\left\{t - k : \left(\gamma_{W} \gamma_{h}\right)^{t - k} < \varepsilon\right\}"
-    if q.is_number:
+    if e.is_number and (e - 1).is_positive:
+        rhs = sp.S.Zero
+    elif q.is_number:
         if q == 0:
             rhs = sp.S.One
         elif not (q < 1):
