@@ -18,6 +18,7 @@ Cells and runs
    LeakyRNN               -- leaky-integrator units
    LSTM                   -- PyTorch-layout LSTM
    GRU                    -- PyTorch-layout GRU
+   LRU                    -- the Linear Recurrent Unit (Orvieto et al. 2023)
    Stack                  -- stacked recurrent layers as one cell
    from_torch             -- a cell or Stack from a PyTorch module, state dict or file
    MLP                    -- a feedforward stack as a step map over depth
@@ -54,6 +55,8 @@ Products, spectra and Lyapunov exponents
    top_singular_values         -- matrix-free top-k singular values
    step_eigenvalues            -- eigenvalues of every step Jacobian
    step_singular_values        -- singular values of every step Jacobian
+   parameter_sensitivity       -- ||dh_t/dtheta|| over time and by lag (curse of memory)
+   ParameterSensitivity        -- its result
 
 Bounds (Pascanu, Mikolov & Bengio 2013)
 ---------------------------------------
@@ -139,7 +142,7 @@ from importlib import import_module as _import_module
 from ._core.errors import ConvergenceError, NumericalError
 from ._core.threads import get_threads, set_threads, threads
 from . import cells, jacobians
-from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCell, LayerNorm,
+from .cells import (GRU, LRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCell, LayerNorm,
                     LeakyRNN, RecurrentFirstRNN, Stack, TorchCell, activation,
                     available_activations, from_torch, init,
                     register_cell)
@@ -158,6 +161,7 @@ from .analysis import (BoundReport, DepthProfile, DepthSpectra, LyapunovSpectrum
                        regime)
 from .analysis import (JacobianSpectrum, RecurrentMeanField, edge_of_chaos,
                        gaussian_product_lyapunov, jacobian_spectrum, recurrent_mean_field)
+from .analysis import ParameterSensitivity, parameter_sensitivity
 from ._aliases import ALIASES_01 as _ALIASES_01
 
 # Leaves of the layer graph load on first use: nothing below them needs them.
@@ -182,7 +186,7 @@ _LAZY_MODULES = ("remedies", "nonnormal", "sweeps", "monitor", "grid", "symbolic
 
 __all__ = [
     # cells and runs
-    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "Stack", "from_torch", "MLP", "LayerNorm",
+    "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "LRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     "TorchCell", "JaxCell",
     "SelectiveSSM", "MinGRU", "MinLSTM",
@@ -192,7 +196,7 @@ __all__ = [
     # products, spectra and Lyapunov exponents
     "gradient_norm_profile", "NormProfile", "product_log_singular_values", "lyapunov_spectrum",
     "LyapunovSpectrum", "spectral_norm", "spectral_radius", "top_singular_values",
-    "step_eigenvalues", "step_singular_values",
+    "step_eigenvalues", "step_singular_values", "parameter_sensitivity", "ParameterSensitivity",
     # bounds
     "gamma_W", "gamma_h", "pascanu_bound", "leaky_bound", "horizon", "regime", "Regime",
     "bound_report", "BoundReport",

@@ -5,7 +5,8 @@ Lyapunov spectra (:mod:`.lyapunov`), the bounds of Pascanu et al. and their
 horizons (:mod:`.bounds`), depth profiles of feedforward stacks
 (:mod:`.deep`) and their mean-field theory (:mod:`.meanfield`); the theory of
 random recurrent networks, the edge of chaos and Gaussian products
-(:mod:`.theory`) and free-probability spectra of deep Jacobians (:mod:`.freeprob`).
+(:mod:`.theory`), free-probability spectra of deep Jacobians (:mod:`.freeprob`) and
+parameter sensitivity through time with the curse of memory (:mod:`.sensitivity`).
 
 May import: numpy, scipy (inside functions), :mod:`spectra._core`,
 :mod:`spectra.jacobians`, :mod:`spectra.linalg`, :mod:`spectra.cells`.
@@ -23,6 +24,8 @@ from .theory import (RecurrentMeanField, edge_of_chaos, gaussian_expectation,
 from .freeprob import (JacobianSpectrum, fuss_catalan_density, fuss_catalan_moments,
                        jacobian_spectrum)
 from .products import NormProfile, gradient_norm_profile, product_log_singular_values
+from .sensitivity import (CurseOfMemory, ParameterSensitivity, curse_of_memory,
+                          parameter_sensitivity)
 
 __all__ = [
     "product_log_singular_values", "gradient_norm_profile", "NormProfile",
@@ -34,4 +37,5 @@ __all__ = [
     "recurrent_mean_field", "RecurrentMeanField", "edge_of_chaos", "gaussian_product_lyapunov",
     "gaussian_expectation", "jacobian_spectrum", "JacobianSpectrum", "fuss_catalan_moments",
     "fuss_catalan_density",
+    "parameter_sensitivity", "ParameterSensitivity", "curse_of_memory", "CurseOfMemory",
 ]

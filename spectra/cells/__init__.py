@@ -4,7 +4,8 @@ Lives here: the :class:`Cell` protocol and the engine that runs it
 (:mod:`.base`), the cell registry (:mod:`.registry`), activations
 (:mod:`.activations`), weight initialisers (:mod:`.init`), the simple cells
 (:mod:`.simple`: Elman, recurrent-first, leaky), the gated cells
-(:mod:`.gated`: LSTM, GRU), feedforward stacks (:mod:`.mlp`), normalisation
+(:mod:`.gated`: LSTM, GRU), the Linear Recurrent Unit (:mod:`.lru`, its
+Jacobians in :mod:`.rotation`), feedforward stacks (:mod:`.mlp`), normalisation
 layers (:mod:`.norm`), stacked layers as one cell (:mod:`.stack`),
 input Jacobians (:mod:`.inputs`), :func:`from_torch` (:mod:`.convert`), PyTorch state-dict loading
 (:mod:`.state_dict`),
@@ -27,6 +28,8 @@ from .base import Cell, Recurrence, simulate
 from .registry import cell_class, cell_name, register_cell, registered_cells, unregister_cell
 from .simple import ElmanRNN, LeakyRNN, RecurrentFirstRNN
 from .gated import GRU, LSTM, GRUJacobians, LSTMJacobians
+from .lru import LRU
+from .rotation import LRUJacobians
 from .norm import BatchNorm, LayerNorm, NormLayerJacobians
 from .mlp import MLP, LayerJacobians
 from .inputs import GatedInputJacobians
@@ -42,7 +45,7 @@ from .minimal import MinGRU, MinLSTM
 __all__ = [
     "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
     "Stack", "StackJacobians", "StackInputJacobians", "GatedInputJacobians", "from_torch",
-    "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "MLP", "LayerNorm", "BatchNorm",
+    "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "LRU", "LRUJacobians", "MLP", "LayerNorm", "BatchNorm",
     "GRUJacobians", "LSTMJacobians", "LayerJacobians", "NormLayerJacobians",
     "Activation", "activation", "available_activations", "init",
     "flatten_state_dict", "read_state_dict", "recurrent_weights",

@@ -79,8 +79,8 @@ def _cmd_bound(args):
     if reg is not None:
         header.append(f"gamma_W = {rep.gamma_W:.6g}, gamma_h = {rep.gamma_h:.6g}; {reg.regime}")
     else:
-        header.append("gated cell: no single recurrent matrix, so no classic bound; "
-                      "the trajectory bound uses the exact step norms")
+        header.append("not of the classic form f(W h + W_in x + b) (a gated cell, an LRU, ...): "
+                      "no classic bound; the trajectory bound uses the exact step norms")
     header.append(f"first lag below eps={args.eps:g} (lag 0, the identity, has norm 1): exact "
                   f"{rep.horizon_text('exact')}, trajectory bound {rep.horizon_text('trajectory')}, "
                   f"classic bound {rep.horizon_text('classic')}")

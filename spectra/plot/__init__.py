@@ -34,6 +34,9 @@ Remedies
     dE/dW_hh; the set's ``lstm_lags``).
 Non-normality
     :func:`pseudospectra_contours`, :func:`transient_growth_curves` (``_nonnormal``).
+Linear recurrent units
+    :func:`curse_of_memory_figure`, :func:`measure_curse_of_memory`,
+    :func:`lru_eigenvalues` (``_memory``).
 Reports
     :func:`model_report`: one self-contained ``report.html`` (figures embedded)
     and ``report.json`` of a network (``_report``; ``spectra report``).
@@ -76,6 +79,7 @@ from ._remedies import figure_set as remedies_figure_set
 from ._nonnormal import pseudospectra_contours, transient_growth_curves
 from ._stack import layer_gradient_norms, state_label
 from ._params import parameter_lag_figure
+from ._memory import curse_of_memory_figure, lru_eigenvalues, measure_curse_of_memory
 from ._report import model_report
 
 __all__ = [
@@ -97,6 +101,8 @@ __all__ = [
     "teacher_forcing_figure", "remedies_figure_set", "parameter_lag_figure",
     # non-normality
     "pseudospectra_contours", "transient_growth_curves",
+    # linear recurrent units
+    "curse_of_memory_figure", "lru_eigenvalues", "measure_curse_of_memory",
     # reports
     "model_report",
 ]

@@ -226,7 +226,8 @@ def _html(data, figures, reg, bounds, lyap):
         parts.append("<p>A stack of layers: no single recurrent matrix for the whole; each "
                      "layer's regime is given with its block below.</p>")
     elif reg is None:
-        parts.append("<p>A gated cell: no single recurrent matrix, so no classic regime; the "
+        parts.append("<p>Not of the classic form f(W h + W_in x + b) (a gated cell, an LRU, ...): "
+                     "no single recurrent matrix, so no classic regime; the "
                      "trajectory bound uses the exact step norms.</p>")
     else:
         parts.append(f"<p><b>{esc(reg.regime)}</b>: gamma_W = {_fmt(reg.gamma_W)}, gamma_h = "
