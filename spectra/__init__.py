@@ -32,6 +32,7 @@ Cells and runs
    SelectiveSSM           -- Mamba's selective diagonal state-space cell
    MinGRU                 -- minGRU (Feng et al. 2024): gates from the input alone
    MinLSTM                -- minLSTM (Feng et al. 2024)
+   ensemble               -- B networks of one form as one cell (a leading network axis)
 
 Jacobians
 ---------
@@ -144,6 +145,7 @@ from .cells import (GRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, JaxCe
                     available_activations, from_torch, init,
                     register_cell)
 from .cells import MinGRU, MinLSTM, SelectiveSSM
+from .cells import ensemble
 from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
                         as_jacobian_sequence)
 from .jacobians import DiagonalJacobians
@@ -185,7 +187,7 @@ __all__ = [
     "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     "TorchCell", "JaxCell",
-    "SelectiveSSM", "MinGRU", "MinLSTM",
+    "SelectiveSSM", "MinGRU", "MinLSTM", "ensemble",
     # jacobians
     "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "DiagonalJacobians",
     "as_jacobian_sequence",
