@@ -16,6 +16,7 @@ from .._core.progress import check_progress
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
+from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
                               _chunked_spectral_profile, _normalise)
 
@@ -54,7 +55,17 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
     singular values of ``diag(e^l) T`` are then obtained by a graded QR
     iteration and LAPACK's preconditioned Jacobi SVD, which is accurate to
     high relative precision for graded matrices (Drmač & Veselić 2008).  Cost
-    O((t-k) n^3), about three to four times the plain product; memory O(n^2).
+    O((t-k) n^3); memory O(n^2).
+
+    For a single square sequence with n >= 96 the QR is LAPACK's compact-WY
+    ``dgeqrt`` (its orthogonal factor applied to the next step, never formed)
+    and runs only every few steps, as often as keeps the propagated frame's
+    condition number below 1e6 (verified after each QR: a stretch that ends
+    worse is redone with a QR at every step).  Each QR then adds a rounding
+    error of about 2e-10 to the log singular values, and these add up like a
+    random walk: 1.4e-9 (absolute) against a QR at every step for a 256-unit
+    tanh network over 1000 steps, about 2.5 times the plain product's time
+    instead of 9 times.
 
     Examples
     --------
@@ -84,6 +95,12 @@ def _log_singular_values_at(seq, k, ts):
     batch = seq.batch_shape
     n_k = seq.state_size(k)
     wanted = sorted(set(ts))
+    if seq.is_square and not batch and wanted[-1] > k and n_k >= STRATIFIED_MIN_N:
+        with np.errstate(under="ignore"), blas_threads("factor", n_k):
+            out = stratified_log_singular_values(seq, k, [s for s in wanted if s > k])
+        if k in wanted:
+            out[k] = np.zeros(n_k)
+        return out
     out = {}
     dtype = np.float64
     U = np.broadcast_to(np.eye(n_k, dtype=dtype), batch + (n_k, n_k))
