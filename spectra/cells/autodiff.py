@@ -15,6 +15,14 @@ keeps, e.g. a tensor on its device):
 ``jacobian(t, p)``
     The dense ``J_t``, ``(n_out, n_in)``.
 
+and may have
+
+``chain(t, k, points)``
+    ``(P, e)`` with ``dh_t/dh_k = P 2^e`` (``P`` a numpy array, ``e`` an
+    integer): the whole dense product in the backend's own framework
+    (:class:`~spectra.TorchCell` does it in one reverse pass); without it
+    :meth:`AutodiffJacobians.product` chains ``vjp`` calls step by step.
+
 Neither torch nor jax is imported here.
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.
@@ -109,17 +117,27 @@ class AutodiffJacobians(JacobianSequence):
         GEMM), while ``J_s P`` would need the dense ``J_s`` first (two), so
         the product starts from the dense ``J_t`` and moves towards k.  The
         running product is kept normalised by exact powers of two, as in
-        :meth:`JacobianSequence.product`.
+        :meth:`JacobianSequence.product`.  A backend with a ``chain`` method
+        computes the whole product itself (see the module docstring).
         """
         check_choice(layout, "layout", LAYOUTS)
         t, k = self.check_span(t, k)
-        if self.batch is not None or t - k < 2:
+        chain = getattr(self.backend, "chain", None)
+        if t - k < 2 or (self.batch is not None and chain is None):
             return super().product(t, k, layout=layout)
-        with np.errstate(over="ignore", under="ignore"):
-            P, e = normalise(self.matrix(t))
-            for s in range(t - 1, k, -1):
-                P, de = normalise(self.lmatmat(s, P))
-                e += de
+        if chain is not None:     # the backend's own reverse pass (TorchCell: one torch pass)
+            if self.batch is None:
+                P, e = chain(t, k, self.points)
+            else:
+                parts = [chain(t, k, self.points[b]) for b in range(self.batch)]
+                P, e = np.stack([p[0] for p in parts]), [p[1] for p in parts]
+            e = np.asarray(e)
+        else:
+            with np.errstate(over="ignore", under="ignore"):
+                P, e = normalise(self.matrix(t))
+                for s in range(t - 1, k, -1):
+                    P, de = normalise(self.lmatmat(s, P))
+                    e += de
         P = rescale(P, e, t, k)
         return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
 
@@ -179,12 +197,16 @@ class FunctionCell(Cell):
                             for b in range(h.shape[0])])
         return out, (u if self.input_size else None)
 
+    def _points(self, states, aux):
+        """What the Jacobian sequence stores for one run ``states`` (T + 1, n)."""
+        return self.backend.points(states[:-1], aux)
+
     def factored_jacobians(self, states, aux):
         T = states.shape[-2] - 1
         shapes = [(self.n, self.n)] * T
         if states.ndim == 2:
-            return AutodiffJacobians(self.backend, self.backend.points(states[:-1], aux), shapes)
-        pts = [self.backend.points(states[b, :-1], None if aux is None else aux[b])
+            return AutodiffJacobians(self.backend, self._points(states, aux), shapes)
+        pts = [self._points(states[b], None if aux is None else aux[b])
                for b in range(states.shape[0])]
         return AutodiffJacobians(self.backend, pts, shapes, batch=states.shape[0])
 

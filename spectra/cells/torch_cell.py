@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import warnings
 
 import numpy as np
 
+from .._core.errors import NumericalError
 from .._core.interop import is_module, is_tensor
 from .._core.validation import describe
 from .autodiff import FunctionCell
@@ -138,13 +140,18 @@ class TorchOps:
 
 
 class _StepPoints:
-    """``points[t - 1] = (h_{t-1}, x_t)``, tensors on the device (O(T n))."""
+    """``points[t - 1] = (h_{t-1}, x_t)``, tensors on the device (O(T n)).
 
-    def __init__(self, H, X):
+    ``H`` may hold one more row than there are steps: the final state h_T,
+    against which the chunked product checks its recomputed states.
+    """
+
+    def __init__(self, H, X, steps=None):
         self.H, self.X = H, X
+        self.steps = H.shape[0] if steps is None else steps
 
     def __len__(self):
-        return self.H.shape[0]
+        return self.steps
 
     def __getitem__(self, i):
         return self.H[i], (None if self.X is None else self.X[i])
@@ -162,8 +169,11 @@ class _TorchStepBackend:
         xt = None if x is None else self.ops.tensor(x)
         return self.ops.evaluate(self._f(xt), h)
 
-    def points(self, H, X):
-        return _StepPoints(self.ops.tensor(H), None if X is None else self.ops.tensor(X))
+    def points(self, H, X, final=None):
+        steps = H.shape[0]
+        if final is not None:
+            H = np.concatenate([H, np.asarray(final, dtype=np.float64)[None]])
+        return _StepPoints(self.ops.tensor(H), None if X is None else self.ops.tensor(X), steps)
 
     def jvp(self, t, p, V):
         return self.ops.jvp(self._f(p[1]), p[0], V, p[0].shape[0])
@@ -173,6 +183,74 @@ class _TorchStepBackend:
 
     def jacobian(self, t, p):
         return self.ops.jacobian(self._f(p[1]), p[0], p[0].shape[0])
+
+    # -- the dense product dh_t/dh_k in one reverse pass -------------------------------
+    CHUNK = 128         # steps per reverse pass between rescalings (shortened on overflow)
+
+    def chain(self, t, k, points):
+        """``(P, e)`` with ``dh_t/dh_k = P 2^e``: one reverse pass over the run, in torch.
+
+        The running product ``L = dh_t/dh_s`` (n x n, on the device) is
+        pulled back through a chunk of steps at once: the chunk's states are
+        recomputed from the stored h_{s0} in one differentiable forward run,
+        and ``L <- L dh_{s1}/dh_{s0}`` is one ``vjp`` of that run vectorised
+        over the n rows of ``L`` (about one GEMM per step, as
+        ``torch.func.jacrev`` of the unrolled run, but with no numpy hand-over
+        and no per-step dispatch).  Between chunks ``L`` is rescaled by an
+        exact power of two; a chunk whose product leaves the float64 range
+        is redone in shorter chunks.  The recomputed states are checked
+        against the stored ones (they agree bit for bit when the step is
+        deterministic); where they do not, the chunk is redone linearised
+        at the stored states exactly.  Memory: the chunk's graph, O(CHUNK n),
+        and ``L``.
+        """
+        import torch
+
+        H = points.H
+        n = H.shape[1]
+        L = torch.eye(n, dtype=torch.float64, device=H.device)
+        e, s1, c = 0, t, self.CHUNK
+        tiny = 2.0 ** -900
+        with math_attention():
+            while s1 > k:
+                s0 = max(k, s1 - c)
+                new = self._pull_chunk(L, points, s0, s1)
+                m = float(new.abs().max()) if new.numel() else 0.0
+                if not math.isfinite(m) or m < tiny:
+                    if s1 - s0 > 1:   # too long a chunk for float64 (or a zero): shorter ones
+                        c = max(1, (s1 - s0) // 4)
+                        continue
+                    if not math.isfinite(m):
+                        raise NumericalError(f"a step Jacobian product has non-finite entries "
+                                             f"(step {s1}: the step's derivative is not finite)")
+                if m == 0.0:
+                    return self.ops.numpy(new), 0
+                ex = math.frexp(m)[1]
+                L = torch.ldexp(new, torch.tensor(-ex, dtype=torch.float64, device=H.device))
+                e += ex
+                s1 = s0
+        return self.ops.numpy(L), e
+
+    def _pull_chunk(self, L, points, s0, s1, anchored=False):
+        """``L dh_{s1}/dh_{s0}`` by one vjp of the steps s0+1..s1, vectorised over L's rows."""
+        from torch.func import vjp, vmap
+
+        H, X = points.H, points.X
+
+        def run(z):
+            for s in range(s0, s1):
+                if anchored:   # linearise at the stored state exactly (value H[s], derivative 1)
+                    z = H[s] + (z - z.detach())
+                z = self.step(z, None if X is None else X[s])
+            return z
+
+        out, pull = vjp(run, H[s0])
+        if not anchored and s1 < H.shape[0]:
+            ref = H[s1]
+            gap = float((out.detach() - ref).abs().max())
+            if not gap <= 1e-13 * max(1.0, float(ref.abs().max())):
+                return self._pull_chunk(L, points, s0, s1, anchored=True)
+        return vmap(lambda u: pull(u)[0])(L)
 
 
 class TorchCell(FunctionCell):
@@ -243,6 +321,10 @@ class TorchCell(FunctionCell):
         self.device = dev
         self.backend = _TorchStepBackend(step, dev)
         self._probe()
+
+    def _points(self, states, aux):
+        # the final state too: the chunked product checks its recomputed states against it
+        return self.backend.points(states[:-1], aux, final=states[-1])
 
     def parameters(self) -> dict:
         if self.module is None:

@@ -30,6 +30,13 @@ def _check_monitor(monitor):
     return monitor
 
 
+def _check_gradients(mon, names):
+    if not names:
+        raise ValueError("`monitor` recorded no gradient norms; pass grads= to record() (a "
+                         "monitor of trajectories only is drawn by kind='lags')")
+    return names
+
+
 def _series_colors(k):
     """k colours: the palette for few series, a sequential colour-blind-safe map for many."""
     if k <= 7:
@@ -62,7 +69,7 @@ def monitor_history(monitor, ax=None, *, names=None):
     can be drawn on a log axis).
     """
     mon = _check_monitor(monitor)
-    names = mon.names if names is None else list(names)
+    names = _check_gradients(mon, mon.names if names is None else list(names))
     layers = [n for n in names if n != "total"]
     cols = dict(zip(layers, _series_colors(len(layers))))
     cols["total"] = color("black")
@@ -132,7 +139,7 @@ def monitor_layers(monitor, ax=None, *, at_steps=None):
         Recorded steps to draw (default up to five, evenly spaced).
     """
     mon = _check_monitor(monitor)
-    layers = [n for n in mon.names if n != "total"]
+    layers = [n for n in _check_gradients(mon, mon.names) if n != "total"]
     steps = _pick_steps(mon.steps, at_steps, "recorded steps")
     by_step = {r.step: r for r in mon.history}
     cols = _series_colors(len(steps))
@@ -189,7 +196,9 @@ def plot_monitor(monitor, kind="summary", *, ax=None):
     kind : {"summary", "history", "layers", "lags"}
         ``"summary"``: two panels in a new double-width figure, the norms
         over the steps (:func:`monitor_history`) and across the layers at a
-        few steps (:func:`monitor_layers`); the others draw one of
+        few steps (:func:`monitor_layers`), or, for a monitor that recorded
+        trajectories only, their per-lag profiles (:func:`monitor_lags`);
+        the others draw one of
         :func:`monitor_history`, :func:`monitor_layers`, :func:`monitor_lags`.
     ax : matplotlib Axes, optional
         Where to draw (not with ``"summary"``).
@@ -212,7 +221,8 @@ def plot_monitor(monitor, kind="summary", *, ax=None):
         if ax is not None:
             raise ValueError("kind='summary' draws two panels in a new figure; pass kind='history' "
                              "or 'layers' to draw into `ax`")
-        _check_monitor(monitor)
+        if not _check_monitor(monitor).names:   # trajectories only: their per-lag profiles
+            return monitor_lags(monitor)
         fig, axes = figure_and_axes(width="double", ncols=2, aspect=0.7)
         monitor_history(monitor, axes[0])
         monitor_layers(monitor, axes[1])
