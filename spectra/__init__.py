@@ -33,6 +33,7 @@ Cells and runs
    SelectiveSSM           -- Mamba's selective diagonal state-space cell
    MinGRU                 -- minGRU (Feng et al. 2024): gates from the input alone
    MinLSTM                -- minLSTM (Feng et al. 2024)
+   ensemble               -- B networks of one form as one cell (a leading network axis)
 
 Jacobians
 ---------
@@ -147,6 +148,7 @@ from .cells import (GRU, LRU, LSTM, MLP, Activation, BatchNorm, Cell, ElmanRNN, 
                     available_activations, from_torch, init,
                     register_cell)
 from .cells import MinGRU, MinLSTM, SelectiveSSM
+from .cells import ensemble
 from .jacobians import (DenseJacobians, JacobianSequence, ScaledJacobians, Trajectory,
                         as_jacobian_sequence)
 from .jacobians import DiagonalJacobians
@@ -189,7 +191,7 @@ __all__ = [
     "Cell", "ElmanRNN", "RecurrentFirstRNN", "LeakyRNN", "LSTM", "GRU", "LRU", "Stack", "from_torch", "MLP", "LayerNorm",
     "BatchNorm", "Activation", "activation", "available_activations", "register_cell",
     "TorchCell", "JaxCell",
-    "SelectiveSSM", "MinGRU", "MinLSTM",
+    "SelectiveSSM", "MinGRU", "MinLSTM", "ensemble",
     # jacobians
     "Trajectory", "JacobianSequence", "DenseJacobians", "ScaledJacobians", "DiagonalJacobians",
     "as_jacobian_sequence",

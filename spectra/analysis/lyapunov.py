@@ -387,14 +387,16 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     # Everything is kept in Fortran order, as LAPACK wants it: no transposing copies.
     if isinstance(seq, ScaledJacobians) and seq.shift is None and seq.col is None \
             and seq.row is not None:
-        WF = np.asfortranarray(seq.W)
+        # one W for every member, or (an ensemble) a stack of B matrices, W[b] for member b
+        stacked = seq.W.ndim == 3
+        WFs = [np.asfortranarray(w) for w in seq.W] if stacked else [np.asfortranarray(seq.W)]
         rows = seq.row
 
         def step(s, b):                # diag(f'(a_s)) W, Fortran-ordered, O(n^2)
-            return rows[b + (s - 1,)][:, None] * WF
+            return rows[b + (s - 1,)][:, None] * WFs[b[0] if stacked else 0]
 
         def times(s, b, X):            # diag(f'(a_s)) (W X) as (X^T W^T)^T: Fortran, no J formed
-            Z = np.matmul(X.T, WF.T).T
+            Z = np.matmul(X.T, WFs[b[0] if stacked else 0].T).T
             Z *= rows[b + (s - 1,)][:, None]
             return Z
 
@@ -402,11 +404,11 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         # min|row_s| sigma_min(W) and max|row_s| ||W||_2: while they keep every
         # column norm within [1e-30, 1e30] the step needs no check.
         if n <= _BOUND_MAX_N:
-            sv = np.linalg.svd(seq.W, compute_uv=False)
+            sv = np.linalg.svd(seq.W, compute_uv=False)           # (n,) or (B, n)
             a = np.abs(rows)
             with np.errstate(divide="ignore"):
-                log_up = np.log(np.max(a, axis=-1)) + np.log(sv[0])
-                log_lo = np.log(np.min(a, axis=-1)) + np.log(sv[-1])
+                log_up = np.log(np.max(a, axis=-1)) + np.log(sv[..., :1])
+                log_lo = np.log(np.min(a, axis=-1)) + np.log(sv[..., -1:])
             if not (np.all(np.isfinite(log_up)) and np.all(log_lo < np.inf)):
                 log_up = log_lo = None
         else:

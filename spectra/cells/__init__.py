@@ -13,7 +13,8 @@ cells from the user's own step functions, differentiated by torch or jax
 (:mod:`.torch_cell`, :mod:`.jax_cell`, on :mod:`.autodiff`; neither framework
 is imported before it is used) and stacks of torch modules over depth
 (:mod:`.depth`), and the diagonal recurrences: Mamba's selective state-space
-cell (:mod:`.ssm`), MinGRU and MinLSTM (:mod:`.minimal`).
+cell (:mod:`.ssm`), MinGRU and MinLSTM (:mod:`.minimal`), and ensembles of B
+networks with stacked weights (:mod:`.ensemble`).
 
 May import: numpy, :mod:`spectra._core`, :mod:`spectra.jacobians`.  Nothing here
 imports an analysis.
@@ -41,6 +42,7 @@ from .jax_cell import JaxCell
 from .depth import TorchDepthStack, depth_stack
 from .ssm import SelectiveInputJacobians, SelectiveSSM
 from .minimal import MinGRU, MinLSTM
+from .ensemble import Ensemble, ensemble
 
 __all__ = [
     "Cell", "Recurrence", "simulate", "register_cell", "unregister_cell", "registered_cells", "cell_class", "cell_name",
@@ -50,5 +52,5 @@ __all__ = [
     "Activation", "activation", "available_activations", "init",
     "flatten_state_dict", "read_state_dict", "recurrent_weights",
     "TorchCell", "JaxCell", "depth_stack", "TorchDepthStack",
-    "SelectiveSSM", "SelectiveInputJacobians", "MinGRU", "MinLSTM",
+    "SelectiveSSM", "SelectiveInputJacobians", "MinGRU", "MinLSTM", "Ensemble", "ensemble",
 ]

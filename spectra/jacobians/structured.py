@@ -157,8 +157,11 @@ class ScaledJacobians(JacobianSequence):
 
     Parameters
     ----------
-    W : (n_out, n_in) array
+    W : (n_out, n_in) or (B, n_out, n_in) array
         The shared weight matrix (kept by reference, never copied per step).
+        A stack of B matrices is an ensemble of B networks: member b uses
+        ``W[b]`` at every step, the batch shape is ``(B,)`` and every product
+        is one 3-D batched matrix product (:func:`spectra.ensemble`).
     steps : int
         T.  Needed when neither ``row`` nor ``col`` is given (J_t = W + shift).
     row : ``(*batch, T, n_out)`` array, optional
@@ -175,6 +178,14 @@ class ScaledJacobians(JacobianSequence):
     ``matmat`` costs one GEMM with W plus O(n m) scaling, ``matrix`` O(n^2),
     and ``logabsdet`` O(n) per step once ``log|det W|`` is known (when there
     is no shift).
+
+    Examples
+    --------
+    >>> import numpy as np, spectra
+    >>> W = np.stack([np.eye(2), 2 * np.eye(2)])            # two networks
+    >>> seq = spectra.ScaledJacobians(W, row=np.full((2, 3, 2), 0.5))
+    >>> seq.batch_shape, seq.matrix(1)[:, 0, 0]
+    ((2,), array([0.5, 1. ]))
     """
 
     def __init__(self, W, *, steps=None, row=None, col=None, shift=None):
@@ -183,24 +194,32 @@ class ScaledJacobians(JacobianSequence):
         self.col = without_subnormals(col)
         self.shift = None if shift is None else np.asarray(shift, dtype=W.dtype)
         self.dtype = W.dtype
+        if W.ndim not in (2, 3):
+            raise ValueError(f"`W` must have shape (n_out, n_in) or (B, n_out, n_in); got shape {W.shape}")
         ref = row if row is not None else col
         if ref is not None:
             self.steps = ref.shape[-2]
             self.batch_shape = ref.shape[:-2]
         else:
             self.steps = check_int(steps, "steps", minimum=0)
-            self.batch_shape = ()
-        if shift is not None and W.shape[0] != W.shape[1]:
+            self.batch_shape = W.shape[:-2]
+        if W.ndim == 3:
+            for name, v in (("row", row), ("col", col)):
+                if v is not None and v.shape[:-2] != W.shape[:1]:
+                    raise ValueError(f"`{name}` must have shape (B, T, n) = ({W.shape[0]}, T, n) "
+                                     f"for a stack of B = {W.shape[0]} matrices `W`; got shape "
+                                     f"{v.shape}")
+        if shift is not None and W.shape[-2] != W.shape[-1]:
             raise ValueError(f"`shift` needs a square `W`; got shape {W.shape}")
         self._logdetW = None
         self._svW = None
 
     def step_shape(self, t):
-        return self.W.shape
+        return self.W.shape[-2:]
 
     @property
     def is_square(self):
-        return self.W.shape[0] == self.W.shape[1]
+        return self.W.shape[-2] == self.W.shape[-1]
 
     def _row(self, t):
         return None if self.row is None else self.row[..., t - 1, :]
@@ -211,16 +230,16 @@ class ScaledJacobians(JacobianSequence):
     def matrix(self, t):
         return self._compose(self._row(t), self._col(t))
 
-    def _compose(self, row, col):
-        J = self.W
+    def _compose(self, row, col, W=None):
+        J = W = self.W if W is None else W
         if row is not None:
             J = row[..., :, None] * J
         if col is not None:
             J = J * col[..., None, :]
         if self.shift is not None:
-            n = self.W.shape[0]
+            n = self.W.shape[-1]
             J = J + np.broadcast_to(self.shift, (n,))[:, None] * np.eye(n, dtype=self.dtype)
-        if J is self.W:
+        if J is W:
             J = J.copy()
         return J
 
@@ -229,9 +248,10 @@ class ScaledJacobians(JacobianSequence):
         row = None if self.row is None else self.row[..., start - 1:stop, :]
         col = None if self.col is None else self.col[..., start - 1:stop, :]
         if row is None and col is None:
-            J = self._compose(None, None)
-            return np.broadcast_to(J, self.batch_shape + (stop - start + 1,) + J.shape).copy()
-        return self._compose(row, col)
+            J = self._compose(None, None)[..., None, :, :]
+            return np.broadcast_to(J, self.batch_shape + (stop - start + 1,) + J.shape[-2:]).copy()
+        # a stack of W (B, n, n) meets the step axis of row/col (B, L, n)
+        return self._compose(row, col, self.W[:, None] if self.W.ndim == 3 else None)
 
     def matmat(self, t, X):
         row, col = self._row(t), self._col(t)
@@ -265,7 +285,10 @@ class ScaledJacobians(JacobianSequence):
         """
         if self._svW is None:
             self._svW = np.linalg.svd(self.W, compute_uv=False)
-        smax, smin = float(self._svW[0]), float(self._svW[-1]) if self.is_square else 0.0
+        smax = self._svW[..., 0, None]                       # (1,) or (B, 1): per member
+        smin = self._svW[..., -1, None] if self.is_square else np.zeros_like(smax)
+        if self.W.ndim == 2:
+            smax, smin = float(smax[0]), float(smin[0])
         shape = self.batch_shape + (self.steps,)
         rmax = np.ones(shape) if self.row is None else np.max(np.abs(self.row), axis=-1)
         rmin = np.ones(shape) if self.row is None else np.min(np.abs(self.row), axis=-1)
@@ -274,7 +297,7 @@ class ScaledJacobians(JacobianSequence):
         scaled_up = rmax * smax * cmax
         scaled_lo = rmin * smin * cmin
         if self.shift is not None:
-            a = np.abs(np.broadcast_to(self.shift, (self.W.shape[0],)))
+            a = np.abs(np.broadcast_to(self.shift, (self.W.shape[-2],)))
             upper = a.max() + scaled_up
             # J = diag(shift) + S: s_min(J) >= s_min(diag(shift)) - ||S|| (Weyl)
             lower = np.maximum(a.min() - scaled_up, 0.0)
@@ -328,8 +351,8 @@ class ScaledJacobians(JacobianSequence):
             return super().logabsdet(t)
         if self._logdetW is None:
             with np.errstate(divide="ignore"):
-                self._logdetW = float(np.linalg.slogdet(self.W)[1])
-        out = np.full(self.batch_shape, self._logdetW)
+                self._logdetW = np.linalg.slogdet(self.W)[1]        # () or (B,): per member
+        out = np.broadcast_to(self._logdetW, self.batch_shape).astype(np.float64)
         with np.errstate(divide="ignore"):
             for v in (self._row(t), self._col(t)):
                 if v is not None:
@@ -369,7 +392,7 @@ class ScaledJacobians(JacobianSequence):
 
     def select(self, b):
         b = self._batch_index(b)
-        return ScaledJacobians(self.W, steps=self.steps,
+        return ScaledJacobians(self.W[b] if self.W.ndim == 3 else self.W, steps=self.steps,
                                row=None if self.row is None else self.row[b],
                                col=None if self.col is None else self.col[b],
                                shift=self.shift)
