@@ -150,3 +150,60 @@ def _batched_top(S, X, Yt, gen):
         if i == m - 1:
             last = u[:, :X.shape[-1]]
     return sig, last[:, :-1]
+
+
+# -- the optional single-precision sweep (issue 19 item 7) ----------------------------------
+
+def chain_profile32(seq, t, top):
+    """:func:`_chain_profile` with float32 GEMMs; norms and logs in float64.
+
+    ``top`` is None (Frobenius norms) or a callable giving sigma_max of a float64
+    matrix.  ``P_lag`` is carried as ``P 2^e`` (P float32) with its squared
+    Frobenius norm kept in [2^-60, 2^60] at every lag, and pre-scaled before a
+    step whose bound would take it beyond 2^+-90, so float32 never overflows.
+    """
+    from ..jacobians.kernels import HI32, LO32, SAFE_EXP32, step_operator32
+
+    out = np.full(t, -np.inf)
+    apply, bound = step_operator32(seq, "right")
+    P, e, lp = None, 0, 0.0
+    with np.errstate(under="ignore", divide="ignore"):
+        for s in range(t, 0, -1):
+            if P is None:
+                P = np.array(seq.matrix(s), dtype=np.float64)
+                if not np.all(np.isfinite(P)):
+                    from .._core.errors import NumericalError
+
+                    raise NumericalError(f"the step Jacobian J_{s} has non-finite entries")
+                P, e = _normalise(P, (-2, -1))
+                P, e = P.astype(np.float32), int(e)
+            else:
+                lj = bound[s - 1]
+                if lj == -np.inf:
+                    break                      # a zero step: every longer lag is zero
+                if not -SAFE_EXP32 < lp + lj < SAFE_EXP32:
+                    shift = int(np.round(lp + lj))
+                    P = np.ldexp(P, -shift).astype(np.float32)
+                    e += shift
+                P = apply(s, P)
+            P64 = P.astype(np.float64)
+            flat = P64.reshape(-1)
+            f2 = float(np.dot(flat, flat))
+            if not LO32 < f2 < HI32:
+                if not np.all(np.isfinite(P64)):
+                    from .._core.errors import NumericalError
+
+                    raise NumericalError(f"the product dh_{t}/dh_{s - 1} has non-finite entries")
+                if f2 == 0.0:
+                    break                      # an exactly zero product stays zero
+                P64, de = _normalise(P64, (-2, -1))
+                P, e = P64.astype(np.float32), e + int(de)
+                flat = P64.reshape(-1)
+                f2 = float(np.dot(flat, flat))
+            lp = 0.5 * np.log2(f2)
+            if top is None:
+                out[t - s] = 0.5 * np.log(f2) + e * _LN2
+            else:
+                sigma = top(P64)
+                out[t - s] = np.log(sigma) + e * _LN2 if sigma > 0 else -np.inf
+    return out

@@ -8,7 +8,8 @@ import numpy as np
 
 from .._core.results import Result
 from ..linalg.graded import graded_qr, log_singular_values_graded, normalise_rows
-from ..jacobians.kernels import HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, step_operator
+from ..jacobians.kernels import (HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, check_dtype,
+                                 step_operator)
 from ..jacobians.diagonal import DiagonalJacobians
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
@@ -18,7 +19,7 @@ from ..jacobians.progress import counted
 from .._core.validation import as_array
 from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
-                              _chunked_spectral_profile, _normalise)
+                              _chunked_spectral_profile, _normalise, chain_profile32)
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
 
@@ -181,7 +182,8 @@ def _check_ord(ord):
     raise ValueError(f"`ord` must be 2 (spectral norm) or 'fro' (Frobenius); got {ord!r}")
 
 
-def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None) -> NormProfile:
+def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None,
+                          dtype="float64") -> NormProfile:
     """``log ||dh_t/dh_{t-lag}||`` for every lag 1..t, in one backward sweep.
 
     Parameters
@@ -203,6 +205,15 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         A progress bar (tqdm; a terminal or a notebook, never a pipe or a log):
         True shows it, False never, None (default) shows it once the call has
         run for a second.
+    dtype : {"float64", "float32"}
+        ``"float32"`` (never the default; a single square sequence, no
+        ``vector``) runs the matrix products in single precision, about twice
+        as fast at n >= 256; norms, logs and the power-of-two exponents stay in
+        float64.  The log norms are then accurate to about ``lag * 6e-8``
+        (float32 epsilon times the number of products; measured at n = 256,
+        T = 1000 on a gain-1.2 tanh network: 2e-6 absolute error in the log
+        norms, Frobenius and spectral).  Diagonal sequences are exact in
+        float64 whatever ``dtype``.
 
     Returns
     -------
@@ -239,6 +250,11 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     seq = as_jacobian_sequence(J)
     t, _ = seq.check_span(t, 0)
     ord = _check_ord(ord)
+    single = check_dtype(dtype) == "float32" and not isinstance(seq, DiagonalJacobians)
+    if single and (vector is not None or seq.batch_shape or not seq.is_square):
+        raise ValueError("`dtype='float32'` needs a single square Jacobian sequence and no "
+                         f"`vector` (got batch shape {seq.batch_shape}, vector "
+                         f"{'given' if vector is not None else 'None'}); use dtype='float64'")
     lags = np.arange(1, t + 1)
     check_progress(progress)
     if vector is not None:
@@ -254,7 +270,9 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     gen = as_generator(rng)
     n = seq.state_size(t)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
-        if seq.is_square and not seq.batch_shape:
+        if single:
+            log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
+        elif seq.is_square and not seq.batch_shape:
             log_norms = _chain_profile(seq, t, ord, gen)
         else:
             log_norms = _matrix_profile(seq, t, ord, gen)

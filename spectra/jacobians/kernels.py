@@ -15,7 +15,8 @@ import numpy as np
 from .._core.errors import NumericalError
 
 __all__ = ["normalise", "step_operator", "chain_product", "rescale", "make_operator", "log2_fro",
-           "LO", "HI", "SAFE_EXP", "HUGE", "TINY", "CHUNK_BYTES"]
+           "LO", "HI", "SAFE_EXP", "HUGE", "TINY", "CHUNK_BYTES", "check_dtype",
+           "step_operator32", "chain_product32"]
 
 # A dense product whose entries leave [TINY, HUGE] is no longer trustworthy in
 # float64 (overflow, or subnormal numbers that lose precision and slow BLAS
@@ -162,3 +163,70 @@ def make_operator(seq, t, k, layout):
             return f"<{n_out}x{n_in} matrix-free operator {name.format(t=t, k=k)}>"
 
     return _ProductOperator()
+
+
+# -- the optional single-precision mode (issue 19 item 7) ----------------------------------
+# The GEMMs run in float32; norms, logs and the power-of-two exponent stay in float64.
+# float32 spans 2^-126..2^128, so the running product is checked at every step (one dot
+# product, O(n^2) against the GEMM's O(n^3)) and kept with its squared Frobenius norm in
+# [2^-60, 2^60]; a step whose bound would take it beyond 2^+-90 is pre-scaled first.
+LO32, HI32 = 2.0 ** -60, 2.0 ** 60
+SAFE_EXP32 = 90
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(dtype):
+    """``"float64"`` or ``"float32"`` from a name or numpy dtype; ValueError naming ``dtype``."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"`dtype` must be 'float64' (default) or 'float32'; got {dtype!r}")
+    return name
+
+
+def step_operator32(seq, side="left"):
+    """``(apply, log2_bound)`` like :func:`step_operator`, with float32 GEMMs.
+
+    Each step matrix ``J_s`` is formed (O(n^2)) and cast to float32; ``P`` must be float32.
+    """
+    _, bound = step_operator(seq, side)
+    f32 = np.float32
+    if side == "left":
+        def apply(s, P):
+            return seq.matrix(s).astype(f32) @ P
+    else:
+        def apply(s, P):
+            return P @ seq.matrix(s).astype(f32)
+    return apply, bound
+
+
+def chain_product32(seq, t, k):
+    """``J_t ... J_{k+1} = P 2^e`` with float32 GEMMs (P float32, e an int)."""
+    apply, bound = step_operator32(seq, "left")
+    bl = bound.tolist()
+    P, e = normalise(np.array(seq.matrix(k + 1), dtype=np.float64))
+    P, e = P.astype(np.float32), int(e)
+    lp = 0.0
+    for s in range(k + 2, t + 1):
+        lj = bl[s - 1]
+        if lj == -math.inf:
+            return np.zeros_like(P), 0
+        if not -SAFE_EXP32 < lp + lj < SAFE_EXP32:
+            shift = int(round(lp + lj))
+            P = np.ldexp(P, -shift).astype(np.float32)
+            e += shift
+        P = apply(s, P)
+        flat = P.reshape(-1).astype(np.float64)
+        f2 = float(np.dot(flat, flat))
+        if not LO32 < f2 < HI32:
+            if f2 == 0.0 and not np.any(P):
+                return P, e
+            P, de = normalise(P)
+            P = P.astype(np.float32)
+            e += int(de)
+            flat = P.reshape(-1).astype(np.float64)
+            f2 = float(np.dot(flat, flat))
+        lp = 0.5 * math.log2(f2) if f2 > 0 else 0.0
+    return P, e

@@ -31,7 +31,7 @@ import abc
 import numpy as np
 
 from .._core.validation import check_choice, check_int
-from .kernels import chain_product, make_operator, normalise, rescale
+from .kernels import chain_product, chain_product32, check_dtype, make_operator, normalise, rescale
 
 __all__ = ["JacobianSequence", "LAYOUTS", "without_subnormals"]
 
@@ -188,8 +188,15 @@ class JacobianSequence(abc.ABC):
         return up, lo
 
     def product(self, t: int | None = None, k: int | None = None, *,
-                layout: str = "numerator") -> np.ndarray:
+                layout: str = "numerator", dtype="float64") -> np.ndarray:
         """Dense ``dh_t/dh_k = J_t ... J_{k+1}`` (t defaults to T, k to 0).
+
+        ``dtype="float32"`` (single square sequences only; never the default)
+        runs the matrix products in single precision, about twice as fast at
+        n >= 256; the exponents stay exact powers of two and the result is
+        returned in float64, accurate to about ``(t - k) * 6e-8`` relative to
+        the product of the step norms (measured: 1.3e-6 relative Frobenius
+        error at n = 256, T = 1000 on a gain-1.2 tanh network).
 
         The running product is kept normalised by exact powers of two, so
         intermediate growth or decay beyond the float64 range is harmless;
@@ -205,6 +212,10 @@ class JacobianSequence(abc.ABC):
         :func:`spectra.gradient_norm_profile`) for such spans.
         """
         check_choice(layout, "layout", LAYOUTS)
+        single = check_dtype(dtype) == "float32"
+        if single and (self.batch_shape or not self.is_square):
+            raise ValueError("`dtype='float32'` needs a single square Jacobian sequence; this one "
+                             f"has batch shape {self.batch_shape}; use dtype='float64'")
         t, k = self.check_span(t, k)
         if t == k:
             n = self.state_size(t)
@@ -217,7 +228,10 @@ class JacobianSequence(abc.ABC):
 
             n = self.state_size(t)
             with blas_threads("gemm", n), np.errstate(over="ignore", under="ignore"):
-                if self.is_square and not self.batch_shape:
+                if single:
+                    P, e = chain_product32(self, t, k)
+                    P, e = P.astype(np.float64), np.asarray(e)
+                elif self.is_square and not self.batch_shape:
                     P, e = chain_product(self, t, k)
                     e = np.asarray(e)
                 else:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
+
+from .kernels import check_dtype
 
 from .sequence import LAYOUTS, JacobianSequence
 from .._core.validation import check_choice, check_int
@@ -148,13 +152,21 @@ class Trajectory:
                                        U, per_step=bool(per_step))
 
     def product(self, t: int | None = None, k: int | None = None, *,
-                layout: str = "numerator") -> np.ndarray:
+                layout: str = "numerator", dtype="float64") -> np.ndarray:
         """``dh_t/dh_k = J_t ... J_{k+1}`` for ``0 <= k <= t <= T`` (defaults T, 0).
 
         Raises :class:`spectra.NumericalError` if the product leaves the
         float64 range; the log-domain routines handle such spans.
+        ``dtype="float32"`` runs the matrix products in single precision
+        (see :meth:`spectra.JacobianSequence.product`).
         """
-        return self.jacobian_sequence.product(t, k, layout=layout)
+        seq = self.jacobian_sequence
+        if check_dtype(dtype) == "float64":
+            return seq.product(t, k, layout=layout)
+        if "dtype" not in inspect.signature(seq.product).parameters:
+            raise ValueError(f"`dtype='float32'` is not available for a {type(seq).__name__}; "
+                             "use dtype='float64'")
+        return seq.product(t, k, layout=layout, dtype=dtype)
 
     def operator(self, t: int | None = None, k: int | None = None, *,
                  layout: str = "numerator"):
