@@ -121,3 +121,22 @@ def test_diagonal_profile_is_exact_whatever_dtype():
     a = spectra.gradient_norm_profile(seq, ord="fro").log_norms
     b = spectra.gradient_norm_profile(seq, ord="fro", dtype="float32").log_norms
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls", ["ElmanRNN", "RecurrentFirstRNN", "LeakyRNN"])
+def test_step_operator32_matches_the_step_matrices(cls):
+    from spectra.jacobians.kernels import step_operator32
+
+    rng = np.random.default_rng(4)
+    cell = getattr(spectra, cls).random(9, input_size=3, rng=rng)
+    seq = cell.run(rng.standard_normal((6, 3)), h0=rng.standard_normal(9)).jacobian_sequence
+    P = rng.standard_normal((9, 9)).astype(np.float32)
+    for side in ("left", "right"):
+        apply, _ = step_operator32(seq, side)
+        for s in (1, 4, 6):
+            J = seq.matrix(s)
+            want = J @ P if side == "left" else P @ J
+            got = apply(s, P)
+            assert got.dtype == np.float32
+            scale = np.linalg.norm(J) * np.linalg.norm(P)
+            assert np.linalg.norm(got - want) < GROWTH * (np.sqrt(9) + 1) * U32 * scale

@@ -189,10 +189,24 @@ def check_dtype(dtype):
 def step_operator32(seq, side="left"):
     """``(apply, log2_bound)`` like :func:`step_operator`, with float32 GEMMs.
 
-    Each step matrix ``J_s`` is formed (O(n^2)) and cast to float32; ``P`` must be float32.
+    A scaled step ``diag(d) W`` or ``W diag(d)`` uses W cast to float32 once; any other
+    step matrix ``J_s`` is formed (O(n^2)) and cast to float32.  ``P`` must be float32.
     """
     _, bound = step_operator(seq, side)
     f32 = np.float32
+    W, row, col = (getattr(seq, a, None) for a in ("W", "row", "col"))
+    if (isinstance(W, np.ndarray) and W.ndim == 2 and getattr(seq, "shift", 0) is None
+            and not seq.batch_shape and (row is None) != (col is None)):
+        # a scaled step J = diag(d) W or W diag(d) (Elman-type): W cast once, never formed
+        W32 = W.astype(f32)
+        v32 = (row if row is not None else col).astype(f32)
+        if row is not None:
+            if side == "left":
+                return (lambda s, P: v32[s - 1][:, None] * (W32 @ P)), bound
+            return (lambda s, P: (P * v32[s - 1]) @ W32), bound
+        if side == "left":
+            return (lambda s, P: W32 @ (v32[s - 1][:, None] * P)), bound
+        return (lambda s, P: (P @ W32) * v32[s - 1]), bound
     if side == "left":
         def apply(s, P):
             return seq.matrix(s).astype(f32) @ P
