@@ -363,6 +363,24 @@ def available_activations() -> tuple:
     return tuple(_REGISTRY)
 
 
+def _lookup(name, params):
+    """(registry key, builder, parameters under their canonical names, accepted names) of a name."""
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _REGISTRY:
+        raise ValueError(f"`activation` must be one of {sorted(_REGISTRY)}; got {name!r}")
+    aliases = _PARAM_ALIASES.get(key, {})
+    params = {aliases.get(k, k): v for k, v in params.items()}
+    builder = _REGISTRY[key]
+    code = builder.__code__
+    accepted = code.co_varnames[:code.co_argcount]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no parameters"
+        raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
+    return key, builder, params, accepted
+
+
 def activation(name, **params) -> Activation:
     """Look up an activation function by name.
 
@@ -397,19 +415,7 @@ def activation(name, **params) -> Activation:
         return name
     if not isinstance(name, str):
         raise TypeError(f"`activation` must be a name (str) or an Activation; got {describe(name)}")
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        raise ValueError(f"`activation` must be one of {sorted(_REGISTRY)}; got {name!r}")
-    aliases = _PARAM_ALIASES.get(key, {})
-    params = {aliases.get(k, k): v for k, v in params.items()}
-    builder = _REGISTRY[key]
-    code = builder.__code__
-    accepted = code.co_varnames[:code.co_argcount]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        takes = ", ".join(accepted) if accepted else "no parameters"
-        raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
+    builder, params = _lookup(name, params)[1:3]
     return builder(**params)
 
 
@@ -455,19 +461,7 @@ def activation_spec(name: str, **params) -> tuple:
     """
     if not isinstance(name, str):
         raise TypeError(f"`activation` must be a name (str); got {describe(name)}")
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        raise ValueError(f"`activation` must be one of {sorted(_REGISTRY)}; got {name!r}")
-    aliases = _PARAM_ALIASES.get(key, {})
-    params = {aliases.get(k, k): v for k, v in params.items()}
-    builder = _REGISTRY[key]
-    code = builder.__code__
-    accepted = code.co_varnames[:code.co_argcount]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        takes = ", ".join(accepted) if accepted else "no parameters"
-        raise TypeError(f"activation {key!r} got unexpected parameter(s) {unknown}; it takes {takes}")
+    key, builder, params, accepted = _lookup(name, params)
     defaults = dict(zip(accepted[len(accepted) - len(builder.__defaults__ or ()):],
                         builder.__defaults__ or ()))
     return key, {k: params[k] if k in params else defaults[k] for k in accepted}
