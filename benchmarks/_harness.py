@@ -28,6 +28,15 @@ def pin_threads(n=1):
 CLOCK = {"clock": time.perf_counter}
 
 
+def single_core():
+    """The benchmark rules in one call: this process on one core (where the OS allows it), one
+    BLAS thread, CPU-time clock."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_threads(1)
+    use_cpu_clock()
+
+
 def use_cpu_clock(flag=True):
     """Time with this process's CPU time instead of wall time (robust on a loaded machine;
     meaningful for single-threaded runs only)."""

@@ -12,11 +12,10 @@ One pinned core, one BLAS thread, one torch thread, CPU-time clock:
 """
 
 import argparse
-import os
 
 import numpy as np
 
-from _harness import machine, median_time, pin_threads, use_cpu_clock, write_json
+from _harness import machine, median_time, single_core, write_json
 
 import spectra
 
@@ -27,10 +26,7 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    pin_threads(1)
-    use_cpu_clock()
+    single_core()
     import torch
 
     torch.set_num_threads(1)
