@@ -13,6 +13,7 @@ from ..jacobians.structured import as_jacobian_sequence
 from .._core.progress import check_progress
 from .._core.validation import as_generator, check_int
 from ..jacobians.progress import counted
+from ._schedule import EPS64, QRSchedule, lyapunov_budget
 
 __all__ = ["lyapunov_spectrum", "LyapunovSpectrum"]
 
@@ -198,90 +199,18 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
                           int(lengths.size), roundoff)
 
 
-# Re-orthonormalisation with reorth_every="auto".  A Householder QR of a frame Z
-# whose columns have been propagated m steps without re-orthonormalisation gives
-# log|r_jj| with an error of about 2 u cond(Z) (measured: 2e-10 at cond ~ 1e6,
-# 1.6e-7 at cond ~ 1e9 for a tanh network with n = 256); the products that built Z
-# lose information in the same proportion.  That error is spread over the m steps
-# the QR closes, so what an exponent can be off by is at most 2 u cond(Z) / m per
-# step.  The condition number is estimated at every QR as max_j ||z_j|| / |r_jj|.
-# Prediction: its growth per step, smoothed over the QRs, chooses the next interval
-# m as the longest with cond(Z) below 1e6 (an error of about 2e-10 per QR) or, for
-# m >= _AUTO_SPREAD_FROM steps, with 2 u cond / m below _AUTO_STEP_ERR (2e-10 per
-# step: 50 times below the 1e-8 promised, even if every QR erred the same way).
-# Short intervals keep the per-QR cap because a step Jacobian that is itself only
-# accurate to ~1e-14 relative (autodiff, a formed product) is amplified by cond(Z)
-# too.  Verification: a prediction can be wrong (a stretch of strongly contracting
-# steps arrives), so an interval whose frame ends with cond(Z) above 1e7 (or, from
-# _AUTO_SPREAD_FROM steps, with 2 u cond / m above _AUTO_REJECT_ERR) is rejected: the
-# frame is rewound to the last accepted QR and the stretch is redone with a QR at
-# every step.
-_AUTO_STEP_ERR = 2e-10
-_AUTO_REJECT_ERR = 2e-9
-_AUTO_MAX = 16
-_LOG_2U = math.log(np.finfo(np.float64).eps)      # log(2u), u the unit roundoff
-_AUTO_SPREAD_FROM = 4
-_M = np.arange(1, _AUTO_MAX + 1)
-# _AUTO_LOG_COND[m - 1]: the largest log cond(Z) an interval of m steps may reach
-_AUTO_LOG_COND = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e6),
-                          np.log(_AUTO_STEP_ERR * _M) - _LOG_2U)
-_AUTO_REJECT = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e7),
-                        np.log(_AUTO_REJECT_ERR * _M) - _LOG_2U)
-# per-step growth rates of log cond that allow intervals of 1, 2, ... steps (decreasing)
-_AUTO_RATE = tuple(float(c) / m for m, c in enumerate(_AUTO_LOG_COND, 1))
+# Re-orthonormalisation with reorth_every="auto": the verified schedule of
+# ._schedule (QRSchedule with lyapunov_budget(eps): the QR's rounding error,
+# about eps cond(Z) per QR, is kept near 2e-10 per step in float64; an interval
+# that ends too ill-conditioned is rewound and redone with a QR at every step).
 _LOG_NORM_LO, _LOG_NORM_HI = math.log(1e-30), math.log(1e30)   # frame column norms kept here
 _BOUND_MAX_N = 1024     # up to here a per-step norm bound (one SVD of W) saves the checks
 _WY_MIN_N = 48          # below this, numpy's batched qr beats per-call LAPACK wrappers
 
 
-class _Schedule:
-    """When to re-orthonormalise: every ``reorth_every`` steps, or adaptively ("auto")."""
-
-    def __init__(self, reorth_every, warmup, T):
-        self.auto = isinstance(reorth_every, str)
-        self.every = 1 if self.auto else reorth_every
-        self.warmup, self.T = warmup, T
-        self.last = 0
-        self.rate = None
-        self.force_until = 0     # after a rejection: a QR at every step up to here
-        self.rejected = 0
-
-    def due(self, s):
-        if s == self.T or s == self.warmup or s <= self.force_until:
-            return True
-        if self.auto:
-            return s - self.last >= self.every
-        if s > self.warmup:
-            return (s - self.warmup) % self.every == 0
-        return s % self.every == 0
-
-    def accept(self, s, worst):
-        """False when an adaptive interval of several steps ended too ill-conditioned.
-
-        ``worst`` is the largest log ||z_j|| / |r_jj| of the QR (inf if not finite).
-        The caller then rewinds to step ``self.last`` and redoes the stretch up to
-        ``s`` with a QR at every step.
-        """
-        m = s - self.last
-        if not self.auto or m == 1 or worst <= _AUTO_REJECT[min(m, _AUTO_MAX) - 1]:
-            return True
-        self.force_until = s
-        self.rejected += 1
-        self.rate = math.inf if not math.isfinite(worst) else max(self.rate or 0.0, worst / m)
-        self.every = 1
-        return False
-
-    def done(self, s, worst):
-        if self.auto:
-            m = s - self.last
-            if not math.isfinite(worst):
-                self.rate, self.every = None, 1
-            else:
-                now = max(worst, 0.0) / m
-                self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
-                fit = sum(1 for r in _AUTO_RATE if self.rate <= r)
-                self.every = max(1, min(fit, 2 * self.every))
-        self.last = s
+def _schedule(reorth_every, warmup, T, eps=EPS64):
+    budget = lyapunov_budget(eps) if isinstance(reorth_every, str) else None
+    return QRSchedule(budget, every=reorth_every, warmup=warmup, T=T)
 
 
 def _worst(lr):
@@ -333,7 +262,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
     k = Q.shape[-1]
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (k,))
-    plan = _Schedule(reorth_every, warmup, T)
+    plan = _schedule(reorth_every, warmup, T)
     saved = Q                       # the frame after the last accepted QR (never written to)
     s = 1
     while s <= T:
@@ -438,7 +367,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
 
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (n,))
-    plan = _Schedule(reorth_every, warmup, T)
+    plan = _schedule(reorth_every, warmup, T)
     wy = None            # per member (V, Tf): Q_{s-1} = H_1 ... H_n in compact WY form
     X = None             # or per member the frame J_{s-1} ... J_{q+1} Q_q, columns rescaled
     saved = None         # wy after the last accepted QR (its arrays are never written to)
