@@ -42,7 +42,7 @@ import numpy as np
 MAX_EVERY = 16            # the longest interval between QRs
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
-FLOAT32_STEP_ERR = 1e-5   # per-step QR error budget of the float32 mode (about 84 eps32)
+FLOAT32_STEP_ERR = 1e3 * EPS32   # per-step QR error budget of the float32 mode (1.2e-4)
 
 
 @dataclass(frozen=True)
