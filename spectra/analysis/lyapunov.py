@@ -143,12 +143,14 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         exponent within 6e-8, median 6e-7, sum 1.2e-5, largest 1.8e-3 (two
         exponents closer than their standard errors, whose finite-time split
         a 1e-7 relative perturbation of the steps moves by 1.5e-4 even in
-        float64); n = 512, NUMBERS512.  ``roundoff`` reports eps32-based
-        estimates.  Speed: 1.3x (n = 256) and SPEED512 (n = 512) the float64
-        ``"auto"``, 1.6x (n = 256) and EVERY512 at the same schedule
-        (``reorth_every=1``) (``benchmarks/bench_float32.py``).
-        Steps are scaled by exact powers of two before the cast, so float32's
-        range never clips them.
+        float64); n = 512: 5e-8, 9e-7, 8e-5 and 1.7e-3.  ``roundoff``
+        reports eps32-based estimates.  Speed (``benchmarks/bench_float32.py``,
+        a heavily loaded machine): n = 256, 1.3x the float64 ``"auto"`` (which
+        needs 602 QRs to float32's 1000) and 1.6x at the same schedule
+        (``reorth_every=1``); n = 512, where float64's ``"auto"`` also does a
+        QR at almost every step, 1.9x in alternating runs (one benchmark run
+        measured 0.8x).  Steps are scaled by exact powers of two before the
+        cast, so float32's range never clips them.
 
     Returns
     -------
