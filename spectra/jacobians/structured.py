@@ -401,7 +401,35 @@ class ScaledJacobians(JacobianSequence):
                     def apply(s, P):
                         return (P @ W) * v[s - 1]
             return apply, bound
+        if self.shift is None and self.batch_shape and (self.row is None) != (self.col is None):
+            return self._batched_step_operator(side)
         return super().step_operator(side)
+
+    def _batched_step_operator(self, side):
+        """The batch's hot loop: one 3-D batched GEMM and an in-place scaling per step;
+        ``log2_bound`` has shape ``(B, T)`` (``||diag(v) W||_F`` per member)."""
+        W = self.W
+        by_row = self.row is not None
+        v = self.row if by_row else self.col
+        if not np.all(np.isfinite(v)):
+            raise NumericalError("a step Jacobian has non-finite entries")
+        Ws = W if W.ndim == 3 else W[None]
+        fro = np.array([log2_fro(w) for w in Ws])[:, None]        # (B, 1) or (1, 1)
+        with np.errstate(divide="ignore"):
+            bound = np.log2(np.max(np.abs(v), axis=-1)) + fro
+        if by_row == (side == "left"):     # diag(d) (W P)  or  (P W) diag(d): scale the product
+            D = v[..., :, None] if side == "left" else v[..., None, :]
+
+            def apply(s, P):
+                Y = W @ P if side == "left" else P @ W
+                Y *= D[:, s - 1]
+                return Y
+        else:                               # W (diag(d) P)  or  (P diag(d)) W
+            D = v[..., :, None] if side == "left" else v[..., None, :]
+
+            def apply(s, P):
+                return W @ (D[:, s - 1] * P) if side == "left" else (P * D[:, s - 1]) @ W
+        return apply, bound
 
     def select(self, b):
         b = self._batch_index(b)
