@@ -106,3 +106,82 @@ def test_non_finite_steps_are_reported():
     Js[1, 4] = 1.5e308            # finite, but its columns' norms are not
     with pytest.raises(spectra.NumericalError, match="J_5"):
         spectra.lyapunov_spectrum(Js)
+
+
+def _scaled_batch(rng, B=4, n=7, T=40):
+    """Stacked Elman-type steps diag(c_s r_s) W_b: normal parts r_s W_b and scalar factors c_s
+    (member 0: 1e30 and 1e-30 by turns of 4, member 1: 1e-80 then 1e80, member 2: ones,
+    member 3: a zero step)."""
+    W = rng.standard_normal((B, n, n)) / np.sqrt(n)
+    r = rng.uniform(0.2, 1.0, (B, T, n))
+    c = np.ones((B, T))
+    c[0] = np.where(np.arange(T) % 8 < 4, 1e30, 1e-30)
+    c[1, :3], c[1, 3:6] = 1e-80, 1e80
+    c[3, 25] = 0.0
+    seq = spectra.ScaledJacobians(W, row=c[:, :, None] * r)
+    normal = r[..., :, None] * W[:, None]               # (B, T, n, n) without the factors
+    return seq, normal, c
+
+
+def _spy(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+
+    def wrapper(*a, **k):
+        calls.append(1)
+        return original(*a, **k)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def test_batched_products_match_dense_products(monkeypatch):
+    import spectra.jacobians.sequence as sequence
+
+    calls = _spy(monkeypatch, sequence, "chain_product_batched")
+    seq, normal, c = _scaled_batch(np.random.default_rng(6))
+    for t, k in ((40, 0), (30, 5), (12, 0), (3, 2)):
+        P = seq.product(t, k)
+        for b in range(4):
+            ref = np.eye(7)
+            for s in range(k + 1, t + 1):
+                ref = normal[b, s - 1] @ ref
+            ref = ref * np.prod(c[b, k:t])
+            assert np.max(np.abs(P[b] - ref)) <= 1e-12 * max(np.max(np.abs(ref)), 1e-300)
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize("ord", [2, "fro"])
+def test_batched_profiles_match_per_lag_svds(monkeypatch, ord):
+    import spectra.analysis.products as products
+
+    calls = _spy(monkeypatch, products, "batched_profile")
+    seq, normal, c = _scaled_batch(np.random.default_rng(7))
+    prof = spectra.gradient_norm_profile(seq, ord=ord).log_norms
+    assert calls and prof.shape == (4, 40)
+    with np.errstate(divide="ignore"):
+        logc = np.log(c)
+    for b in range(4):
+        P = np.eye(7)
+        for lag in range(1, 41):
+            s = 40 - lag + 1
+            P = P @ normal[b, s - 1]
+            nrm = np.linalg.norm(P, 2 if ord == 2 else "fro")
+            want = np.log(nrm) + np.sum(logc[b, s - 1:])
+            if want == -np.inf:
+                assert prof[b, lag - 1] == -np.inf
+            else:
+                assert abs(prof[b, lag - 1] - want) <= 1e-10 * max(1.0, abs(want))
+
+
+def test_ensemble_profiles_and_products_match_each_network():
+    nets = [spectra.ElmanRNN.random(24, gain=g, rng=i) for i, g in enumerate((0.9, 1.3, 2.0))]
+    traj = spectra.ensemble(nets).run(h0=np.full(24, 0.3), steps=150)
+    prof = spectra.gradient_norm_profile(traj).log_norms
+    for b, net in enumerate(nets):
+        one = net.run(h0=np.full(24, 0.3), steps=150)
+        svd = [np.log(np.linalg.norm(one.product(150, 150 - lag), 2)) for lag in range(1, 151)]
+        np.testing.assert_allclose(prof[b], svd, rtol=0, atol=1e-10)
+        P = traj.product(150, 40)[b]
+        P1 = one.product(150, 40)
+        assert np.max(np.abs(P - P1)) <= 1e-12 * np.max(np.abs(P1))
