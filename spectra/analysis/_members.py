@@ -26,12 +26,12 @@ import numpy as np
 
 from ..linalg.graded import column_norms, flush_subnormals
 
-__all__ = ["member_schedule_spectrum"]
+__all__ = ["member_schedule_spectrum", "qr_frames"]
 
 _EPS = np.finfo(np.float64).eps
 
 
-def _qr_members(Z, idx, out):
+def qr_frames(Z, idx, out):
     """QR of the frames ``Z[b]`` for b in idx by LAPACK (dgeqrf + dorgqr): Q into
     ``out[b]``; returns the (len(idx), k) array of log|r_jj|."""
     from scipy.linalg import lapack
@@ -182,7 +182,7 @@ def member_schedule_spectrum(seq, T, Q, warmup, rates, reject, sync):
     def factorise(Z, sq, idx, s):
         """QR of the frames Z[idx] into Q (sq: their squared column norms); returns the
         members rejected."""
-        log_diag = _qr_members(Z, idx, Q)
+        log_diag = qr_frames(Z, idx, Q)
         sqi = sq[idx]
         with np.errstate(invalid="ignore"):
             # log ||z_j|| / |r_jj|: 0 for a zero column and for an exact rank drop

@@ -347,8 +347,14 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
         Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
         if plan.due(s):
             norms = column_norms(Z)
-            Qn, R = np.linalg.qr(Z)
-            log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
+            if batch:       # per member by LAPACK: cheaper than numpy's stacked qr at small n
+                from ._members import qr_frames
+
+                Qn = np.empty_like(Z)
+                log_diag = qr_frames(Z, range(Z.shape[0]), Qn)
+            else:
+                Qn, R = np.linalg.qr(Z)
+                log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
             lr = _log_ratios(norms, log_diag)
             worst = _worst(lr)
             if not plan.accept(s, worst):       # rewind: redo the stretch step by step
