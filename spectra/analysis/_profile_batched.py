@@ -149,7 +149,6 @@ def _top(S, X, gen):
     Yt = np.swapaxes(Xs, -1, -2) @ F                       # X^T S
     sig = np.zeros(M)
     todo = np.arange(M)
-    lasts = np.arange(B) * m + (m - 1)
     U = np.empty((B, n, X.shape[-1]))
     for _ in range(_ITER):
         Fa = F if todo.size == M else F[todo]
@@ -162,7 +161,7 @@ def _top(S, X, gen):
         rn = np.sqrt(np.einsum("ij,ij->i", r, r))
         ok = eigenvalue_certified(th1, rn, th1 - w[:, -2], _REL_TOL) | (th1 == 0)
         sig[todo[ok]] = np.sqrt(np.maximum(th1[ok], 0.0))
-        hit = np.isin(todo, lasts) & ok
+        hit = ok & (todo % m == m - 1)        # a member's last lag: its Ritz vectors go on
         if hit.any():
             U[todo[hit] // m] = XV[hit]
         todo = todo[~ok]

@@ -31,7 +31,9 @@ class LyapunovSpectrum(Result):
         Standard errors from block averages (``inf`` when fewer than two
         blocks exist; 0 for an exponent that is exactly ``-inf``).
     running : (m, k) or (B, m, k) ndarray
-        The estimates after each re-orthonormalisation (cumulative means).
+        The estimates after each re-orthonormalisation (cumulative means);
+        for a batch with per-member schedules, at the steps where all
+        members are re-orthonormalised.
     running_steps : (m,) int ndarray
         The number of averaged steps behind each row of ``running``.
     steps : int
@@ -114,7 +116,11 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         stays near 1e-10 per step: the same exponents as a QR at every step
         to better than 1e-8.  An integer fixes it (1: every step).  Between
         QRs the columns are renormalised exactly in the log domain, so
-        nothing overflows.
+        nothing overflows.  For a batch (e.g. :func:`spectra.ensemble`) at
+        n < 48 or with k < n, every member follows its own "auto" schedule
+        (only the members due are factorised); all members are
+        re-orthonormalised together every ``max(16, (T - warmup) // 20)``
+        steps, where the rows of ``running`` are taken.
     warmup : int
         Steps run before averaging starts, to let the frame align with the
         Oseledets subspaces.
@@ -347,14 +353,8 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
         Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
         if plan.due(s):
             norms = column_norms(Z)
-            if batch:       # per member by LAPACK: cheaper than numpy's stacked qr at small n
-                from ._members import qr_frames
-
-                Qn = np.empty_like(Z)
-                log_diag = qr_frames(Z, range(Z.shape[0]), Qn)
-            else:
-                Qn, R = np.linalg.qr(Z)
-                log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
+            Qn, R = np.linalg.qr(Z)
+            log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
             lr = _log_ratios(norms, log_diag)
             worst = _worst(lr)
             if not plan.accept(s, worst):       # rewind: redo the stretch step by step
