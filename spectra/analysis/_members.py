@@ -9,7 +9,7 @@ the worst one; here each member follows its own verified schedule (the rules
 of :func:`spectra.lyapunov_spectrum`'s ``"auto"``, passed in by its caller)
 and only the members due are factorised, each by LAPACK directly
 (``dgeqrf`` + ``dorgqr``, which takes any subset of the members without a
-gathering copy; for all 64 frames of 32 x 32 it measured 0.85-1.2 times the
+gathering copy; for all 64 frames of 32 x 32 it measured 0.84-1.22 times the
 time of ``numpy.linalg.qr`` of the stack, ``benchmarks/bench_ensemble.py
 --qr-kernels``).  Between QRs the frames are propagated without normalising
 their columns (scaling a column commutes with the products and the QR): one
