@@ -23,8 +23,6 @@ same number of steps.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..linalg.graded import column_norms, flush_subnormals
@@ -171,7 +169,7 @@ def member_schedule_spectrum(seq, T, Q, warmup, rates, reject, sync):
         summed first-order rounding estimates ``eps ||z_j|| / |r_jj|``;
         ``counts``: the (B,) numbers of QRs per member.
     """
-    B, n, k = Q.shape
+    B, _, k = Q.shape
     plans = _Plans(B, rates, reject)
     col_log = np.zeros((B, k))
     acc = np.zeros((B, k))                        # sums of log|r_jj| since the last row

@@ -31,7 +31,8 @@ import abc
 import numpy as np
 
 from .._core.validation import check_choice, check_int
-from .kernels import chain_product, chain_product_batched, chain_product32, check_dtype, make_operator, normalise, rescale
+from .kernels import (chain_product, chain_product_batched, chain_product32, check_dtype,
+                      make_operator, normalise, rescale)
 
 __all__ = ["JacobianSequence", "LAYOUTS", "without_subnormals"]
 
