@@ -35,6 +35,7 @@ The budgets in use:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,19 +48,22 @@ FLOAT32_STEP_ERR = 1e3 * EPS32   # per-step QR error budget of the float32 mode 
 
 @dataclass(frozen=True)
 class Budget:
-    """log cond(Z) limits of an interval of m = 1 .. MAX_EVERY steps (index m - 1)."""
+    """log cond(Z) limits of an interval of m = 1 .. MAX_EVERY steps (index m - 1).
+
+    ``rates[m - 1] = aim[m - 1] / m``: the per-step growth of log cond that allows an
+    interval of m steps (decreasing in m); ``ascending``: the same, sorted, for bisection.
+    """
 
     aim: tuple
     reject: tuple
-
-    @property
-    def rates(self):
-        """Per-step growth rates of log cond that allow intervals of 1, 2, ... steps."""
-        return tuple(c / m for m, c in enumerate(self.aim, 1))
+    rates: tuple
+    ascending: tuple
 
 
 def _budget(aim, reject):
-    return Budget(tuple(float(a) for a in aim), tuple(float(r) for r in reject))
+    aim = tuple(float(a) for a in aim)
+    rates = tuple(c / m for m, c in enumerate(aim, 1))
+    return Budget(aim, tuple(float(r) for r in reject), rates, tuple(sorted(rates)))
 
 
 _M = np.arange(1, MAX_EVERY + 1)
@@ -144,6 +148,7 @@ class QRSchedule:
             else:
                 now = max(worst, 0.0) / m
                 self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
-                fit = sum(1 for r in self.budget.rates if self.rate <= r)
+                # the number of m with rate <= rates[m - 1] (rates decrease in m)
+                fit = len(self.budget.ascending) - bisect_left(self.budget.ascending, self.rate)
                 self.every = max(1, min(fit, 2 * self.every))
         self.last = s
