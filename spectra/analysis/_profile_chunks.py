@@ -35,6 +35,7 @@ _CHUNK_LOG2 = 900   # the step bounds may let a chunk's products grow by at most
 _PER_LAG_N = 128    # from this size, one lag at a time (_TopSingularValue): P stays in cache
 _SQUARINGS = 4      # Rayleigh-Ritz in the block: (X^T S S^T X)^16 picks each member's direction
 _POWER_STEPS = 12   # Rayleigh-Ritz steps for a member the block did not certify, then LAPACK
+_RETRY_SINGLE = 3   # chunks between trials of stage 1 while it fails (see _certified_top)
 _DENSE_FEW = 8      # so many 32 x 32 dense eigenproblems cost about one Rayleigh-Ritz step
 _GAP_MARGIN = 1e-12  # relative rounding allowance on the traces behind the gap bound
 
@@ -67,7 +68,7 @@ def _chunked_spectral_profile(seq, t, gen):
     views = list(stack)
     P, e = np.eye(n), 0
     X = None                                            # no warm start yet: LAPACK
-    state = {"single": False}
+    state = {"single": False, "since": 0}
     s = t
     size = _FIRST_CHUNK
     matmul = np.matmul
@@ -210,7 +211,8 @@ def _certified_top(S, f2, X, state):
        ~ n u) for what is left, and at once for a member without a gap even
        with L (a short lag: clustered singular values).
 
-    ``state["single"]`` says whether to try stage 1 (updated here).  Returns
+    ``state["single"]`` says whether to try stage 1: while it certifies at least half
+    of a chunk, and once every ``_RETRY_SINGLE`` chunks otherwise.  Returns
     (sigma, the last member's top left singular vector).
     """
     m, n = S.shape[:2]
@@ -227,7 +229,9 @@ def _certified_top(S, f2, X, state):
             last[0] = x if x.ndim == 1 else x[-1]
         return ~ok
 
-    if state["single"]:                                  # stage 1
+    state["since"] += 1
+    if state["single"] or state["since"] > _RETRY_SINGLE:    # stage 1
+        state["since"] = 0
         x0 = X.u
         ok, rho, _, _, _ = _kato_temple(S, f2, 0.0, x0, np.matmul(x0, S))
         left = settle(ok, todo, rho, x0)
@@ -246,8 +250,6 @@ def _certified_top(S, f2, X, state):
     j = np.argmax(np.diagonal(G, axis1=1, axis2=2), axis=1)   # the column nearest the top
     c = G[np.arange(j.size), :, j]
     c /= np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
-    if todo.size == m:                                   # would stage 1 have done?
-        state["single"] = np.mean(np.abs(c[:, 0]) > 1.0 - 1e-12) >= 0.5
     x = c @ XT                                           # (k, n): X c, unit
     y = np.matmul(c[:, None, :], Yt)[:, 0]               # (k, n): S^T x
     ok, rho, _, r, gap = _kato_temple(Sa, fa, 0.0, x, y)
@@ -309,7 +311,8 @@ def _ritz_step(S, x, y, r, rho):
     rn = np.sqrt(np.einsum("ij,ij->i", r, r))
     q = r / np.where(rn > 0, rn, 1.0)[:, None]
     q -= np.einsum("ij,ij->i", q, x)[:, None] * x      # keep {x, q} orthonormal to rounding
-    q /= np.sqrt(np.einsum("ij,ij->i", q, q))[:, None]
+    qn = np.sqrt(np.einsum("ij,ij->i", q, q))
+    q /= np.where(qn > 0, qn, 1.0)[:, None]             # r = 0: q = 0, the step keeps x
     w = np.matmul(q[:, None, :], S)[:, 0]               # S^T q
     gamma = np.einsum("ij,ij->i", w, w)
     beta = np.einsum("ij,ij->i", y, w)                  # q^T S S^T x (= ||r|| in exact arithmetic)
