@@ -28,7 +28,7 @@ def _normalise(x, axes):
 # -- spectral norms of a profile, a chunk of lags at a time ---------------------------------
 
 _CHUNK = 64         # at most this many lags' products are stacked and normed together,
-_CHUNK_BYTES = 2 ** 20   # and at most this many bytes of them (the stack stays in L2 cache)
+_CHUNK_BYTES = 2 ** 20   # and at most this many bytes of them (1 MB: 32 lags at n = 64)
 _CHUNK_BLOCK = 6    # warm-started directions carried from chunk to chunk
 _FIRST_CHUNK = 4    # chunks double from 8 lags up to _CHUNK
 _CHUNK_LOG2 = 900   # the step bounds may let a chunk's products grow by at most 2^900
@@ -45,14 +45,15 @@ def _chunked_spectral_profile(seq, t, gen):
 
     The products ``P_lag`` of up to ``_CHUNK`` consecutive lags are written in
     place into one preallocated stack (one ``matmul(..., out=)`` per lag, the
-    chunk's step matrices made by one call of ``seq.matrices``), and their top
+    chunk's step matrices made by one call, :func:`_step_stacks`), and their top
     singular values certified together by :func:`_certified_top` with a fixed
     handful of stacked calls.  Within a chunk the products are not rescaled:
     its length is cut where the step bounds would allow a growth beyond
     2^_CHUNK_LOG2, and before the first product whose squared norm leaves
     [2^-200, 2^200]; the last product of every chunk is renormalised by an
     exact power of two (subnormal entries flushed), so nothing overflows and no
-    product that is used underflows.
+    product that is used underflows.  The first chunk (8 lags) has no warm
+    start and goes to LAPACK; chunks double up to ``_CHUNK`` lags.
 
     Used for 16 < n < 128, where numpy's per-call overhead dominates the
     per-lag iteration; from n = 128 the chunk's passes through memory cost more
