@@ -8,14 +8,18 @@ with full re-orthogonalisation) on single-precision products, and keeps the
 answer as exact as the float64 kernel's by two kinds of float64 passes:
 
 * **an anchor.** Products in float32 carry errors of about 1e-6 relative to
-  ``||A||``, so Ritz values stop improving there.  Then the best Ritz vectors
+  ``||A||``, so Ritz values would stop improving there.  Once the estimated
+  residuals are below ``ANCHOR_TOL`` (1e-4), the best k + 2 Ritz vectors
   ``V = Q y`` and ``U = P x`` (in the bases) are multiplied in float64 and the
-  stored products are corrected on them (``A Q <- A Q + (A V - (A Q) y) y^T``,
-  the same for ``A^T P``): the products are now exact on the directions that
-  carry the answer and in error only on the rest, whose weight in the answer
-  is the size of the residual.  The Krylov space built so far is kept, so
-  the iteration goes on converging (in float32) below 1e-6 instead of starting
-  again.
+  stored products are corrected on them: the columns ``(A Q) y`` become
+  ``A V`` and the rows ``U^T (A Q)`` become ``(A^T U)^T Q`` (the same for
+  ``A^T P``), and every later single-precision product gets the same exact
+  rows.  The products are then exact on every entry of the projection that
+  involves the answer, and in error only on the rest, whose weight in the
+  answer is the size of the residual, so the error it leaves is second order.
+  The Krylov space built so far is kept, so the iteration goes on converging
+  (in float32) instead of starting again.  A stalled estimate gets another
+  anchor.
 * **the certificate.** When the estimated residuals are below ``tol``, the
   best k Ritz vectors are multiplied in float64: ``A V = U S Z^T`` (an SVD of
   an m x k matrix) gives triplets with ``A v = sigma u`` exactly, and a
@@ -38,10 +42,12 @@ from .krylov import TopSingularValues, golub_kahan_svd, orthonormalise
 __all__ = ["mixed_golub_kahan_svd", "ANCHOR_TOL"]
 
 _TINY = np.finfo(np.float64).tiny
-# Estimated relative residual at which the float32 products are anchored (their own accuracy
-# is about 1e-6 of ||A|| for a hundred 4096 x 4096 steps); an anchor is also placed earlier
-# when the estimate stops falling.
-ANCHOR_TOL = 1e-5
+# Estimated relative residual at which the float32 products are first anchored (on the best
+# k + 2 Ritz vectors); again whenever the estimate stops falling.  Their own accuracy is about
+# 1e-6 of ||A|| for a hundred 4096 x 4096 steps.  Measured at n = 4096, T = 100, k = 6
+# (passes float32 + float64, CPU time at load 7-8): 1e-5 20 + 4 (38.0 s; 39.6 s anchoring all
+# 16 Ritz vectors), 1e-4 18 + 4 (34.1 s), 1e-3 22 + 6 (44.6 s: a second anchor was needed).
+ANCHOR_TOL = 1e-4
 # float64 rounds (anchors and failed certificates) before the float64 kernel takes over
 _MAX_ROUNDS = 6
 
@@ -100,6 +106,7 @@ def mixed_golub_kahan_svd(matmat, rmatmat, matmat32, rmatmat32, shape, k=1, *, t
     b = min(check_int(block_size, "block_size", minimum=1, allow_none=True) or max(k + 2, 16), small)
     cap = check_int(max_basis, "max_basis", minimum=1, allow_none=True) or 12 * b
     cap = max(cap, 2 * b)
+    nr = max(b, k)          # Ritz triplets followed (and anchored)
     gen = as_generator(rng)
     count = {"all": 0, "single": 0}
 
@@ -123,19 +130,19 @@ def mixed_golub_kahan_svd(matmat, rmatmat, matmat32, rmatmat32, shape, k=1, *, t
 
     while True:
         # left expansion: the part of A Q outside span(P) along the best Ritz vectors
-        S = AQ if P.shape[1] == 0 else AQ @ _ritz(P, AQ, b)[2]
+        S = AQ if P.shape[1] == 0 else AQ @ _ritz(P, AQ, nr)[2]
         U, _, _ = orthonormalise(S, [P] if P.shape[1] else [], m - P.shape[1])
         if U.shape[1] == 0 or P.shape[1] + U.shape[1] > cap:
-            return finish_in_float64(_best_right(Q, P, AQ, b))
+            return finish_in_float64(_best_right(Q, P, AQ, nr))
         P = np.hstack([P, U])
         ATP = np.hstack([ATP, _anchored(product(rmatmat32, U, True), U, anchor, True)])
         # Rayleigh-Ritz on the projection P^T (A Q), and the estimated residuals
-        X, sv, Y = _ritz(P, AQ, b)
+        X, sv, Y = _ritz(P, AQ, nr)
         AV = AQ @ Y
         r = ATP @ X - Q @ (Y * sv)          # ~ A^T u - sigma v
         s = AV - P @ (X * sv)               # ~ A v - sigma u
         est = np.maximum(np.linalg.norm(r, axis=0), np.linalg.norm(s, axis=0))
-        worst = float(np.max(est[:k])) / max(float(sv[0]), _TINY)
+        worst = float(np.max(est[:k])) / max(float(sv[0]), _TINY) if sv.size >= k else np.inf
         force = False
         if worst <= tol:
             cert = _certify(matmat, rmatmat, Q @ Y[:, :k], product)
@@ -149,12 +156,13 @@ def mixed_golub_kahan_svd(matmat, rmatmat, matmat32, rmatmat32, shape, k=1, *, t
             force = True                # the estimate was too hopeful: anchor now
         if force or (anchor is None and worst <= ANCHOR_TOL) or 0.5 * prev < worst < 1e-3:
             # the first anchor, or the estimate stalled: make the stored products exact on the
-            # best b Ritz vectors (two float64 passes)
+            # best Ritz vectors (two float64 passes)
             if rounds >= _MAX_ROUNDS:
                 return finish_in_float64(Q @ Y)
-            V, Uv = Q @ Y, P @ X
+            Ya, Xa = Y[:, :k + 2], X[:, :k + 2]
+            V, Uv = Q @ Ya, P @ Xa
             anchor = (V, product(matmat, V, False), Uv, product(rmatmat, Uv, False))
-            AQ, ATP = _anchor(AQ, ATP, Q, P, Y, X, anchor[1], anchor[3])
+            AQ, ATP = _anchor(AQ, ATP, Q, P, Ya, Xa, anchor[1], anchor[3])
             rounds += 1
         prev = worst
         # right expansion: the part of A^T P outside span(Q) along the best Ritz vectors
@@ -189,17 +197,17 @@ def _anchored(Z, X, anchor, transposed):
     return Z + U @ (ATU.T @ X - U.T @ Z)
 
 
-def _ritz(P, AQ, b):
-    """Top-b Ritz coefficients ``(X, sigma, Y)`` of the projection ``P^T (A Q)``."""
+def _ritz(P, AQ, r):
+    """The top r Ritz coefficients ``(X, sigma, Y)`` of the projection ``P^T (A Q)``."""
     Xf, sv, Yt = np.linalg.svd(P.T @ AQ, full_matrices=False)
-    r = min(b, sv.size)
+    r = min(r, sv.size)
     return Xf[:, :r], sv[:r], Yt[:r].T
 
 
-def _best_right(Q, P, AQ, b):
+def _best_right(Q, P, AQ, r):
     if P.shape[1] == 0:
-        return Q[:, :b]
-    return Q @ _ritz(P, AQ, b)[2]
+        return Q[:, :r]
+    return Q @ _ritz(P, AQ, r)[2]
 
 
 def _certify(matmat, rmatmat, V, product):
