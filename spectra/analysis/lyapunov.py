@@ -168,18 +168,33 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         reorth_every = check_int(reorth_every, "reorth_every", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=T - 1)
     batch = seq.batch_shape
+    from .._core.parallel import map_members, member_workers
     from .._core.threads import blas_threads
 
     check_progress(progress)
-    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
-            counted(seq, T, "lyapunov", progress) as seq:
-        if k == n:
-            sums, lengths, errs = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
-        else:
-            from ..cells.init import orthogonal
+    if k < n:
+        from ..cells.init import orthogonal
 
-            Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
-            sums, lengths, errs = _partial_spectrum(seq, T, Q, reorth_every, warmup)
+        frame = orthogonal(n, k, rng=as_generator(rng))
+    workers = member_workers(batch[0], n, "lyapunov") if seq.splittable else 1
+
+    def chunk(i, a, b, share):          # members a..b-1 (all of them when serial)
+        sub = seq.members(a, b) if workers > 1 else seq
+        with blas_threads("factor", n), \
+                np.errstate(divide="ignore", under="ignore", over="ignore"), \
+                counted(sub, T, "lyapunov", progress if i == 0 else False) as sub:
+            if k == n:
+                return _full_spectrum(sub, T, n, sub.batch_shape, reorth_every, warmup, share)
+            Q = np.broadcast_to(frame, sub.batch_shape + (n, k)).copy()
+            return _partial_spectrum(sub, T, Q, reorth_every, warmup, share)
+
+    # in parallel the chunks follow one re-orthonormalisation schedule (share: the largest
+    # "worst" of all members, as the serial path sees it), so the results are the same
+    parts = map_members(chunk, batch[0] if workers > 1 else 1, workers)
+    sums, lengths, errs = parts[0]
+    if len(parts) > 1:
+        sums = [np.concatenate(d) for d in zip(*(p[0] for p in parts))]
+        errs = [np.concatenate(d) for d in zip(*(p[2] for p in parts))]
     roundoff = np.sum(np.stack(errs, axis=len(batch)), axis=-2) / max(int(np.sum(lengths)), 1)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
@@ -327,7 +342,7 @@ def _roundoff(log_ratio):
     return _EPS * np.exp(np.minimum(log_ratio, 700.0))
 
 
-def _partial_spectrum(seq, T, Q, reorth_every, warmup):
+def _partial_spectrum(seq, T, Q, reorth_every, warmup, share=None):
     """k < n exponents, matrix-free: O(T n^2 k)."""
     batch = seq.batch_shape
     k = Q.shape[-1]
@@ -343,7 +358,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
             Qn, R = np.linalg.qr(Z)
             log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
             lr = _log_ratios(norms, log_diag)
-            worst = _worst(lr)
+            worst = _worst(lr) if share is None or not plan.auto else share(_worst(lr))
             if not plan.accept(s, worst):       # rewind: redo the stretch step by step
                 Q, col_log = saved, np.zeros(batch + (k,))
                 s = plan.last + 1
@@ -362,7 +377,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
     return sums, lengths, errs
 
 
-def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
+def _full_spectrum(seq, T, n, batch, reorth_every, warmup, share=None):
     """All n exponents.
 
     The orthogonal factor is never formed: it is kept as LAPACK's compact-WY
@@ -377,7 +392,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     """
     if n < _WY_MIN_N:
         Q = np.broadcast_to(np.eye(n), batch + (n, n)).copy()
-        return _partial_spectrum(seq, T, Q, reorth_every, warmup)
+        return _partial_spectrum(seq, T, Q, reorth_every, warmup, share)
     from scipy.linalg import lapack
 
     from ..jacobians.structured import ScaledJacobians
@@ -492,7 +507,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
                     lr[b] = _log_ratios(np.exp(log_norms), db)
                 flush_subnormals(V)          # dgemqrt reads only the reflectors below the diagonal
                 new_wy[b] = (V, Tf)
-            worst = _worst(lr)
+            worst = _worst(lr) if share is None or not plan.auto else share(_worst(lr))
             if not plan.accept(s, worst):   # rewind: redo the stretch step by step
                 wy, X, col_log = saved, None, np.zeros(batch + (n,))
                 span = {b: (0.0, 0.0) for b in members}

@@ -14,6 +14,7 @@ from ..jacobians.diagonal import DiagonalJacobians
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
 from .._core.progress import check_progress
+from .._core.parallel import map_members, member_workers
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
@@ -259,6 +260,8 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     check_progress(progress)
     if vector is not None:
         v = _check_vector(vector, seq, t)
+        if _workers(seq, t) > 1:
+            return NormProfile(lags, _split_profile(seq, t, None, v, None, progress), t, ord, True)
         with counted(seq, t, "profile", progress) as counting_seq:
             return NormProfile(lags, _vector_profile(counting_seq, t, v), t, ord, True)
     if t == 0:
@@ -269,6 +272,8 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         return NormProfile(lags, seq.log_norm_profile(t, ord), t, ord)
     gen = as_generator(rng)
     n = seq.state_size(t)
+    if not single and _workers(seq, t) > 1:
+        return NormProfile(lags, _split_profile(seq, t, ord, None, gen, progress), t, ord)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if single:
             log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
@@ -290,6 +295,36 @@ def _check_vector(vector, seq, t):
     return v
 
 
+
+
+def _workers(seq, t):
+    """Worker threads for the profile of a batch (1: serial; see spectra._core.parallel)."""
+    if not seq.splittable:
+        return 1
+    return member_workers(seq.batch_shape[0], max(seq.state_size(t), seq.state_size(0)))
+
+
+def _split_profile(seq, t, ord, v, gen, progress):
+    """The profile of a batch, its members split over worker threads.
+
+    A gradient vector's profile and the Frobenius profile are those of the
+    serial sweep bit for bit (each member's arithmetic does not depend on the
+    others); the spectral profile draws the random probes of chunk i from
+    ``gen`` (i = 0) or a generator spawned from it, so it agrees with the
+    serial one to its certificate (1e-11 relative on sigma_max^2), not bit for bit.
+    """
+    size = seq.batch_shape[0]
+    workers = _workers(seq, t)
+    gens = None if gen is None else [gen] + [np.random.default_rng(seed) for seed in
+                                             gen.integers(2 ** 63, size=workers - 1)]
+
+    def chunk(i, a, b, share):
+        with counted(seq.members(a, b), t, "profile", progress if i == 0 else False) as sub:
+            if gen is None:
+                return _vector_profile(sub, t, v[a:b] if v.ndim == 2 else v)
+            return _matrix_profile(sub, t, ord, gens[i])
+
+    return np.concatenate(map_members(chunk, size, workers))
 
 
 def _vector_profile(seq, t, v):
