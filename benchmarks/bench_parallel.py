@@ -16,7 +16,7 @@ on an idle machine; near 1 when other processes held the second core, and then t
 speed-up measures the machine's load, not the code).  Every parallel result is
 compared with the serial one (``same``: bit for bit, else the largest difference).
 
-The threshold scan times ensembles of B = 16 networks at n = 4 ... 64 with the
+The threshold scan times ensembles of B = 16 networks at n = 4 ... 64 (T = 200) with the
 split forced on (``MIN_CHUNK_WORK`` = 0), so that the speed-up can be read against
 a chunk's work per step (members per chunk times n^3): the policy's thresholds.
 
@@ -98,6 +98,9 @@ def _workloads(args):
             (label, "Lyapunov, all, auto", b, m, t,
              lambda tr=traj: spectra.lyapunov_spectrum(tr).exponents),
         ]
+        if label == "ensemble":
+            tasks.append((label, "log singular values", b, m, t,
+                          lambda tr=traj: spectra.product_log_singular_values(tr)))
     return tasks
 
 
@@ -127,10 +130,11 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cores", type=int, nargs=2, default=None, help="the two CPUs to use")
     ap.add_argument("--ensemble", type=int, nargs=3, default=(64, 32, 500), metavar=("B", "n", "T"))
-    ap.add_argument("--batch", type=int, nargs=3, default=(8, 256, 100), metavar=("B", "n", "T"))
+    ap.add_argument("--batch", type=int, nargs=3, default=(4, 256, 100), metavar=("B", "n", "T"))
     ap.add_argument("--sweep", type=int, nargs=3, default=(16, 96, 300), metavar=("points", "n", "T"))
     ap.add_argument("--scan", type=int, nargs="*", default=(4, 8, 16, 24, 32, 64),
-                    help="n of the threshold scan (B = 16, T = 300); none to skip")
+                    help="n of the threshold scan (B = 16, T = --scan-steps); none to skip")
+    ap.add_argument("--scan-steps", type=int, default=200)
     ap.add_argument("--no-sweep", action="store_true")
     args = ap.parse_args(argv)
     start = time.perf_counter()
@@ -196,19 +200,21 @@ def main(argv=None):
             for n in args.scan:
                 ens = spectra.ensemble([spectra.ElmanRNN.random(n, gain=1.2, rng=i)
                                         for i in range(16)])
-                traj = ens.run(h0=np.full(n, 0.5), steps=300)
+                traj = ens.run(h0=np.full(n, 0.5), steps=args.scan_steps)
                 for what, fn in (("product", lambda: traj.product()),
                                  ("Lyapunov", lambda: spectra.lyapunov_spectrum(traj).exponents)):
-                    pair = []
                     fn()                     # warm-up
-                    for cpus, threads in ((one, 1), (two, 2)):
-                        pair.append(statistics.median(_timed(fn, cpus, threads)[0]
-                                                      for _ in range(args.repeats)))
+                    times = [[], [], []]
+                    for _ in range(args.repeats):
+                        for j, (cpus, threads) in enumerate(configs):
+                            times[j].append(_timed(fn, cpus, threads)[0])
+                    w1, wo, w2 = (statistics.median(ts) for ts in times)
                     scan.append({"n": n, "workload": what, "chunk_work": 8 * n ** 3,
-                                 "wall_1core": pair[0], "wall_2cores": pair[1],
-                                 "speedup": pair[0] / pair[1]})
+                                 "wall_1core": w1, "wall_2thr_1core": wo, "wall_2cores": w2,
+                                 "speedup": w1 / w2, "overhead_1core": wo / w1})
                     print(f"  scan n={n:3d} {what:9s} chunk work 8 n^3 = {8 * n ** 3:8d}: "
-                          f"speed-up {pair[0] / pair[1]:.2f}", flush=True)
+                          f"speed-up {w1 / w2:.2f}, split on one core {wo / w1:.2f}x the serial "
+                          "time", flush=True)
         finally:
             parallel.MIN_CHUNK_WORK.update(saved)
     os.sched_setaffinity(0, set(avail))
@@ -227,15 +233,17 @@ def main(argv=None):
               f"{r['speedup']:.2f}x | {r['efficiency']:.0%} | {r['cpu_per_wall_2cores']:.2f} | "
               f"{r['same']} |")
     if scan:
-        print("\nThreshold scan (ensembles of 16 networks, T = 300, split forced; speed-up 1 -> 2 "
-              "cores):\n")
+        print(f"\nThreshold scan (ensembles of 16 networks, T = {args.scan_steps}, split forced into "
+              "2 chunks of 8):\n")
         ns = list(dict.fromkeys(s["n"] for s in scan))
         print("| n | " + " | ".join(str(n) for n in ns) + " |")
         print("|---|" + "---:|" * len(ns))
         print("| chunk work 8 n^3 | " + " | ".join(f"{8 * n ** 3:.0e}" for n in ns) + " |")
         for what in ("product", "Lyapunov"):
-            vals = {s["n"]: s["speedup"] for s in scan if s["workload"] == what}
-            print(f"| {what} | " + " | ".join(f"{vals[n]:.2f}" for n in ns) + " |")
+            for key, name in (("speedup", "speed-up, 2 cores"),
+                              ("overhead_1core", "split on 1 core / serial")):
+                vals = {s["n"]: s[key] for s in scan if s["workload"] == what}
+                print(f"| {what}: {name} | " + " | ".join(f"{vals[n]:.2f}" for n in ns) + " |")
     path = write_json("bench_parallel", {"machine": machine(), "cores": cores,
                                          "load_average": load, "repeats": args.repeats,
                                          "rows": rows, "scan": scan, "seconds": elapsed})

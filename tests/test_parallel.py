@@ -108,6 +108,7 @@ def test_split_products_and_profiles_are_the_serial_ones(make, n, split_always, 
     for fn in (lambda tr: tr.product(),
                lambda tr: tr.product(60, 20),
                lambda tr: spectra.gradient_norm_profile(tr, ord="fro").log_norms,
+               lambda tr: spectra.product_log_singular_values(tr, t=70, k=10),
                lambda tr: spectra.gradient_norm_profile(tr, vector=np.ones(n)).log_norms,
                lambda tr: spectra.gradient_norm_profile(
                    tr, vector=np.arange(5 * n, dtype=float).reshape(5, n)).log_norms):
@@ -125,6 +126,11 @@ def test_split_products_and_profiles_are_the_serial_ones(make, n, split_always, 
         for t in range(21, 61):
             dense = J[b, t - 1] @ dense
         assert np.allclose(P[b], dense, rtol=1e-12, atol=1e-13 * np.abs(dense).max())
+        with spectra.threads(2):
+            ls = spectra.product_log_singular_values(traj, t=60, k=20)[b]
+        sv = np.linalg.svd(dense, compute_uv=False)
+        big = sv > 1e-8 * sv[0]              # the dense SVD resolves these to ~1e-8 relative
+        assert np.allclose(ls[big], np.log(sv[big]), rtol=0, atol=1e-7)
 
 
 def test_split_spectral_profile_is_certified(split_always):

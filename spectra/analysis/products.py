@@ -83,6 +83,15 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
         return np.zeros(seq.batch_shape + (0,))
     if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
         return seq.log_singular_values(t, k)
+    workers = member_workers(seq.batch_shape[0], max(seq.state_size(t), seq.state_size(k)),
+                             "lyapunov") if seq.splittable else 1
+    if workers > 1:             # members in worker threads: the same values, bit for bit
+        def chunk(i, a, b, share):
+            with counted(seq.members(a, b), t - k, "singular values",
+                         progress if i == 0 else False) as sub:
+                return next(iter(_log_singular_values_at(sub, k, [t]).values()))
+
+        return np.concatenate(map_members(chunk, seq.batch_shape[0], workers))
     with counted(seq, t - k, "singular values", progress) as seq:
         return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 
