@@ -11,9 +11,17 @@ process holds a core (the threads spin waiting for each other).  So:
   block of vectors through a long trajectory): up to ``get_threads()``
   threads, where the work per call amortises the synchronisation.
 
-The policy only ever *lowers* the thread count in force: a limit set by the
-caller (``threadpoolctl.threadpool_limits``, ``OPENBLAS_NUM_THREADS``) is
-respected.  The cap is ``set_threads(k)`` / ``with threads(k):``, else the
+* batches (a batched trajectory, an ensemble): their members split over up
+  to ``get_threads()`` worker threads, each with one BLAS thread, when a
+  chunk's work per step is large enough (:mod:`spectra._core.parallel`:
+  two Python threads pay the per-step interpreter cost twice and contend for
+  the GIL, so below about 2^20 flops per chunk and step (``members * n^3``)
+  the split cost 1.3-3x on one busy core, measured with
+  ``benchmarks/bench_parallel.py``).
+
+The policy only ever *lowers* the thread count in force, library by library:
+a limit set by the caller (``threadpoolctl.threadpool_limits``,
+``OPENBLAS_NUM_THREADS``) is respected.  The cap is ``set_threads(k)`` / ``with threads(k):``, else the
 environment variable ``SPECTRA_NUM_THREADS``, else the number of CPUs this
 process may run on.
 
@@ -42,7 +50,8 @@ def _cpu_count() -> int:
 
 
 def get_threads() -> int:
-    """The largest number of BLAS threads spectra's GEMM-bound routines may use.
+    """The largest number of threads spectra may use: BLAS threads of its GEMM-bound routines,
+    or worker threads over the members of a batch.
 
     ``set_threads(k)`` (or ``with threads(k):``) if set, else the environment
     variable ``SPECTRA_NUM_THREADS``, else the number of CPUs available to
@@ -65,14 +74,15 @@ def get_threads() -> int:
 
 
 def set_threads(n) -> None:
-    """Cap the BLAS threads of spectra's GEMM-bound routines (``None``: back to the default).
+    """Cap spectra's threads (``None``: back to the default); 1 keeps everything serial.
 
     Parameters
     ----------
     n : int or None
         At least 1.  Factorisations and matrices smaller than 1024 always use
-        one thread (faster, and robust on shared machines); see the README's
-        thread policy.
+        one BLAS thread (faster, and robust on shared machines); batches split
+        their members over up to n worker threads where that pays; see the
+        thread policy in the performance guide.
 
     Examples
     --------
@@ -134,8 +144,8 @@ def blas_threads(kind: str, n: int):
     Every BLAS library loaded (numpy's and scipy's OpenBLAS are two) is lowered
     on its own: a limit set on one of them before the other was loaded leaves
     the other at its default, and scipy's LAPACK (``dgeqrt``, ``dgemqrt``)
-    with two threads on a busy 2-core machine ran 20-100x slower (measured:
-    17 s instead of 0.2 s for 20 QR steps at n = 256).
+    with two threads on a busy 2-core machine ran 35-50x slower (measured:
+    40 QR steps at n = 256 took 27-38 s instead of 0.8 s, load average 8-11).
     """
     want = policy_threads(kind, n)
     lowered = [(lib, lib.num_threads) for lib in _controller().lib_controllers
