@@ -9,6 +9,9 @@ run and interleaved, with one BLAS thread everywhere:
 * ``2 thr/1 core``: still one CPU, ``spectra.threads(2)``: the split's overhead;
 * ``2 cores``: two CPUs and ``spectra.threads(2)``.
 
+The split is timed whatever the size (``MIN_CHUNK_WORK`` = 0); the ``default``
+column says whether ``spectra.threads(2)`` splits that workload by default.
+
 Wall and CPU time (this process and its reaped children) are medians of
 ``--repeats``; speed-up = wall(1 core) / wall(2 cores), efficiency = speed-up / 2,
 and ``cpu/wall`` of the 2-core run says how many cores the run really had (about 2
@@ -90,16 +93,16 @@ def _workloads(args):
     for label, traj, (b, m, t) in (("ensemble", ens_traj, args.ensemble),
                                    ("batched run", batch_traj, args.batch)):
         tasks += [
-            (label, "product dh_T/dh_0", b, m, t, lambda tr=traj: tr.product()),
-            (label, "profile, Frobenius", b, m, t,
+            (label, "product dh_T/dh_0", b, m, t, "gemm", lambda tr=traj: tr.product()),
+            (label, "profile, Frobenius", b, m, t, "gemm",
              lambda tr=traj: spectra.gradient_norm_profile(tr, ord="fro").log_norms),
-            (label, "profile, spectral", b, m, t,
+            (label, "profile, spectral", b, m, t, "gemm",
              lambda tr=traj: spectra.gradient_norm_profile(tr).log_norms),
-            (label, "Lyapunov, all, auto", b, m, t,
+            (label, "Lyapunov, all, auto", b, m, t, "lyapunov",
              lambda tr=traj: spectra.lyapunov_spectrum(tr).exponents),
         ]
         if label == "ensemble":
-            tasks.append((label, "log singular values", b, m, t,
+            tasks.append((label, "log singular values", b, m, t, "lyapunov",
                           lambda tr=traj: spectra.product_log_singular_values(tr)))
     return tasks
 
@@ -116,10 +119,10 @@ def _sweep_task(args):
     return run
 
 
-def _row(label, what, size, n, T, runs, same):
+def _row(label, what, size, n, T, runs, same, default="processes"):
     (w1, c1), (wo, co), (w2, c2) = runs
     speed = w1 / w2
-    return {"batch": label, "workload": what, "B": size, "n": n, "T": T,
+    return {"batch": label, "workload": what, "B": size, "n": n, "T": T, "default": default,
             "wall_1core": w1, "cpu_1core": c1, "wall_2thr_1core": wo, "cpu_2thr_1core": co,
             "wall_2cores": w2, "cpu_2cores": c2, "speedup": speed, "efficiency": speed / 2,
             "cpu_per_wall_2cores": c2 / w2, "same": same}
@@ -149,17 +152,24 @@ def main(argv=None):
     configs = ((one, 1), (one, 2), (two, 2))
     rows = []
 
-    def measure(label, what, size, n, T, fn, repeats):
+    def measure(label, what, size, n, T, kind, fn, repeats):
+        with spectra.threads(2):
+            default = "split" if parallel.member_workers(size, n, kind) > 1 else "serial"
         times = [[], [], []]
         outs = [None, None, None]
-        _timed(fn, two, 2)                   # warm-up (caches such as W's singular values)
-        for _ in range(repeats):
-            for j, (cpus, threads) in enumerate(configs):
-                w, c, outs[j] = _timed(fn, cpus, threads)
-                times[j].append((w, c))
+        saved = dict(parallel.MIN_CHUNK_WORK)
+        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0)      # timed split, whatever the size
+        try:
+            _timed(fn, two, 2)               # warm-up (caches such as W's singular values)
+            for _ in range(repeats):
+                for j, (cpus, threads) in enumerate(configs):
+                    w, c, outs[j] = _timed(fn, cpus, threads)
+                    times[j].append((w, c))
+        finally:
+            parallel.MIN_CHUNK_WORK.update(saved)
         runs = [(statistics.median(w for w, _ in ts), statistics.median(c for _, c in ts))
                 for ts in times]
-        rows.append(_row(label, what, size, n, T, runs, _same(outs[0], outs[2])))
+        rows.append(_row(label, what, size, n, T, runs, _same(outs[0], outs[2]), default))
         r = rows[-1]
         print(f"  {label:12s} {what:22s} B={size:3d} n={n:4d} T={T:5d}  1 core {r['wall_1core']:6.2f} s"
               f"  2 thr/1 core {r['wall_2thr_1core']:6.2f} s  2 cores {r['wall_2cores']:6.2f} s"
@@ -167,8 +177,8 @@ def main(argv=None):
               flush=True)
 
     print(f"cores {cores}, load average {load[0]:.2f}", flush=True)
-    for label, what, size, n, T, fn in _workloads(args):
-        measure(label, what, size, n, T, fn, args.repeats)
+    for label, what, size, n, T, kind, fn in _workloads(args):
+        measure(label, what, size, n, T, kind, fn, args.repeats)
     load.append(os.getloadavg()[0])
     if not args.no_sweep:
         run = _sweep_task(args)
@@ -224,11 +234,11 @@ def main(argv=None):
     print(f"\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, cores {cores}, "
           f"one BLAS thread, medians of {args.repeats}; load average "
           f"{min(load):.1f}-{max(load):.1f}; {elapsed:.0f} s in all\n")
-    print("| workload | B | n | T | 1 core | 2 threads, 1 core | 2 cores | speed-up | efficiency "
-          "| cpu/wall (2 cores) | result vs serial |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| workload | B | n | T | default | 1 core | 2 threads, 1 core | 2 cores | speed-up "
+          "| efficiency | cpu/wall (2 cores) | result vs serial |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['batch']}: {r['workload']} | {r['B']} | {r['n']} | {r['T']} | "
+        print(f"| {r['batch']}: {r['workload']} | {r['B']} | {r['n']} | {r['T']} | {r['default']} | "
               f"{r['wall_1core']:.2f} s | {r['wall_2thr_1core']:.2f} s | {r['wall_2cores']:.2f} s | "
               f"{r['speedup']:.2f}x | {r['efficiency']:.0%} | {r['cpu_per_wall_2cores']:.2f} | "
               f"{r['same']} |")

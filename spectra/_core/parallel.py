@@ -36,7 +36,7 @@ __all__ = ["member_workers", "map_members", "split_members", "in_worker"]
 # matrix products up to a factor 2) from which a split into worker threads pays;
 # below it the per-step Python cost, which holds the GIL, dominates.
 # Measured with benchmarks/bench_parallel.py: see docs/user/performance.rst.
-MIN_CHUNK_WORK = {"gemm": 2 ** 20, "lyapunov": 2 ** 21}
+MIN_CHUNK_WORK = {"gemm": 2 ** 21, "lyapunov": 2 ** 21}
 
 _local = threading.local()
 

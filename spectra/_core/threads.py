@@ -15,9 +15,9 @@ process holds a core (the threads spin waiting for each other).  So:
   to ``get_threads()`` worker threads, each with one BLAS thread, when a
   chunk's work per step is large enough (:mod:`spectra._core.parallel`:
   two Python threads pay the per-step interpreter cost twice and contend for
-  the GIL, so below about 2^20 flops per chunk and step (``members * n^3``)
-  the split cost 1.3-3x on one busy core, measured with
-  ``benchmarks/bench_parallel.py``).
+  the GIL: with ``members * n^3`` per chunk and step below 2^21 the split
+  cost 1.2-4.6x the serial time on one busy core, from 2^21 1.02-1.2x,
+  measured with ``benchmarks/bench_parallel.py``).
 
 The policy only ever *lowers* the thread count in force, library by library:
 a limit set by the caller (``threadpoolctl.threadpool_limits``,
