@@ -26,11 +26,10 @@ serial.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from .threads import blas_threads, get_threads
 
-__all__ = ["member_workers", "map_members", "split_members", "in_worker"]
+__all__ = ["member_workers", "batch_workers", "map_members", "split_members", "in_worker"]
 
 # Work of one step of one chunk (members per chunk times n^3, the flops of its
 # matrix products up to a factor 2) from which a split into worker threads pays;
@@ -74,6 +73,12 @@ def member_workers(size: int, n: int, kind: str = "gemm") -> int:
     if (size // workers) * n ** 3 < MIN_CHUNK_WORK[kind]:
         return 1
     return workers
+
+
+def batch_workers(seq, n: int, kind: str = "gemm") -> int:
+    """:func:`member_workers` for a Jacobian sequence: 1 unless it is ``splittable``
+    (a batch of shape ``(B,)`` whose class implements ``members(start, stop)``)."""
+    return member_workers(seq.batch_shape[0], n, kind) if seq.splittable else 1
 
 
 def split_members(size: int, parts: int) -> list:
@@ -140,6 +145,8 @@ def map_members(fn, size: int, workers: int) -> list:
             raise
         finally:
             _local.inside = False
+
+    from concurrent.futures import ThreadPoolExecutor     # (not loaded by ``import spectra``)
 
     results, errors = [], []
     with blas_threads("factor", 0), \

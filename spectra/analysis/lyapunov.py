@@ -168,7 +168,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         reorth_every = check_int(reorth_every, "reorth_every", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=T - 1)
     batch = seq.batch_shape
-    from .._core.parallel import map_members, member_workers
+    from .._core.parallel import batch_workers, map_members
     from .._core.threads import blas_threads
 
     check_progress(progress)
@@ -176,7 +176,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         from ..cells.init import orthogonal
 
         frame = orthogonal(n, k, rng=as_generator(rng))
-    workers = member_workers(batch[0], n, "lyapunov") if seq.splittable else 1
+    workers = batch_workers(seq, n, "lyapunov")
 
     def chunk(i, a, b, share):          # members a..b-1 (all of them when serial)
         sub = seq.members(a, b) if workers > 1 else seq

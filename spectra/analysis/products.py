@@ -14,7 +14,6 @@ from ..jacobians.diagonal import DiagonalJacobians
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
 from .._core.progress import check_progress
-from .._core.parallel import map_members, member_workers
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
@@ -83,9 +82,10 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
         return np.zeros(seq.batch_shape + (0,))
     if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
         return seq.log_singular_values(t, k)
-    workers = member_workers(seq.batch_shape[0], max(seq.state_size(t), seq.state_size(k)),
-                             "lyapunov") if seq.splittable else 1
+    workers = _workers(seq, t, k, "lyapunov")
     if workers > 1:             # members in worker threads: the same values, bit for bit
+        from .._core.parallel import map_members
+
         def chunk(i, a, b, share):
             with counted(seq.members(a, b), t - k, "singular values",
                          progress if i == 0 else False) as sub:
@@ -304,24 +304,22 @@ def _check_vector(vector, seq, t):
     return v
 
 
+def _workers(seq, t, k=0, kind="gemm"):
+    """Worker threads for an analysis of a batch over steps k..t (1: serial)."""
+    from .._core.parallel import batch_workers     # (only now: ``import spectra`` stays lean)
 
-
-def _workers(seq, t):
-    """Worker threads for the profile of a batch (1: serial; see spectra._core.parallel)."""
-    if not seq.splittable:
-        return 1
-    return member_workers(seq.batch_shape[0], max(seq.state_size(t), seq.state_size(0)))
+    return batch_workers(seq, max(seq.state_size(t), seq.state_size(k)), kind)
 
 
 def _split_profile(seq, t, ord, v, gen, progress):
     """The profile of a batch, its members split over worker threads.
 
-    A gradient vector's profile and the Frobenius profile are those of the
-    serial sweep bit for bit (each member's arithmetic does not depend on the
-    others); the spectral profile draws the random probes of chunk i from
-    ``gen`` (i = 0) or a generator spawned from it, so it agrees with the
-    serial one to its certificate (1e-11 relative on sigma_max^2), not bit for bit.
+    A vector's profile and the Frobenius profile are the serial ones bit for bit; the
+    spectral profile draws chunk i's random probes from ``gen`` (i = 0) or a generator
+    seeded from it: equal to the serial one to its certificate, not bit for bit.
     """
+    from .._core.parallel import map_members
+
     size = seq.batch_shape[0]
     workers = _workers(seq, t)
     gens = None if gen is None else [gen] + [np.random.default_rng(seed) for seed in

@@ -306,7 +306,7 @@ class JacobianSequence(abc.ABC):
 def _batched_chain(seq, t, k):
     """``J_t ... J_{k+1} = P 2^e`` per member of a batch; a batch of shape (B,) whose class can
     be split runs its members in worker threads where that pays (same values, bit for bit)."""
-    from .._core.parallel import map_members, member_workers
+    from .._core.parallel import batch_workers, map_members
 
     def chain(sub):
         with np.errstate(over="ignore", under="ignore"):   # (per thread: set it in each)
@@ -316,7 +316,7 @@ def _batched_chain(seq, t, k):
                 e += de
         return P, e
 
-    workers = member_workers(seq.batch_shape[0], seq.state_size(t)) if seq.splittable else 1
+    workers = batch_workers(seq, seq.state_size(t))
     if workers == 1:
         return chain(seq)
     parts = map_members(lambda i, a, b, share: chain(seq.members(a, b)), seq.batch_shape[0],
