@@ -101,6 +101,10 @@ def _workloads(args):
             (label, "Lyapunov, all, auto", b, m, t, "lyapunov",
              lambda tr=traj: spectra.lyapunov_spectrum(tr).exponents),
         ]
+        if label == "batched run":
+            tasks.append((label, "profile of a vector", b, m, t, "matvec",
+                          lambda tr=traj: spectra.gradient_norm_profile(
+                              tr, vector=np.ones(tr.n)).log_norms))
         if label == "ensemble":
             tasks.append((label, "log singular values", b, m, t, "lyapunov",
                           lambda tr=traj: spectra.product_log_singular_values(tr)))
@@ -158,7 +162,7 @@ def main(argv=None):
         times = [[], [], []]
         outs = [None, None, None]
         saved = dict(parallel.MIN_CHUNK_WORK)
-        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0)      # timed split, whatever the size
+        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0)    # split, whatever the size
         try:
             _timed(fn, two, 2)               # warm-up (caches such as W's singular values)
             for _ in range(repeats):
@@ -205,7 +209,7 @@ def main(argv=None):
     scan = []
     if args.scan:
         saved = dict(parallel.MIN_CHUNK_WORK)
-        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0)
+        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0)
         try:
             for n in args.scan:
                 ens = spectra.ensemble([spectra.ElmanRNN.random(n, gain=1.2, rng=i)

@@ -19,6 +19,7 @@ def split_always(monkeypatch):
     """Every batch of two or more members is split, whatever its size."""
     monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "gemm", 0)
     monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "lyapunov", 0)
+    monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "matvec", 0)
 
 
 @pytest.fixture
@@ -97,6 +98,9 @@ def test_member_workers_policy():
         n = int(round(small ** (1 / 3)))
         assert parallel.member_workers(8, n // 2) == 1       # 2 members of (n/2)^3 per chunk
         assert parallel.member_workers(8 * 4, n) == 4        # 8 members of n^3 per chunk
+        m = int(round(parallel.MIN_CHUNK_WORK["matvec"] ** 0.5))
+        assert parallel.member_workers(8, m // 2, "matvec") == 1    # a vector profile: n^2
+        assert parallel.member_workers(8 * 4, m, "matvec") == 4
         assert parallel.map_members(lambda i, a, b, s: parallel.member_workers(64, 512),
                                     4, 2) == [1, 1]         # nested: serial
 

@@ -35,7 +35,7 @@ __all__ = ["member_workers", "batch_workers", "map_members", "split_members", "i
 # matrix products up to a factor 2) from which a split into worker threads pays;
 # below it the per-step Python cost, which holds the GIL, dominates.
 # Measured with benchmarks/bench_parallel.py: see docs/user/performance.rst.
-MIN_CHUNK_WORK = {"gemm": 2 ** 21, "lyapunov": 2 ** 21}
+MIN_CHUNK_WORK = {"gemm": 2 ** 21, "lyapunov": 2 ** 21, "matvec": 2 ** 21}
 
 _local = threading.local()
 
@@ -50,9 +50,10 @@ def member_workers(size: int, n: int, kind: str = "gemm") -> int:
 
     1 (serial) inside a worker, for fewer than 2 members, when
     ``spectra.get_threads()`` is 1, or when a chunk's work per step
-    (``members per chunk * n^3``) is below the measured threshold of ``kind``
-    (``"gemm"``: products and profiles; ``"lyapunov"``: Lyapunov spectra);
-    else ``min(get_threads(), size)``.
+    (``members per chunk * n^3``; ``* n^2`` for ``"matvec"``) is below the
+    measured threshold of ``kind`` (``"gemm"``: products and matrix profiles;
+    ``"lyapunov"``: Lyapunov spectra, log singular values; ``"matvec"``: the
+    profile of a gradient vector); else ``min(get_threads(), size)``.
 
     Examples
     --------
@@ -70,7 +71,7 @@ def member_workers(size: int, n: int, kind: str = "gemm") -> int:
     workers = min(get_threads(), size)
     if workers < 2:
         return 1
-    if (size // workers) * n ** 3 < MIN_CHUNK_WORK[kind]:
+    if (size // workers) * n ** (2 if kind == "matvec" else 3) < MIN_CHUNK_WORK[kind]:
         return 1
     return workers
 

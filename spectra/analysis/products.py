@@ -269,8 +269,9 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     check_progress(progress)
     if vector is not None:
         v = _check_vector(vector, seq, t)
-        if _workers(seq, t) > 1:
-            return NormProfile(lags, _split_profile(seq, t, None, v, None, progress), t, ord, True)
+        if (workers := _workers(seq, t, kind="matvec")) > 1:
+            return NormProfile(lags, _split_profile(seq, t, None, v, None, progress, workers), t,
+                               ord, True)
         with counted(seq, t, "profile", progress) as counting_seq:
             return NormProfile(lags, _vector_profile(counting_seq, t, v), t, ord, True)
     if t == 0:
@@ -281,8 +282,8 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         return NormProfile(lags, seq.log_norm_profile(t, ord), t, ord)
     gen = as_generator(rng)
     n = seq.state_size(t)
-    if not single and _workers(seq, t) > 1:
-        return NormProfile(lags, _split_profile(seq, t, ord, None, gen, progress), t, ord)
+    if not single and (workers := _workers(seq, t)) > 1:
+        return NormProfile(lags, _split_profile(seq, t, ord, None, gen, progress, workers), t, ord)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if single:
             log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
@@ -311,7 +312,7 @@ def _workers(seq, t, k=0, kind="gemm"):
     return batch_workers(seq, max(seq.state_size(t), seq.state_size(k)), kind)
 
 
-def _split_profile(seq, t, ord, v, gen, progress):
+def _split_profile(seq, t, ord, v, gen, progress, workers):
     """The profile of a batch, its members split over worker threads.
 
     A vector's profile and the Frobenius profile are the serial ones bit for bit; the
@@ -321,7 +322,6 @@ def _split_profile(seq, t, ord, v, gen, progress):
     from .._core.parallel import map_members
 
     size = seq.batch_shape[0]
-    workers = _workers(seq, t)
     gens = None if gen is None else [gen] + [np.random.default_rng(seed) for seed in
                                              gen.integers(2 ** 63, size=workers - 1)]
 
