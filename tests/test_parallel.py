@@ -24,16 +24,16 @@ def split_always(monkeypatch):
 
 @pytest.fixture
 def thread_names(monkeypatch):
-    """Names of the threads that multiplied by a ScaledJacobians step."""
+    """Names of the threads that took a chunk of members of a ScaledJacobians batch (each chunk
+    takes its members in the thread that runs it)."""
     names = set()
-    for hook in ("matmat", "rmatmat"):
-        original = getattr(ScaledJacobians, hook)
+    original = ScaledJacobians.members
 
-        def spy(self, t, X, _original=original):
-            names.add(threading.current_thread().name)
-            return _original(self, t, X)
+    def spy(self, start, stop):
+        names.add(threading.current_thread().name)
+        return original(self, start, stop)
 
-        monkeypatch.setattr(ScaledJacobians, hook, spy)
+    monkeypatch.setattr(ScaledJacobians, "members", spy)
     return names
 
 

@@ -17,6 +17,8 @@ from .._core.progress import check_progress
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
+from ._profile_batched import batched_profile
+from ._split import concatenated, workers_for
 from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
                               _chunked_spectral_profile, _normalise, chain_profile32)
@@ -82,16 +84,10 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
         return np.zeros(seq.batch_shape + (0,))
     if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
         return seq.log_singular_values(t, k)
-    workers = _workers(seq, t, k, "lyapunov")
+    workers = workers_for(seq, max(seq.state_size(t), seq.state_size(k)), "lyapunov")
     if workers > 1:             # members in worker threads: the same values, bit for bit
-        from .._core.parallel import map_members
-
-        def chunk(i, a, b, share):
-            with counted(seq.members(a, b), t - k, "singular values",
-                         progress if i == 0 else False) as sub:
-                return next(iter(_log_singular_values_at(sub, k, [t]).values()))
-
-        return np.concatenate(map_members(chunk, seq.batch_shape[0], workers))
+        return concatenated(lambda i, a, b, sub: _log_singular_values_at(sub, k, [t])[t], seq,
+                            workers, t - k, "singular values", progress)
     with counted(seq, t - k, "singular values", progress) as seq:
         return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 
@@ -269,9 +265,10 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     check_progress(progress)
     if vector is not None:
         v = _check_vector(vector, seq, t)
-        if (workers := _workers(seq, t, kind="matvec")) > 1:
-            return NormProfile(lags, _split_profile(seq, t, None, v, None, progress, workers), t,
-                               ord, True)
+        if (workers := workers_for(seq, seq.state_size(t), "matvec")) > 1:
+            prof = concatenated(lambda i, a, b, sub: _vector_profile(
+                sub, t, v[a:b] if v.ndim == 2 else v), seq, workers, t, "profile", progress)
+            return NormProfile(lags, prof, t, ord, True)
         with counted(seq, t, "profile", progress) as counting_seq:
             return NormProfile(lags, _vector_profile(counting_seq, t, v), t, ord, True)
     if t == 0:
@@ -282,16 +279,28 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         return NormProfile(lags, seq.log_norm_profile(t, ord), t, ord)
     gen = as_generator(rng)
     n = seq.state_size(t)
-    if not single and (workers := _workers(seq, t)) > 1:
-        return NormProfile(lags, _split_profile(seq, t, ord, None, gen, progress, workers), t, ord)
+    if not single and (workers := workers_for(seq, n)) > 1:
+        # chunk i draws its random probes from gen or a generator seeded from it: the spectral
+        # profile equals the serial one to its certificate, not bit for bit (the others do)
+        gens = [gen] + [np.random.default_rng(s) for s in gen.integers(2 ** 63, size=workers - 1)]
+        prof = concatenated(lambda i, a, b, sub: _batch_profile(sub, t, ord, gens[i]), seq,
+                            workers, t, "profile", progress)
+        return NormProfile(lags, prof, t, ord)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if single:
             log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
         elif seq.is_square and not seq.batch_shape:
             log_norms = _chain_profile(seq, t, ord, gen)
         else:
-            log_norms = _matrix_profile(seq, t, ord, gen)
+            log_norms = _batch_profile(seq, t, ord, gen)
     return NormProfile(lags, log_norms, t, ord)
+
+
+def _batch_profile(seq, t, ord, gen):
+    op = seq.step_operator("right") if seq.is_square else None
+    if op is not None and np.ndim(op[1]) == 2:     # a batch with per-member bounds
+        return batched_profile(seq, t, ord, gen, op)
+    return _matrix_profile(seq, t, ord, gen)
 
 
 def _check_vector(vector, seq, t):
@@ -303,35 +312,6 @@ def _check_vector(vector, seq, t):
         raise ValueError(f"`vector` of shape {v.shape} does not match the batch shape "
                          f"{seq.batch_shape} of `J`")
     return v
-
-
-def _workers(seq, t, k=0, kind="gemm"):
-    """Worker threads for an analysis of a batch over steps k..t (1: serial)."""
-    from .._core.parallel import batch_workers     # (only now: ``import spectra`` stays lean)
-
-    return batch_workers(seq, max(seq.state_size(t), seq.state_size(k)), kind)
-
-
-def _split_profile(seq, t, ord, v, gen, progress, workers):
-    """The profile of a batch, its members split over worker threads.
-
-    A vector's profile and the Frobenius profile are the serial ones bit for bit; the
-    spectral profile draws chunk i's random probes from ``gen`` (i = 0) or a generator
-    seeded from it: equal to the serial one to its certificate, not bit for bit.
-    """
-    from .._core.parallel import map_members
-
-    size = seq.batch_shape[0]
-    gens = None if gen is None else [gen] + [np.random.default_rng(seed) for seed in
-                                             gen.integers(2 ** 63, size=workers - 1)]
-
-    def chunk(i, a, b, share):
-        with counted(seq.members(a, b), t, "profile", progress if i == 0 else False) as sub:
-            if gen is None:
-                return _vector_profile(sub, t, v[a:b] if v.ndim == 2 else v)
-            return _matrix_profile(sub, t, ord, gens[i])
-
-    return np.concatenate(map_members(chunk, size, workers))
 
 
 def _vector_profile(seq, t, v):

@@ -31,7 +31,8 @@ import abc
 import numpy as np
 
 from .._core.validation import check_choice, check_int
-from .kernels import chain_product, chain_product32, check_dtype, make_operator, normalise, rescale
+from .kernels import (chain_product, chain_product_batched, chain_product32, check_dtype,
+                      make_operator, normalise, rescale)
 
 __all__ = ["JacobianSequence", "LAYOUTS", "without_subnormals"]
 
@@ -310,6 +311,9 @@ def _batched_chain(seq, t, k):
 
     def chain(sub):
         with np.errstate(over="ignore", under="ignore"):   # (per thread: set it in each)
+            op = sub.step_operator("left") if sub.is_square else None
+            if op is not None and np.ndim(op[1]) == 2:    # per-member bounds: a batch
+                return chain_product_batched(sub, t, k, op)
             P, e = normalise(sub.matrix(k + 1))
             for s in range(k + 2, t + 1):
                 P, de = normalise(sub.matmat(s, P))
