@@ -11,9 +11,17 @@ process holds a core (the threads spin waiting for each other).  So:
   block of vectors through a long trajectory): up to ``get_threads()``
   threads, where the work per call amortises the synchronisation.
 
-The policy only ever *lowers* the thread count in force: a limit set by the
-caller (``threadpoolctl.threadpool_limits``, ``OPENBLAS_NUM_THREADS``) is
-respected.  The cap is ``set_threads(k)`` / ``with threads(k):``, else the
+* batches (a batched trajectory, an ensemble): their members split over up
+  to ``get_threads()`` worker threads, each with one BLAS thread, when a
+  chunk's work per step is large enough (:mod:`spectra._core.parallel`:
+  two Python threads pay the per-step interpreter cost twice and contend for
+  the GIL: with ``members * n^3`` per chunk and step below 2^21 the split
+  cost 1.2-4.6x the serial time on one busy core, from 2^21 1.02-1.2x,
+  measured with ``benchmarks/bench_parallel.py``).
+
+The policy only ever *lowers* the thread count in force, library by library:
+a limit set by the caller (``threadpoolctl.threadpool_limits``,
+``OPENBLAS_NUM_THREADS``) is respected.  The cap is ``set_threads(k)`` / ``with threads(k):``, else the
 environment variable ``SPECTRA_NUM_THREADS``, else the number of CPUs this
 process may run on.
 
@@ -42,7 +50,8 @@ def _cpu_count() -> int:
 
 
 def get_threads() -> int:
-    """The largest number of BLAS threads spectra's GEMM-bound routines may use.
+    """The largest number of threads spectra may use: BLAS threads of its GEMM-bound routines,
+    or worker threads over the members of a batch.
 
     ``set_threads(k)`` (or ``with threads(k):``) if set, else the environment
     variable ``SPECTRA_NUM_THREADS``, else the number of CPUs available to
@@ -65,14 +74,15 @@ def get_threads() -> int:
 
 
 def set_threads(n) -> None:
-    """Cap the BLAS threads of spectra's GEMM-bound routines (``None``: back to the default).
+    """Cap spectra's threads (``None``: back to the default); 1 keeps everything serial.
 
     Parameters
     ----------
     n : int or None
         At least 1.  Factorisations and matrices smaller than 1024 always use
-        one thread (faster, and robust on shared machines); see the README's
-        thread policy.
+        one BLAS thread (faster, and robust on shared machines); batches split
+        their members over up to n worker threads where that pays; see the
+        thread policy in the performance guide.
 
     Examples
     --------
@@ -129,13 +139,24 @@ def _controller():
 
 @contextmanager
 def blas_threads(kind: str, n: int):
-    """Apply the policy for the duration of a block (never raising the count in force)."""
+    """Apply the policy for the duration of a block (never raising the count in force).
+
+    Every BLAS library loaded (numpy's and scipy's OpenBLAS are two) is lowered
+    on its own: a limit set on one of them before the other was loaded leaves
+    the other at its default, and scipy's LAPACK (``dgeqrt``, ``dgemqrt``)
+    with two threads on a busy 2-core machine ran 35-50x slower (measured:
+    40 QR steps at n = 256 took 27-38 s instead of 0.8 s, load average 8-11).
+    """
     want = policy_threads(kind, n)
-    ctl = _controller()
-    libs = ctl.lib_controllers
-    current = min((lib.num_threads for lib in libs), default=1)
-    if not libs or want >= current:
+    lowered = [(lib, lib.num_threads) for lib in _controller().lib_controllers
+               if lib.num_threads > want]
+    if not lowered:
         yield
         return
-    with ctl.limit(limits=want):
+    for lib, _ in lowered:
+        lib.set_num_threads(want)
+    try:
         yield
+    finally:
+        for lib, count in lowered:
+            lib.set_num_threads(count)

@@ -208,24 +208,40 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     if single and batch:
         raise ValueError("`dtype='float32'` needs a single square Jacobian sequence (got batch "
                          f"shape {batch}); use dtype='float64' or one member at a time")
+    from .._core.parallel import batch_workers, map_members
     from .._core.threads import blas_threads
 
     check_progress(progress)
-    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
-            counted(seq, T, "lyapunov", progress) as seq:
-        if k == n:
-            sums, lengths, errs, counts = _full_spectrum(seq, T, n, batch, reorth_every, warmup,
-                                                         single)
-        else:
-            from ..cells.init import orthogonal
+    if k < n:
+        from ..cells.init import orthogonal
 
-            Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
+        frame = orthogonal(n, k, rng=as_generator(rng))
+    workers = batch_workers(seq, n, "lyapunov")
+
+    def chunk(i, a, b, share):          # members a..b-1 (all of them when serial)
+        sub = seq.members(a, b) if workers > 1 else seq
+        with blas_threads("factor", n), \
+                np.errstate(divide="ignore", under="ignore", over="ignore"), \
+                counted(sub, T, "lyapunov", progress if i == 0 else False) as sub:
+            if k == n:
+                return _full_spectrum(sub, T, n, sub.batch_shape, reorth_every, warmup, single,
+                                      share)
+            Q = np.broadcast_to(frame, sub.batch_shape + (n, k)).copy()
             f32 = None
             if single:
                 from ._lyapunov32 import Frames32
 
-                f32, Q = Frames32(seq), Q.astype(np.float32)
-            sums, lengths, errs, counts = _partial_spectrum(seq, T, Q, reorth_every, warmup, f32)
+                f32, Q = Frames32(sub), Q.astype(np.float32)
+            return _partial_spectrum(sub, T, Q, reorth_every, warmup, f32, share)
+
+    # in parallel the chunks follow one re-orthonormalisation schedule (share: the largest
+    # "worst" of all members, as the serial path sees it), so the results are the same
+    parts = map_members(chunk, batch[0] if workers > 1 else 1, workers)
+    sums, lengths, errs, counts = parts[0]
+    if len(parts) > 1:
+        sums = [np.concatenate(d) for d in zip(*(p[0] for p in parts))]
+        errs = [np.concatenate(d) for d in zip(*(p[2] for p in parts))]
+        counts = None if counts is None else np.concatenate([p[3] for p in parts])
     roundoff = np.sum(np.stack(errs, axis=len(batch)), axis=-2) / max(int(np.sum(lengths)), 1)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
@@ -307,9 +323,10 @@ def _log_abs(x):
     return np.log(np.abs(x).astype(np.float64, copy=False))
 
 
-def _partial_spectrum(seq, T, Q, reorth_every, warmup, f32=None):
+def _partial_spectrum(seq, T, Q, reorth_every, warmup, f32=None, share=None):
     """k < n exponents, matrix-free: O(T n^2 k).  A batch with "auto": a schedule per member.
-    ``f32``: the float32 arithmetic (:class:`._lyapunov32.Frames32`, a single sequence) or None."""
+    ``f32``: the float32 arithmetic (:class:`._lyapunov32.Frames32`, a single sequence) or None;
+    ``share``: the barrier through which split chunks agree on one schedule, or None."""
     batch = seq.batch_shape
     if batch and isinstance(reorth_every, str):
         from ._members import member_schedule_spectrum
@@ -335,7 +352,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup, f32=None):
             Qn, R = np.linalg.qr(Z)
             log_diag = _log_abs(np.diagonal(R, axis1=-2, axis2=-1))
             lr = _log_ratios(norms, log_diag)
-            worst = _worst(lr)
+            worst = _worst(lr) if share is None or not plan.auto else share(_worst(lr))
             if not plan.accept(s, worst):       # rewind: redo the stretch step by step
                 Q, col_log = saved, np.zeros(batch + (k,))
                 s = plan.last + 1
@@ -356,7 +373,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup, f32=None):
     return sums, lengths, errs, None
 
 
-def _full_spectrum(seq, T, n, batch, reorth_every, warmup, single=False):
+def _full_spectrum(seq, T, n, batch, reorth_every, warmup, single=False, share=None):
     """All n exponents (``single``: in float32, a single sequence).
 
     The orthogonal factor is never formed: it is kept as LAPACK's compact-WY
@@ -377,7 +394,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup, single=False):
     if n < _WY_MIN_N:
         Q = np.broadcast_to(np.eye(n, dtype=np.float32 if single else np.float64),
                             batch + (n, n)).copy()
-        return _partial_spectrum(seq, T, Q, reorth_every, warmup, f32)
+        return _partial_spectrum(seq, T, Q, reorth_every, warmup, f32, share)
     from scipy.linalg import lapack
 
     from ..jacobians.structured import ScaledJacobians
@@ -507,7 +524,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup, single=False):
                 # dgemqrt reads only the reflectors below the diagonal
                 flush_subnormals(V) if f32 is None else f32.flush(V)
                 new_wy[b] = (V, Tf)
-            worst = _worst(lr)
+            worst = _worst(lr) if share is None or not plan.auto else share(_worst(lr))
             if not plan.accept(s, worst):   # rewind: redo the stretch step by step
                 wy, X, col_log = saved, None, np.zeros(batch + (n,))
                 span = {b: (0.0, 0.0) for b in members}

@@ -18,6 +18,7 @@ from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
 from ._profile_batched import batched_profile
+from ._split import concatenated, workers_for
 from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
                               _chunked_spectral_profile, _normalise, chain_profile32)
@@ -83,6 +84,10 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
         return np.zeros(seq.batch_shape + (0,))
     if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
         return seq.log_singular_values(t, k)
+    workers = workers_for(seq, max(seq.state_size(t), seq.state_size(k)), "lyapunov")
+    if workers > 1:             # members in worker threads: the same values, bit for bit
+        return concatenated(lambda i, a, b, sub: _log_singular_values_at(sub, k, [t])[t], seq,
+                            workers, t - k, "singular values", progress)
     with counted(seq, t - k, "singular values", progress) as seq:
         return next(iter(_log_singular_values_at(seq, k, [t]).values()))
 
@@ -264,6 +269,10 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
     check_progress(progress)
     if vector is not None:
         v = _check_vector(vector, seq, t)
+        if (workers := workers_for(seq, seq.state_size(t), "matvec")) > 1:
+            prof = concatenated(lambda i, a, b, sub: _vector_profile(
+                sub, t, v[a:b] if v.ndim == 2 else v), seq, workers, t, "profile", progress)
+            return NormProfile(lags, prof, t, ord, True)
         with counted(seq, t, "profile", progress) as counting_seq:
             return NormProfile(lags, _vector_profile(counting_seq, t, v), t, ord, True)
     if t == 0:
@@ -274,18 +283,28 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         return NormProfile(lags, seq.log_norm_profile(t, ord), t, ord)
     gen = as_generator(rng)
     n = seq.state_size(t)
+    if not single and (workers := workers_for(seq, n)) > 1:
+        # chunk i draws its random probes from gen or a generator seeded from it: the spectral
+        # profile equals the serial one to its certificate, not bit for bit (the others do)
+        gens = [gen] + [np.random.default_rng(s) for s in gen.integers(2 ** 63, size=workers - 1)]
+        prof = concatenated(lambda i, a, b, sub: _batch_profile(sub, t, ord, gens[i]), seq,
+                            workers, t, "profile", progress)
+        return NormProfile(lags, prof, t, ord)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if single:
             log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
         elif seq.is_square and not seq.batch_shape:
             log_norms = _chain_profile(seq, t, ord, gen)
         else:
-            op = seq.step_operator("right") if seq.is_square else None
-            if op is not None and np.ndim(op[1]) == 2:     # a batch with per-member bounds
-                log_norms = batched_profile(seq, t, ord, gen, op)
-            else:
-                log_norms = _matrix_profile(seq, t, ord, gen)
+            log_norms = _batch_profile(seq, t, ord, gen)
     return NormProfile(lags, log_norms, t, ord)
+
+
+def _batch_profile(seq, t, ord, gen):
+    op = seq.step_operator("right") if seq.is_square else None
+    if op is not None and np.ndim(op[1]) == 2:     # a batch with per-member bounds
+        return batched_profile(seq, t, ord, gen, op)
+    return _matrix_profile(seq, t, ord, gen)
 
 
 def _check_vector(vector, seq, t):
@@ -297,8 +316,6 @@ def _check_vector(vector, seq, t):
         raise ValueError(f"`vector` of shape {v.shape} does not match the batch shape "
                          f"{seq.batch_shape} of `J`")
     return v
-
-
 
 
 def _vector_profile(seq, t, v):

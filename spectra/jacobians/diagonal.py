@@ -188,6 +188,9 @@ class DiagonalJacobians(JacobianSequence):
         b = self._batch_index(b)
         return DiagonalJacobians(self.diagonals[b], dtype=self.dtype)
 
+    def members(self, start, stop):
+        return DiagonalJacobians(self.diagonals[self._member_range(start, stop)], dtype=self.dtype)
+
 
 def _diag(v):
     """Matrices with the vectors ``v`` (``(..., n)``) on their diagonals (zeros elsewhere, never -0)."""

@@ -236,14 +236,7 @@ class JacobianSequence(abc.ABC):
                     P, e = chain_product(self, t, k)
                     e = np.asarray(e)
                 else:
-                    op = self.step_operator("left") if self.is_square else None
-                    if op is not None and np.ndim(op[1]) == 2:    # per-member bounds: a batch
-                        P, e = chain_product_batched(self, t, k, op)
-                    else:
-                        P, e = normalise(self.matrix(k + 1))
-                        for s in range(k + 2, t + 1):
-                            P, de = normalise(self.matmat(s, P))
-                            e += de
+                    P, e = _batched_chain(self, t, k)
             P = rescale(P, e, t, k)
         return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
 
@@ -277,6 +270,29 @@ class JacobianSequence(abc.ABC):
         """The ``b``-th sequence of a batch."""
         raise ValueError("this Jacobian sequence has no batch axis")
 
+    def members(self, start: int, stop: int) -> "JacobianSequence":
+        """Members ``start..stop-1`` of a batch of shape ``(B,)``, as a batch of ``stop - start``.
+
+        The analyses split a batch into such chunks to run them in parallel
+        (:mod:`spectra._core.parallel`); a sequence class that can be split
+        overrides this (:attr:`splittable` is then True).
+        """
+        raise TypeError(f"a {type(self).__name__} cannot be split into members")
+
+    @property
+    def splittable(self) -> bool:
+        """True for a batch of shape ``(B,)`` whose class implements :meth:`members`."""
+        return len(self.batch_shape) == 1 and type(self).members is not JacobianSequence.members
+
+    def _member_range(self, start, stop):
+        if len(self.batch_shape) != 1:
+            raise ValueError(f"`members` needs a batch of shape (B,); got batch shape "
+                             f"{self.batch_shape}")
+        B = self.batch_shape[0]
+        start = check_int(start, "start", minimum=0, maximum=B - 1)
+        stop = check_int(stop, "stop", minimum=start + 1, maximum=B)
+        return slice(start, stop)
+
     def _batch_index(self, b):
         if not self.batch_shape:
             raise ValueError("this Jacobian sequence has no batch axis")
@@ -286,6 +302,30 @@ class JacobianSequence(abc.ABC):
         shape = self.step_shape(1) if self.steps else ()
         batch = f", batch_shape={self.batch_shape}" if self.batch_shape else ""
         return f"{type(self).__name__}(steps={self.steps}, step_shape={shape}{batch})"
+
+
+def _batched_chain(seq, t, k):
+    """``J_t ... J_{k+1} = P 2^e`` per member of a batch; a batch of shape (B,) whose class can
+    be split runs its members in worker threads where that pays (same values, bit for bit)."""
+    from .._core.parallel import batch_workers, map_members
+
+    def chain(sub):
+        with np.errstate(over="ignore", under="ignore"):   # (per thread: set it in each)
+            op = sub.step_operator("left") if sub.is_square else None
+            if op is not None and np.ndim(op[1]) == 2:    # per-member bounds: a batch
+                return chain_product_batched(sub, t, k, op)
+            P, e = normalise(sub.matrix(k + 1))
+            for s in range(k + 2, t + 1):
+                P, de = normalise(sub.matmat(s, P))
+                e += de
+        return P, e
+
+    workers = batch_workers(seq, seq.state_size(t))
+    if workers == 1:
+        return chain(seq)
+    parts = map_members(lambda i, a, b, share: chain(seq.members(a, b)), seq.batch_shape[0],
+                        workers)
+    return np.concatenate([P for P, _ in parts]), np.concatenate([e for _, e in parts])
 
 
 def without_subnormals(v):

@@ -137,6 +137,9 @@ class DenseJacobians(JacobianSequence):
         b = self._batch_index(b)
         return DenseJacobians(self._array[b])
 
+    def members(self, start, stop):
+        return DenseJacobians(self._array[self._member_range(start, stop)])
+
 
 def _left_times(W, X):
     """``W @ X`` for a block X of 8 or more columns as ``(X^T W^T)^T``.
@@ -436,6 +439,13 @@ class ScaledJacobians(JacobianSequence):
         return ScaledJacobians(self.W[b] if self.W.ndim == 3 else self.W, steps=self.steps,
                                row=None if self.row is None else self.row[b],
                                col=None if self.col is None else self.col[b],
+                               shift=self.shift)
+
+    def members(self, start, stop):
+        m = self._member_range(start, stop)
+        return ScaledJacobians(self.W[m] if self.W.ndim == 3 else self.W, steps=self.steps,
+                               row=None if self.row is None else self.row[m],
+                               col=None if self.col is None else self.col[m],
                                shift=self.shift)
 
 
