@@ -283,3 +283,26 @@ def test_lyapunov_spectrum_matches_the_analytic_jacobians(reorth, monkeypatch):
         assert np.max(np.abs(a.exponents - b.exponents)) < 1e-10
         assert abs(a.exponents.sum() - logdet) < 1e-10
     assert calls["jacobians"] == 4 and calls["jacobian"] == 1   # 32 steps per block at n = 64
+
+
+def test_small_lyapunov_spectra_and_singular_values_use_the_blocks(monkeypatch):
+    # n = 8 (below the compact-WY size): the frame is pushed by matmat, which takes J_s from
+    # the sweep's block for a wide frame
+    calls = _count_calls(monkeypatch)
+    n, m, T = 8, 2, 64
+    rng = np.random.default_rng(13)
+    W = 1.5 * rng.standard_normal((n, n)) / np.sqrt(n)
+    U = rng.standard_normal((n, m))
+    Wt, Ut = torch.tensor(W), torch.tensor(U)
+    X = rng.standard_normal((T, m))
+    traj = spectra.TorchCell(lambda h, x: torch.tanh(Wt @ h + Ut @ x), n, input_size=m).run(X)
+    ref = spectra.ElmanRNN(W, U).run(X)
+    a = spectra.lyapunov_spectrum(traj, reorth_every=1)
+    b = spectra.lyapunov_spectrum(ref, reorth_every=1)
+    assert np.max(np.abs(a.exponents - b.exponents)) < 1e-10
+    assert calls["jacobians"] == 2 and calls["jacobian"] == 1      # 32 steps per block
+    sv = spectra.product_log_singular_values(traj, t=50, k=10)
+    ref_sv = spectra.product_log_singular_values(ref, t=50, k=10)    # analytic Jacobians
+    assert np.max(np.abs(sv - ref_sv) / np.maximum(1.0, np.abs(ref_sv))) < 1e-10
+    top = np.log(np.linalg.svd(ref.product(50, 10), compute_uv=False))[:2]   # resolvable
+    assert np.max(np.abs(sv[:2] - top)) < 1e-10

@@ -110,6 +110,14 @@ class AutodiffJacobians(JacobianSequence):
         return np.stack([fn(t, self.points[b][t - 1], A[b]) for b in range(self.batch)])
 
     def matmat(self, t, X):
+        if getattr(self.backend, "jacobians", None) is not None:
+            t = self._check_time(t, "t", minimum=1)
+            X = np.asarray(X, dtype=np.float64)
+            n_out, n_in = self.step_shape(t)
+            if X.ndim == (2 if self.batch is None else 3) and X.shape[-2] == n_in \
+                    and 4 * X.shape[-1] >= min(n_out, n_in):
+                # a wide block (a QR frame): J_t from the sweep's block, then one GEMM
+                return self.matrix(t) @ X
         return self._each(t, X, self.backend.jvp, self.step_shape(t)[1])
 
     def rmatmat(self, t, Y):
