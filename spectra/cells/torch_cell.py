@@ -394,8 +394,14 @@ class TorchCell(FunctionCell):
     trajectory stores h_{t-1} and x_t only (O(T n) memory) and a product of
     ``J_t`` with a block of m vectors is one ``torch.func.jvp`` (or ``vjp``)
     vectorised over the columns by ``torch.func.vmap``; ``jacobian(t)`` is
-    one ``jacrev``.  Every analysis that works through the Jacobians works
-    on it (products, norm profiles, Lyapunov spectra, top singular values,
+    one ``jacrev``.  Sweeps are chunked in torch: the dense product is one
+    reverse pass (``chain``), a gradient-norm profile gets every left
+    product ``dh_t/dh_s`` of a chunk of steps from one vectorised ``vjp``
+    (``left_products``), and sweeps through ``matrix(t)`` (Lyapunov spectra,
+    singular values of products) form the step Jacobians a block of steps
+    at a time (``jacobians``: one ``jacrev`` vectorised over the steps; a
+    step that ``vmap`` cannot batch falls back to one per step).  Every
+    analysis that works through the Jacobians works on it (products, norm profiles, Lyapunov spectra, top singular values,
     ``bound_report``); the classic weight-based bounds need the
     :class:`~spectra.cells.Recurrence` form, which a general step has not.
 
