@@ -155,25 +155,28 @@ def _batched_top(S, X, Yt, gen):
 # -- profiles from a sequence's own chunks of left products (a TorchCell's torch pass) -------
 
 def chunk_profile(chunks, t, top, advance=None):
-    """Log norms of every lag from ``chunks``, a generator of ``(s1, P, f2, e)`` (the
-    ``left_products`` hook of :mod:`spectra.cells.autodiff`): ``P[j] 2^e = dh_t/dh_{s1-1-j}``,
-    ``f2[j]`` its squared Frobenius norm.
+    """Log norms of every lag from ``chunks``, a generator of ``(s0, P, f2, e)`` (the
+    ``left_products`` hook of :mod:`spectra.cells.autodiff`): ``P[:, i, :] 2^e =
+    dh_t/dh_{s0+i}``, ``f2[i]`` its squared Frobenius norm.
 
     ``top`` is None (Frobenius norms: ``f2`` alone, P not needed) or a callable
-    giving sigma_max of a matrix (certified as in :func:`_chain_profile`).  Lags
-    after an exactly zero product stay ``-inf``; ``advance(m)`` ticks a bar.
+    giving sigma_max of a matrix (certified as in :func:`_chain_profile`), called
+    lag after lag (its warm starts follow the lags).  Lags after an exactly zero
+    product stay ``-inf``; ``advance(m)`` ticks a bar.
     """
     out = np.full(t, -np.inf)
     with np.errstate(divide="ignore"):
-        for s1, P, f2, e in chunks:
-            lag0 = t - s1                    # P[j] is the product over lag0 + j + 1 steps
+        for s0, P, f2, e in chunks:
             m = f2.shape[0]
             if top is None:
                 vals = 0.5 * np.log(f2) + e * _LN2
             else:
-                sig = np.array([top(P[j]) if f2[j] > 0 else 0.0 for j in range(m)])
-                vals = np.log(sig) + e * _LN2
-            out[lag0:lag0 + m] = vals
+                vals = np.zeros(m)
+                for i in range(m - 1, -1, -1):          # increasing lags
+                    vals[i] = top(P[:, i, :]) if f2[i] > 0 else 0.0
+                vals = np.log(vals) + e * _LN2
+            # step s0 + i is lag t - s0 - i: index t - s0 - i - 1
+            out[t - s0 - m:t - s0] = vals[::-1]
             if advance is not None:
                 advance(m)
     return out

@@ -23,9 +23,9 @@ and may have
     (:class:`~spectra.TorchCell` does it in one reverse pass); without it
     :meth:`AutodiffJacobians.product` chains ``vjp`` calls step by step.
 ``left_products(t, k, points, matrices)``
-    A generator of ``(s1, P, f2, e)``, every left product ``dh_t/dh_s`` for
-    s = t-1 down to k, a chunk of lags at a time: ``P[j] 2^e = dh_t/dh_{s1-1-j}``
-    (numpy ``(m, n_t, n)``; None if ``matrices`` is False), ``f2[j]`` its
+    A generator of ``(s0, P, f2, e)``, every left product ``dh_t/dh_s`` for
+    s = t-1 down to k, a chunk of steps at a time: ``P[:, i, :] 2^e = dh_t/dh_{s0+i}``
+    (numpy ``(n_t, m, n)``; None if ``matrices`` is False), ``f2[i]`` its
     squared Frobenius norm, within ``2^(+-1000)`` or exactly 0 (a zero
     product, the last item).  :meth:`AutodiffJacobians.left_products` offers
     it to :func:`spectra.gradient_norm_profile`.

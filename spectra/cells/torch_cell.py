@@ -234,10 +234,9 @@ class _TorchStepBackend:
     def _pull_chunk(self, L, points, s0, s1, anchored=False, every=False):
         """``L dh_{s1}/dh_{s0}`` by one vjp of the steps s0+1..s1, vectorised over L's rows.
 
-        ``every=True``: ``(L dh_{s1}/dh_{s0}, G)`` with ``G[:, i] = L dh_{s1}/dh_{s0+1+i}``
-        (None for a one-step chunk), from the same pass: a zero perturbation
-        is added to each intermediate state, and its cotangent is the left
-        product there.
+        ``every=True``: ``G`` with ``G[:, i] = L dh_{s1}/dh_{s0+i}`` for i = 0..s1-s0-1,
+        from the same pass: a zero perturbation is added to each state of the
+        chunk, and its cotangent is the left product there.
         """
         import torch
         from torch.func import vjp, vmap
@@ -247,17 +246,16 @@ class _TorchStepBackend:
         def run(z, D=None):
             Ds = () if D is None else D.unbind(0)
             for i, s in enumerate(range(s0, s1)):
-                if i and Ds:
-                    z = z + Ds[i - 1]
+                if Ds:
+                    z = z + Ds[i]
                 if anchored:   # linearise at the stored state exactly (value H[s], derivative 1)
                     z = H[s] + (z - z.detach())
                 z = self.step(z, None if X is None else X[s])
             return z
 
-        perturb = every and s1 - s0 > 1
-        if perturb:
-            zero = torch.zeros((s1 - s0 - 1, H.shape[1]), dtype=H.dtype, device=H.device)
-            out, pull = vjp(run, H[s0], zero)
+        if every:
+            zero = torch.zeros((s1 - s0, H.shape[1]), dtype=H.dtype, device=H.device)
+            out, pull = vjp(lambda D: run(H[s0], D), zero)
         else:
             out, pull = vjp(run, H[s0])
         if not anchored and s1 < H.shape[0]:
@@ -265,11 +263,7 @@ class _TorchStepBackend:
             gap = float((out.detach() - ref).abs().max())
             if not gap <= 1e-13 * max(1.0, float(ref.abs().max())):
                 return self._pull_chunk(L, points, s0, s1, anchored=True, every=every)
-        if not every:
-            return vmap(lambda u: pull(u)[0])(L)
-        if not perturb:
-            return vmap(lambda u: pull(u)[0])(L), None
-        return vmap(pull)(L)
+        return vmap(lambda u: pull(u)[0])(L)
 
     # -- every left product dh_t/dh_s (gradient-norm profiles) -------------------------
     PROFILE_BYTES = 2 ** 24    # a chunk's stack of left products: at most 16 MiB
@@ -278,15 +272,15 @@ class _TorchStepBackend:
     def left_products(self, t, k, points, matrices=True):
         """Every left product ``dh_t/dh_s``, s = t-1 down to k, a chunk of steps per pass.
 
-        A generator of ``(s1, P, f2, e)``: for the lags of one chunk,
-        ``P[j] 2^e = dh_t/dh_{s1-1-j}`` (a numpy array ``(m, n, n)``, or
-        None when ``matrices`` is False), ``f2[j]`` the squared Frobenius
-        norm of ``P[j]`` (numpy, computed in torch; within ``2^(+-1000)``,
-        or exactly 0 for a zero product, after which nothing more is
-        yielded).  One vjp per chunk (:meth:`_pull_chunk` with
-        ``every=True``): the chunk's left products are the cotangents of
-        zero perturbations of its states, all from the pass that gives its
-        last one, vectorised over the n rows.  The running product is
+        A generator of ``(s0, P, f2, e)``: for the steps of one chunk,
+        ``P[:, i, :] 2^e = dh_t/dh_{s0+i}`` (a numpy array ``(n_t, m, n)``
+        handed over from torch without a copy, or None when ``matrices`` is
+        False), ``f2[i]`` its squared Frobenius norm (numpy, computed in
+        torch; within ``2^(+-1000)``, or exactly 0 for a zero product, after
+        which nothing more is yielded).  One vjp per chunk
+        (:meth:`_pull_chunk` with ``every=True``): the chunk's left products
+        are the cotangents of zero perturbations of its states, all from the
+        one pass, vectorised over the n rows.  The running product is
         rescaled by an exact power of two between chunks; a chunk whose
         products leave the range is redone in shorter chunks, and a single
         step still out of range is rescaled by itself.
@@ -299,44 +293,34 @@ class _TorchStepBackend:
         lo, hi = 2.0 ** -self.LOG2_RANGE, 2.0 ** self.LOG2_RANGE
         L = torch.eye(n, dtype=torch.float64, device=H.device)
         e, s1, c = 0, t, c_max
+
+        def power(x):
+            return torch.tensor(x, dtype=torch.float64, device=H.device)
+
         with math_attention():
             while s1 > k:
                 s0 = max(k, s1 - c)
-                first, rest = self._pull_chunk(L, points, s0, s1, every=True)
-                # rest[:, i] = dh_t/dh_{s0+1+i}; by increasing lag: s1 - 1, ..., s0
-                f2 = torch.linalg.vector_norm(first).square()[None]
-                if rest is not None:
-                    f2 = torch.cat([torch.linalg.vector_norm(rest, dim=(0, 2)).square().flip(0),
-                                    f2])
-                here = e
+                G = self._pull_chunk(L, points, s0, s1, every=True)     # (n_t, m, n)
+                f2 = torch.linalg.vector_norm(G, dim=(0, 2)).square()
                 if not bool(((f2 >= lo) & (f2 <= hi)).all()):       # (NaN too)
                     if s1 - s0 > 1:       # a chunk too long for float64: shorter ones
                         c = max(1, (s1 - s0) // 4)
                         continue
-                    G = first[None]
                     m = float(G.abs().max())
                     if not math.isfinite(m):
                         raise NumericalError(f"a step Jacobian product has non-finite entries "
                                              f"(step {s1}: the step's derivative is not finite)")
                     if m == 0.0:          # an exactly zero product: so is every longer lag
-                        yield s1, (self.ops.numpy(G) if matrices else None), np.zeros(1), here
+                        yield s0, (self.ops.numpy(G) if matrices else None), np.zeros(1), e
                         return
                     ex = math.frexp(m)[1]
-                    first = torch.ldexp(first, torch.tensor(-ex, dtype=torch.float64,
-                                                            device=H.device))
-                    here = e = here + ex
-                    f2 = torch.linalg.vector_norm(first).square()[None]
-                P = None
-                if matrices:              # (m, n_t, n), one copy
-                    P = torch.empty((s1 - s0,) + tuple(first.shape), dtype=first.dtype,
-                                    device=first.device)
-                    if rest is not None:
-                        P[:-1] = rest.permute(1, 0, 2).flip(0)
-                    P[-1] = first
-                    P = self.ops.numpy(P)
-                yield s1, P, self.ops.numpy(f2), here
+                    G = torch.ldexp(G, power(-ex))
+                    e += ex
+                    f2 = torch.linalg.vector_norm(G, dim=(0, 2)).square()
+                yield s0, (self.ops.numpy(G) if matrices else None), self.ops.numpy(f2), e
+                first = G[:, 0]
                 ex = math.frexp(float(first.abs().max()))[1]
-                L = torch.ldexp(first, torch.tensor(-ex, dtype=torch.float64, device=H.device))
+                L = torch.ldexp(first, power(-ex))
                 e += ex
                 s1 = s0
                 c = min(c_max, 2 * c)
