@@ -385,8 +385,8 @@ class TorchCell(FunctionCell):
     singular values of products) form the step Jacobians a block of steps
     at a time (``jacobians``: one ``jacrev`` vectorised over the steps; a
     step that ``vmap`` cannot batch falls back to one per step).  Every
-    analysis that works through the Jacobians works on it (products, norm profiles, Lyapunov spectra, top singular values,
-    ``bound_report``); the classic weight-based bounds need the
+    analysis that works through the Jacobians works on it (products, norm
+    profiles, Lyapunov spectra, top singular values, ``bound_report``); the classic weight-based bounds need the
     :class:`~spectra.cells.Recurrence` form, which a general step has not.
 
     Examples
