@@ -342,6 +342,36 @@ def _kato_temple(S, f2, L, x, y):
     return (gap > 0) & eigenvalue_certified(rho, rn, gap, _REL_TOL), rho, z, r, gap
 
 
+# -- profiles from a sequence's own chunks of left products (a TorchCell's torch pass) -------
+
+def chunk_profile(chunks, t, top, advance=None):
+    """Log norms of every lag from ``chunks``, a generator of ``(s0, P, f2, e)`` (the
+    ``left_products`` hook of :mod:`spectra.cells.autodiff`): ``P[:, i, :] 2^e =
+    dh_t/dh_{s0+i}``, ``f2[i]`` its squared Frobenius norm.
+
+    ``top`` is None (Frobenius norms: ``f2`` alone, P not needed) or a callable
+    giving sigma_max of a matrix (certified as in :func:`_chain_profile`), called
+    lag after lag (its warm starts follow the lags).  Lags after an exactly zero
+    product stay ``-inf``; ``advance(m)`` ticks a bar.
+    """
+    out = np.full(t, -np.inf)
+    with np.errstate(divide="ignore"):
+        for s0, P, f2, e in chunks:
+            m = f2.shape[0]
+            if top is None:
+                vals = 0.5 * np.log(f2) + e * _LN2
+            else:
+                vals = np.zeros(m)
+                for i in range(m - 1, -1, -1):          # increasing lags
+                    vals[i] = top(P[:, i, :]) if f2[i] > 0 else 0.0
+                vals = np.log(vals) + e * _LN2
+            # step s0 + i is lag t - s0 - i: index t - s0 - i - 1
+            out[t - s0 - m:t - s0] = vals[::-1]
+            if advance is not None:
+                advance(m)
+    return out
+
+
 # -- the optional single-precision sweep (issue 19 item 7) ----------------------------------
 
 def chain_profile32(seq, t, top):

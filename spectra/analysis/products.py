@@ -13,7 +13,7 @@ from ..jacobians.kernels import (HI as _HI, LO as _LO, SAFE_EXP as _SAFE_EXP, ch
 from ..jacobians.diagonal import DiagonalJacobians
 from ..jacobians.structured import as_jacobian_sequence
 from ..linalg.krylov import eigenvalue_certified
-from .._core.progress import check_progress
+from .._core.progress import check_progress, progress_bar
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
@@ -21,7 +21,8 @@ from ._profile_batched import batched_profile
 from ._split import concatenated, workers_for
 from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
-                              _chunked_spectral_profile, _normalise, chain_profile32)
+                              _chunked_spectral_profile, _normalise, chain_profile32,
+                              chunk_profile)
 
 __all__ = ["product_log_singular_values", "gradient_norm_profile", "NormProfile"]
 
@@ -290,6 +291,11 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         prof = concatenated(lambda i, a, b, sub: _batch_profile(sub, t, ord, gens[i]), seq,
                             workers, t, "profile", progress)
         return NormProfile(lags, prof, t, ord)
+    chunks = None if single else _left_product_chunks(seq, t, ord)
+    if chunks is not None:        # the sequence's own chunked pass (a TorchCell: torch)
+        top = None if ord == "fro" else _TopSingularValue(gen)
+        with blas_threads("gemm", n), progress_bar(t, "profile", progress) as bar:
+            return NormProfile(lags, chunk_profile(chunks, t, top, bar.advance), t, ord)
     with blas_threads("gemm", n), counted(seq, t, "profile", progress) as seq:
         if single:
             log_norms = chain_profile32(seq, t, None if ord == "fro" else _TopSingularValue(gen))
@@ -305,6 +311,15 @@ def _batch_profile(seq, t, ord, gen):
     if op is not None and np.ndim(op[1]) == 2:     # a batch with per-member bounds
         return batched_profile(seq, t, ord, gen, op)
     return _matrix_profile(seq, t, ord, gen)
+
+
+def _left_product_chunks(seq, t, ord):
+    """The sequence's generator of chunks of left products (``left_products``, offered by
+    :class:`~spectra.cells.autodiff.AutodiffJacobians` whose backend has the hook), or None."""
+    hook = getattr(seq, "left_products", None)
+    if hook is None or seq.batch_shape or not seq.is_square:
+        return None
+    return hook(t, 0, matrices=ord == 2)
 
 
 def _check_vector(vector, seq, t):

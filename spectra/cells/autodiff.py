@@ -22,6 +22,18 @@ and may have
     integer): the whole dense product in the backend's own framework
     (:class:`~spectra.TorchCell` does it in one reverse pass); without it
     :meth:`AutodiffJacobians.product` chains ``vjp`` calls step by step.
+``left_products(t, k, points, matrices)``
+    A generator of ``(s0, P, f2, e)``, every left product ``dh_t/dh_s`` for
+    s = t-1 down to k, a chunk of steps at a time: ``P[:, i, :] 2^e = dh_t/dh_{s0+i}``
+    (numpy ``(n_t, m, n)``; None if ``matrices`` is False), ``f2[i]`` its
+    squared Frobenius norm, within ``2^(+-1000)`` or exactly 0 (a zero
+    product, the last item).  :meth:`AutodiffJacobians.left_products` offers
+    it to :func:`spectra.gradient_norm_profile`.
+``jacobians(t0, t1, points)``
+    The dense ``J_s`` for s = t0+1..t1 as one ``(t1 - t0, n_out, n_in)`` array
+    (one vectorised call); :meth:`AutodiffJacobians.matrix` then forms the
+    step Jacobians a block of steps at a time (Lyapunov spectra, singular
+    values of products).
 
 Neither torch nor jax is imported here.
 
@@ -98,17 +110,65 @@ class AutodiffJacobians(JacobianSequence):
         return np.stack([fn(t, self.points[b][t - 1], A[b]) for b in range(self.batch)])
 
     def matmat(self, t, X):
+        if getattr(self.backend, "jacobians", None) is not None:
+            t = self._check_time(t, "t", minimum=1)
+            X = np.asarray(X, dtype=np.float64)
+            n_out, n_in = self.step_shape(t)
+            if X.ndim == (2 if self.batch is None else 3) and X.shape[-2] == n_in \
+                    and 4 * X.shape[-1] >= min(n_out, n_in):
+                # a wide block (a QR frame): J_t from the sweep's block, then one GEMM
+                return self.matrix(t) @ X
         return self._each(t, X, self.backend.jvp, self.step_shape(t)[1])
 
     def rmatmat(self, t, Y):
         return self._each(t, Y, self.backend.vjp, self.step_shape(t)[0])
 
+    BLOCK_BYTES = 2 ** 23     # a block of step Jacobians formed at once: at most 8 MiB
+
     def matrix(self, t):
         t = self._check_time(t, "t", minimum=1)
+        if getattr(self.backend, "jacobians", None) is not None:
+            if self.batch is None:
+                return self._from_block(t, None)
+            return np.stack([self._from_block(t, b) for b in range(self.batch)])
         if self.batch is None:
             return self.backend.jacobian(t, self.points[t - 1])
         return np.stack([self.backend.jacobian(t, self.points[b][t - 1])
                          for b in range(self.batch)])
+
+    def _from_block(self, t, b):
+        """``J_t``; in a sweep, from the (read-only) block of steps holding t, formed by the
+        backend's ``jacobians`` in one call and kept until a step of another block is asked for.
+
+        A sweep is recognised when t is next to the step asked for last; blocks are
+        aligned (steps c i + 1 .. c (i + 1)), so a sweep in either direction forms every
+        step Jacobian once, and a lone ``matrix(t)`` forms only J_t."""
+        n_out, n_in = self.step_shape(t)
+        c = max(1, min(32, self.BLOCK_BYTES // (8 * max(1, n_out * n_in))))
+        i = (t - 1) // c
+        cache = self.__dict__.setdefault("_blocks", {})
+        last, hit = cache.get(b, (None, None))
+        cache[b] = (t, hit)
+        points = self.points if b is None else self.points[b]
+        if hit is None or hit[0] != i:
+            t0, t1 = i * c, min(self.steps, (i + 1) * c)
+            if last is None or abs(t - last) != 1 or \
+                    any(self.shapes[s] != (n_out, n_in) for s in range(t0, t1)):
+                return self.backend.jacobian(t, points[t - 1])
+            block = self.backend.jacobians(t0, t1, points)
+            block.flags.writeable = False
+            cache[b] = (t, (i, block))
+            return block[t - 1 - t0]
+        return hit[1][t - 1 - i * c]
+
+    def left_products(self, t=None, k=None, *, matrices=True):
+        """The backend's chunked left products ``dh_t/dh_s`` (see the module docstring), or
+        None when it has none or the sequence is batched."""
+        hook = getattr(self.backend, "left_products", None)
+        if hook is None or self.batch is not None:
+            return None
+        t, k = self.check_span(t, k)
+        return hook(t, k, self.points, matrices)
 
     def product(self, t=None, k=None, *, layout="numerator"):
         """Dense ``dh_t/dh_k``, accumulated from the left end: ``P <- P J_s`` by vjp.

@@ -231,26 +231,122 @@ class _TorchStepBackend:
                 s1 = s0
         return self.ops.numpy(L), e
 
-    def _pull_chunk(self, L, points, s0, s1, anchored=False):
-        """``L dh_{s1}/dh_{s0}`` by one vjp of the steps s0+1..s1, vectorised over L's rows."""
+    def _pull_chunk(self, L, points, s0, s1, anchored=False, every=False):
+        """``L dh_{s1}/dh_{s0}`` by one vjp of the steps s0+1..s1, vectorised over L's rows.
+
+        ``every=True``: ``G`` with ``G[:, i] = L dh_{s1}/dh_{s0+i}`` for i = 0..s1-s0-1,
+        from the same pass: a zero perturbation is added to each state of the
+        chunk, and its cotangent is the left product there.
+        """
+        import torch
         from torch.func import vjp, vmap
 
         H, X = points.H, points.X
 
-        def run(z):
-            for s in range(s0, s1):
+        def run(z, D=None):
+            Ds = () if D is None else D.unbind(0)
+            for i, s in enumerate(range(s0, s1)):
+                if Ds:
+                    z = z + Ds[i]
                 if anchored:   # linearise at the stored state exactly (value H[s], derivative 1)
                     z = H[s] + (z - z.detach())
                 z = self.step(z, None if X is None else X[s])
             return z
 
-        out, pull = vjp(run, H[s0])
+        if every:
+            zero = torch.zeros((s1 - s0, H.shape[1]), dtype=H.dtype, device=H.device)
+            out, pull = vjp(lambda D: run(H[s0], D), zero)
+        else:
+            out, pull = vjp(run, H[s0])
         if not anchored and s1 < H.shape[0]:
             ref = H[s1]
             gap = float((out.detach() - ref).abs().max())
             if not gap <= 1e-13 * max(1.0, float(ref.abs().max())):
-                return self._pull_chunk(L, points, s0, s1, anchored=True)
+                return self._pull_chunk(L, points, s0, s1, anchored=True, every=every)
         return vmap(lambda u: pull(u)[0])(L)
+
+    # -- every left product dh_t/dh_s (gradient-norm profiles) -------------------------
+    PROFILE_BYTES = 2 ** 24    # a chunk's stack of left products: at most 16 MiB
+    LOG2_RANGE = 1000          # a chunk's squared Frobenius norms must lie in 2^(+-1000)
+
+    def left_products(self, t, k, points, matrices=True):
+        """Every left product ``dh_t/dh_s``, s = t-1 down to k, a chunk of steps per pass.
+
+        A generator of ``(s0, P, f2, e)``: for the steps of one chunk,
+        ``P[:, i, :] 2^e = dh_t/dh_{s0+i}`` (a numpy array ``(n_t, m, n)``
+        handed over from torch without a copy, or None when ``matrices`` is
+        False), ``f2[i]`` its squared Frobenius norm (numpy, computed in
+        torch; within ``2^(+-1000)``, or exactly 0 for a zero product, after
+        which nothing more is yielded).  One vjp per chunk
+        (:meth:`_pull_chunk` with ``every=True``): the chunk's left products
+        are the cotangents of zero perturbations of its states, all from the
+        one pass, vectorised over the n rows.  The running product is
+        rescaled by an exact power of two between chunks; a chunk whose
+        products leave the range is redone in shorter chunks, and a single
+        step still out of range is rescaled by itself.
+        """
+        import torch
+
+        H = points.H
+        n = H.shape[1]
+        c_max = max(1, min(self.CHUNK, self.PROFILE_BYTES // (8 * n * n)))
+        lo, hi = 2.0 ** -self.LOG2_RANGE, 2.0 ** self.LOG2_RANGE
+        L = torch.eye(n, dtype=torch.float64, device=H.device)
+        e, s1, c = 0, t, c_max
+
+        def power(x):
+            return torch.tensor(x, dtype=torch.float64, device=H.device)
+
+        with math_attention():
+            while s1 > k:
+                s0 = max(k, s1 - c)
+                G = self._pull_chunk(L, points, s0, s1, every=True)     # (n_t, m, n)
+                f2 = torch.linalg.vector_norm(G, dim=(0, 2)).square()
+                if not bool(((f2 >= lo) & (f2 <= hi)).all()):       # (NaN too)
+                    if s1 - s0 > 1:       # a chunk too long for float64: shorter ones
+                        c = max(1, (s1 - s0) // 4)
+                        continue
+                    m = float(G.abs().max())
+                    if not math.isfinite(m):
+                        raise NumericalError(f"a step Jacobian product has non-finite entries "
+                                             f"(step {s1}: the step's derivative is not finite)")
+                    if m == 0.0:          # an exactly zero product: so is every longer lag
+                        yield s0, (self.ops.numpy(G) if matrices else None), np.zeros(1), e
+                        return
+                    ex = math.frexp(m)[1]
+                    G = torch.ldexp(G, power(-ex))
+                    e += ex
+                    f2 = torch.linalg.vector_norm(G, dim=(0, 2)).square()
+                yield s0, (self.ops.numpy(G) if matrices else None), self.ops.numpy(f2), e
+                first = G[:, 0]
+                ex = math.frexp(float(first.abs().max()))[1]
+                L = torch.ldexp(first, power(-ex))
+                e += ex
+                s1 = s0
+                c = min(c_max, 2 * c)
+
+    # -- dense step Jacobians a block of steps at a time --------------------------------
+    def jacobians(self, t0, t1, points):
+        """The dense ``J_s`` for s = t0+1..t1, ``(t1 - t0, n, n)``: one ``jacrev`` vectorised
+        over the steps (``torch.func.vmap``), or one per step for a step that ``vmap``
+        cannot batch."""
+        from torch.func import jacrev, vmap
+
+        H = points.H[t0:t1]
+        X = None if points.X is None else points.X[t0:t1]
+        if not self._no_vmap:
+            try:
+                with math_attention():
+                    if X is None:
+                        J = vmap(jacrev(lambda h: self.step(h, None)))(H)
+                    else:
+                        J = vmap(jacrev(self.step))(H, X)
+                return self.ops.numpy(J).reshape(t1 - t0, H.shape[1], H.shape[1])
+            except RuntimeError:      # e.g. data-dependent control flow: step by step
+                self._no_vmap = True
+        return np.stack([self.jacobian(s + 1, points[s]) for s in range(t0, t1)])
+
+    _no_vmap = False
 
 
 class TorchCell(FunctionCell):
@@ -282,9 +378,15 @@ class TorchCell(FunctionCell):
     trajectory stores h_{t-1} and x_t only (O(T n) memory) and a product of
     ``J_t`` with a block of m vectors is one ``torch.func.jvp`` (or ``vjp``)
     vectorised over the columns by ``torch.func.vmap``; ``jacobian(t)`` is
-    one ``jacrev``.  Every analysis that works through the Jacobians works
-    on it (products, norm profiles, Lyapunov spectra, top singular values,
-    ``bound_report``); the classic weight-based bounds need the
+    one ``jacrev``.  Sweeps are chunked in torch: the dense product is one
+    reverse pass (``chain``), a gradient-norm profile gets every left
+    product ``dh_t/dh_s`` of a chunk of steps from one vectorised ``vjp``
+    (``left_products``), and sweeps through ``matrix(t)`` (Lyapunov spectra,
+    singular values of products) form the step Jacobians a block of steps
+    at a time (``jacobians``: one ``jacrev`` vectorised over the steps; a
+    step that ``vmap`` cannot batch falls back to one per step).  Every
+    analysis that works through the Jacobians works on it (products, norm
+    profiles, Lyapunov spectra, top singular values, ``bound_report``); the classic weight-based bounds need the
     :class:`~spectra.cells.Recurrence` form, which a general step has not.
 
     Examples
