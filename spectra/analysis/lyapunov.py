@@ -10,7 +10,9 @@ import numpy as np
 from .._core.results import Result
 from ..linalg.graded import column_norms, flush_subnormals
 from ..jacobians.structured import as_jacobian_sequence
-from .._core.progress import check_progress
+from .._core.progress import check_progress, progress_bar
+from ..cells.gated_jacobians import LSTMJacobians
+from ._lyapunov_lstm import lstm_full_spectrum
 from .._core.validation import as_generator, check_int
 from ..jacobians.progress import counted
 
@@ -171,15 +173,23 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     from .._core.threads import blas_threads
 
     check_progress(progress)
-    with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
-            counted(seq, T, "lyapunov", progress) as seq:
-        if k == n:
-            sums, lengths, errs = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
-        else:
-            from ..cells.init import orthogonal
+    out = None
+    if k == n and auto and isinstance(seq, LSTMJacobians):
+        # an LSTM: the same numbers as a QR at every step, from two n x n cocycles
+        with blas_threads("factor", n), progress_bar(T, "lyapunov", progress) as bar:
+            out = lstm_full_spectrum(seq, T, warmup, bar.advance)
+    if out is not None:
+        sums, lengths, errs = out
+    else:
+        with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
+                counted(seq, T, "lyapunov", progress) as seq:
+            if k == n:
+                sums, lengths, errs = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
+            else:
+                from ..cells.init import orthogonal
 
-            Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
-            sums, lengths, errs = _partial_spectrum(seq, T, Q, reorth_every, warmup)
+                Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
+                sums, lengths, errs = _partial_spectrum(seq, T, Q, reorth_every, warmup)
     roundoff = np.sum(np.stack(errs, axis=len(batch)), axis=-2) / max(int(np.sum(lengths)), 1)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
