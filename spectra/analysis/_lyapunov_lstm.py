@@ -50,10 +50,12 @@ import numpy as np
 
 __all__ = ["lstm_full_spectrum"]
 
-_RCOND_MIN = 1e-6      # smallest reciprocal 1-norm condition number of C_1 and K_t accepted
+_RCOND_MIN = 1e-12     # smallest reciprocal 1-norm condition number of C_1 and K_t accepted
 _H_MAX = 1e6           # largest |entry| of H_t accepted (V_t far from the h-axis)
 MIN_HIDDEN = 24        # below this the dense path is as fast
 _TINY = np.finfo(np.float64).tiny
+_2U = np.finfo(np.float64).eps
+_ERR_PER_STEP = 2e-10  # the error budget of "auto": on average per step, for every exponent
 
 
 def _log_abs_diag(V):
@@ -77,7 +79,18 @@ def _lu(M):
     rcond, info = lapack.dgecon(lu, anorm, norm="1")
     if info != 0 or not rcond >= _RCOND_MIN:
         raise _Abort
-    return lu, piv
+    return lu, piv, rcond
+
+
+def _step_error(rcond, lr):
+    """What a step can add to an exponent's sum: 2u cond(K_t) max ||z_j|| / |r_jj| of A's QR."""
+    worst = float(np.max(lr))
+    return _2U / rcond * math.exp(min(worst, 700.0)) if math.isfinite(worst) else math.inf
+
+
+def _check_graph(H):
+    if not float(np.max(np.abs(H))) <= _H_MAX:      # (NaN fails too)
+        raise _Abort
 
 
 def lstm_full_spectrum(seq, T, warmup, tick=None):
@@ -86,7 +99,7 @@ def lstm_full_spectrum(seq, T, warmup, tick=None):
     The rows are the re-orthonormalisations of the slow frame (as with
     ``reorth_every="auto"``).  The boundary terms are added at the first row
     after the warm-up and at the last, so the running estimates there (and the
-    exponents) are exactly those of a QR at every step; rows in between are
+    exponents) are those of a QR at every step; rows in between are
     in the graph coordinates (they differ by the change of the boundary terms,
     O(1) in total, not per step).  ``tick()`` is called once per step.
     """
@@ -149,11 +162,13 @@ def _run(seq, T, warmup, tick):
 
     # -- step 1: V_1 = span(J_1 e_h) = graph of H_1; the top frame is C_1 in c-coordinates
     C1 = seq.c_block(1)
-    lu, piv = _lu(C1)
+    lu, piv, rcond = _lu(C1)
     WoCi = lapack.dgetrs(lu, piv, np.array(Wo.T, order="F"))[0].T     # W_o C_1^{-1}
     H = p[0][:, None] * WoCi
     H.reshape(-1)[diag] += q[0]
+    _check_graph(H)
     wy_bot, d_bot, lr_bot = qr_step(np.asfortranarray(-(p[0][:, None] * WoCi) * f[0]))
+    err = _step_error(rcond, lr_bot)
     bottom = [(1, d_bot, lr_bot)]        # per step since the last row: (s, log|r|, log ratios)
     pending = [C1]                       # the top's step matrices since its last QR
     plan = _Schedule("auto", warmup, T)
@@ -161,7 +176,8 @@ def _run(seq, T, warmup, tick):
     X = None                             # or the frame propagated since (columns rescaled)
     col_log = np.zeros(n)
     sums, lengths, errs = [], [], []
-    corr_w = np.zeros(2 * n)
+    corr_w = np.zeros(2 * n)          # the boundary terms at the last step they were added
+    exact = False                     # whether the first row after the warm-up has them
     if tick is not None:
         tick()
 
@@ -214,10 +230,12 @@ def _run(seq, T, warmup, tick):
                     row(si, d, lr, last)
                     plan.done(si, worst)
             pending, X, col_log = [], None, np.zeros(n)
-            if s == T or s == max(warmup, 1):    # the boundary terms: the anchor, then T
+            if s == T or s == warmup or (s > warmup and not exact):
+                # the boundary terms: at the warm-up step, the first row after it and T
                 corr = boundary(H, wy_top, wy_bot)
                 if s > warmup:
                     sums[-1] = sums[-1] + (corr - corr_w)
+                    exact = True
                 corr_w = corr
         if s == T:
             break
@@ -228,17 +246,19 @@ def _run(seq, T, warmup, tick):
         G = CW @ H                               # [C_s H; W_o H]
         K = G[:n]
         K.reshape(-1)[diag] += fs
-        lu, piv = _lu(K)
+        lu, piv, rcond = _lu(K)
         Yt = lapack.dgetrs(lu, piv, G[n:].T, overwrite_b=1)[0]      # Y^T (K^T Y^T = (W_o H)^T)
         YC = np.matmul(CW[:n].T, Yt).T                              # Y C_s, Fortran-ordered
         A = WoF - YC
         A *= ps[:, None]
         wy_bot, d_bot, lr_bot = qr_step(times_wy(wy_bot, A, copy=False))
         bottom.append((s, d_bot, lr_bot))
+        err += _step_error(rcond, lr_bot)
+        if err > _ERR_PER_STEP * T:
+            raise _Abort
         H = Yt.T * ps[:, None]
         H.reshape(-1)[diag] += qs
-        if not float(np.max(np.abs(H))) <= _H_MAX:      # (NaN fails too)
-            raise _Abort
+        _check_graph(H)
         pending.append(K)
         if tick is not None:
             tick()
