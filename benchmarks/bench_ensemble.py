@@ -46,6 +46,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-jax", action="store_true")
+    p.add_argument("--qr-kernels", action="store_true",
+                   help="also time batched QR kernels on the B frames of one step")
     args = p.parse_args(argv)
     _pin(1)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,6 +94,12 @@ def main(argv=None):
         rows.append((name, t_loop / B, t_ens / B, t_loop / t_ens, dev))
         out["results"][name] = {"loop_per_network": t_loop / B, "ensemble_per_network": t_ens / B,
                                 "speedup": t_loop / t_ens, "check": dev}
+
+    res_auto = spectra.lyapunov_spectrum(ens.run(h0=h0, steps=T))
+    loop_counts = [spectra.lyapunov_spectrum(net.run(h0=h0, steps=T)).qr_count for net in nets]
+    out["qr_counts"] = {"ensemble": np.asarray(res_auto.qr_count).tolist(), "loop": loop_counts}
+    kernel_rows = _qr_kernels(ens, h0, T, args.repeats) if args.qr_kernels else []
+    out["qr_kernels_us"] = dict(kernel_rows)
 
     jax_rows = []
     if not args.no_jax:
@@ -147,7 +155,66 @@ def main(argv=None):
         print(f"{key}: {tj:.5f} s/net (compile {comp:.1f} s, exponents within {dev:.1e} of "
               f"spectra's QR-every-step); time of spectra's ensemble / jax's: 'auto' "
               f"{ens_auto / tj:.2f}, QR every step {ens_qr1 / tj:.2f}")
+    print(f"QRs per network with 'auto': ensemble median {np.median(out['qr_counts']['ensemble']):.0f}"
+          f" (range {min(out['qr_counts']['ensemble'])}-{max(out['qr_counts']['ensemble'])}), loop "
+          f"median {np.median(loop_counts):.0f}")
+    for name, us in kernel_rows:
+        print(f"QR kernel on the {B} frames of one step: {name:<44}{us:9.0f} us")
     print("wrote", write_json(f"ensemble_B{B}_n{n}_T{T}", out))
+
+
+def _qr_kernels(ens, h0, T, repeats):
+    """Time candidate QR kernels on the B frames Z = J_s Q_{s-1} of one step (s = T/2, frames
+    propagated with a QR at every step), in microseconds for all B frames."""
+    import numpy as np
+    from scipy.linalg import lapack
+
+    from _harness import median_time
+
+    seq = ens.run(h0=h0, steps=T).jacobian_sequence
+    B, n = seq.batch_shape[0], seq.n
+    Q = np.broadcast_to(np.eye(n), (B, n, n)).copy()
+    for s in range(1, T // 2):
+        Q = np.linalg.qr(seq.matmat(s, Q))[0]
+    Z = np.ascontiguousarray(seq.matmat(T // 2, Q))
+    sw = lambda a: np.swapaxes(a, -1, -2)                           # noqa: E731
+
+    def lapack_loop():
+        for b in range(B):
+            qr, tau, _, _ = lapack.dgeqrf(Z[b])
+            lapack.dorgqr(qr, tau, overwrite_a=1)
+
+    def cholqr(A):
+        L = np.linalg.cholesky(sw(A) @ A)
+        return A @ sw(np.linalg.inv(L)), L
+
+    def cholqr_trtri(A):
+        L = np.linalg.cholesky(sw(A) @ A)
+        Li = np.stack([lapack.dtrtri(L[b], lower=1)[0] for b in range(B)])
+        return A @ sw(Li), L
+
+    def cgs2(A):
+        Qc = np.empty_like(A)
+        for j in range(n):
+            z = A[:, :, j].copy()
+            for _ in range(2 if j else 0):
+                r = np.einsum("bij,bi->bj", Qc[:, :, :j], z)
+                z -= np.einsum("bij,bj->bi", Qc[:, :, :j], r)
+            Qc[:, :, j] = z / np.sqrt(np.einsum("bi,bi->b", z, z))[:, None]
+        return Qc
+
+    kernels = {
+        "numpy qr (stacked, Q and R)": lambda: np.linalg.qr(Z),
+        "numpy qr mode='r' (R only)": lambda: np.linalg.qr(Z, mode="r"),
+        "numpy qr mode='raw' (reflectors)": lambda: np.linalg.qr(Z, mode="raw"),
+        "scipy LAPACK per frame: dgeqrf + dorgqr": lapack_loop,
+        "CholeskyQR (stacked; inv of L)": lambda: cholqr(Z),
+        "CholeskyQR2 (stacked; inv of L)": lambda: cholqr(cholqr(Z)[0]),
+        "CholeskyQR2 (stacked; dtrtri per frame)": lambda: cholqr_trtri(cholqr_trtri(Z)[0]),
+        "classical Gram-Schmidt x2 (vectorised over B)": lambda: cgs2(Z),
+        "for scale: the step's batched GEMM": lambda: seq.matmat(T // 2, Q),
+    }
+    return [(name, 1e6 * median_time(f, max(repeats, 20))[0]) for name, f in kernels.items()]
 
 
 if __name__ == "__main__":

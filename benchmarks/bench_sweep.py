@@ -66,7 +66,7 @@ def waiting(i, delay):
 
 
 def the_grid(n, steps):
-    return grid.product(gain=[0.5, 1.0, 1.5, 2.0], activation=["tanh", "relu", "hard_tanh", "elu"],
+    return grid.product(gain=[0.5, 1.0, 1.5, 2.0], activation=["tanh", "relu", "hard_tanh", "sigmoid"],
                         replicate=range(4), n=n, steps=steps)
 
 

@@ -33,7 +33,9 @@ class LyapunovSpectrum(Result):
         Standard errors from block averages (``inf`` when fewer than two
         blocks exist; 0 for an exponent that is exactly ``-inf``).
     running : (m, k) or (B, m, k) ndarray
-        The estimates after each re-orthonormalisation (cumulative means).
+        The estimates after each re-orthonormalisation (cumulative means);
+        for a batch with per-member schedules, at the steps where all
+        members are re-orthonormalised.
     running_steps : (m,) int ndarray
         The number of averaged steps behind each row of ``running``.
     steps : int
@@ -42,8 +44,10 @@ class LyapunovSpectrum(Result):
         Steps discarded at the start.
     reorth_every : int or "auto"
         Steps between QR re-orthonormalisations, as requested.
-    qr_count : int
-        Re-orthonormalisations done (one per row of ``running``).
+    qr_count : int or (B,) int ndarray
+        Re-orthonormalisations done (one per row of ``running``); for a batch
+        with ``reorth_every="auto"``, whose members follow their own
+        schedules, the count of each member.
     roundoff : same shape as ``exponents``
         First-order estimate of the error each exponent carries from
         floating-point rounding: the mean over the QRs of
@@ -114,7 +118,11 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         stays near 1e-10 per step: the same exponents as a QR at every step
         to better than 1e-8.  An integer fixes it (1: every step).  Between
         QRs the columns are renormalised exactly in the log domain, so
-        nothing overflows.
+        nothing overflows.  For a batch (e.g. :func:`spectra.ensemble`) at
+        n < 48 or with k < n, every member follows its own "auto" schedule
+        (only the members due are factorised); all members are
+        re-orthonormalised together every ``max(16, (T - warmup) // 20)``
+        steps, where the rows of ``running`` are taken.
     warmup : int
         Steps run before averaging starts, to let the frame align with the
         Oseledets subspaces.
@@ -185,17 +193,17 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         with blas_threads("factor", n), progress_bar(T, "lyapunov", progress) as bar:
             out = lstm_full_spectrum(seq, T, warmup, bar.advance)
     if out is not None:
-        sums, lengths, errs = out
+        (sums, lengths, errs), counts = out, None
     else:
         with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
                 counted(seq, T, "lyapunov", progress) as seq:
             if k == n:
-                sums, lengths, errs = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
+                sums, lengths, errs, counts = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
             else:
                 from ..cells.init import orthogonal
 
                 Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
-                sums, lengths, errs = _partial_spectrum(seq, T, Q, reorth_every, warmup)
+                sums, lengths, errs, counts = _partial_spectrum(seq, T, Q, reorth_every, warmup)
     roundoff = np.sum(np.stack(errs, axis=len(batch)), axis=-2) / max(int(np.sum(lengths)), 1)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
@@ -211,7 +219,7 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     roundoff = np.take_along_axis(roundoff, order, axis=-1)
     running = np.take_along_axis(running, order[..., None, :], axis=-1)
     return LyapunovSpectrum(exponents, stderr, running, cum_len, steps, warmup, reorth_every,
-                          int(lengths.size), roundoff)
+                          int(lengths.size) if counts is None else counts, roundoff)
 
 
 # Re-orthonormalisation with reorth_every="auto".  A Householder QR of a frame Z
@@ -344,8 +352,13 @@ def _roundoff(log_ratio):
 
 
 def _partial_spectrum(seq, T, Q, reorth_every, warmup):
-    """k < n exponents, matrix-free: O(T n^2 k)."""
+    """k < n exponents, matrix-free: O(T n^2 k).  A batch with "auto": a schedule per member."""
     batch = seq.batch_shape
+    if batch and isinstance(reorth_every, str):
+        from ._members import member_schedule_spectrum
+
+        sync = max(_AUTO_MAX, (T - warmup) // _BLOCKS)      # rows of `running`: 20 or more
+        return member_schedule_spectrum(seq, T, Q, warmup, _AUTO_RATE, _AUTO_REJECT, sync)
     k = Q.shape[-1]
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (k,))
@@ -375,7 +388,7 @@ def _partial_spectrum(seq, T, Q, reorth_every, warmup):
         else:
             Q, col_log = _normalise_columns(Z, col_log)
         s += 1
-    return sums, lengths, errs
+    return sums, lengths, errs, None
 
 
 def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
@@ -526,7 +539,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
         else:
             X, wy = Zs, None
         s += 1
-    return sums, lengths, errs
+    return sums, lengths, errs, None
 
 
 def _block_stderr(sums, lengths, exponents):

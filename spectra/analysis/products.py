@@ -17,6 +17,7 @@ from .._core.progress import check_progress
 from .._core.threads import blas_threads
 from ..jacobians.progress import counted
 from .._core.validation import as_array
+from ._profile_batched import batched_profile
 from ._stratified import MIN_N as STRATIFIED_MIN_N, stratified_log_singular_values
 from ._profile_chunks import (_BLOCK, _LN2, _MAX_ITER, _PER_LAG_N, _REL_TOL,
                               _chunked_spectral_profile, _normalise, chain_profile32)
@@ -275,7 +276,11 @@ def gradient_norm_profile(J, *, t=None, ord=2, vector=None, rng=0, progress=None
         elif seq.is_square and not seq.batch_shape:
             log_norms = _chain_profile(seq, t, ord, gen)
         else:
-            log_norms = _matrix_profile(seq, t, ord, gen)
+            op = seq.step_operator("right") if seq.is_square else None
+            if op is not None and np.ndim(op[1]) == 2:     # a batch with per-member bounds
+                log_norms = batched_profile(seq, t, ord, gen, op)
+            else:
+                log_norms = _matrix_profile(seq, t, ord, gen)
     return NormProfile(lags, log_norms, t, ord)
 
 

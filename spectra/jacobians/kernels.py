@@ -14,7 +14,8 @@ import numpy as np
 
 from .._core.errors import NumericalError
 
-__all__ = ["normalise", "step_operator", "chain_product", "rescale", "make_operator", "log2_fro",
+__all__ = ["normalise", "step_operator", "chain_product", "chain_product_batched", "rescale",
+           "make_operator", "log2_fro",
            "LO", "HI", "SAFE_EXP", "HUGE", "TINY", "CHUNK_BYTES", "check_dtype",
            "step_operator32", "chain_product32"]
 
@@ -106,6 +107,52 @@ def chain_product(seq, t, k):
             return P, e
         P, de = normalise(P)   # also rejects non-finite entries
         e += int(de)
+    return P, e
+
+
+def chain_product_batched(seq, t, k, op=None):
+    """``J_t ... J_{k+1} = P 2^e`` per member of a batch (``e`` of shape ``(B,)``).
+
+    For a sequence whose ``step_operator`` gives per-member bounds (shape
+    ``(B, T)``): one batched GEMM per step, the squared Frobenius norms of the
+    running products checked every ``CHECK_EVERY`` steps (at once when a
+    member's bounds allow a growth beyond 2^64 since the last check), and only
+    the members outside [2^-200, 2^200] rescaled by exact powers of two; a step
+    whose bound lies beyond 2^+-64 for some member is preceded by a check and a
+    pre-scaling of that member, as in :func:`chain_product`.  ``op``: the
+    ``step_operator("left")`` pair if already at hand.
+    """
+    apply, bound = seq.step_operator("left") if op is None else op
+    P, e = normalise(np.array(seq.matrix(k + 1), dtype=seq.dtype))
+    e = e.astype(np.int64)
+    grown = np.zeros(P.shape[0])
+    since = 0
+    for s in range(k + 2, t + 1):
+        lj = bound[:, s - 1]
+        if not np.all((lj > -64.0) & (lj < 64.0)):
+            if np.any(lj == -np.inf):          # an exactly zero step: that member's product is 0
+                P[lj == -np.inf] = 0.0
+            f2 = np.einsum("bij,bij->b", P, P)
+            with np.errstate(divide="ignore"):
+                lp = 0.5 * np.log2(np.maximum(f2, 1e-300))
+            far = np.isfinite(lj) & ~((lp + lj > -SAFE_EXP) & (lp + lj < SAFE_EXP))
+            if far.any():                       # pre-scale those members so that J P is about 1
+                shift = np.where(far, np.round(np.where(far, lp + lj, 0.0)), 0.0).astype(np.int64)
+                P = np.ldexp(P, -shift[:, None, None])
+                e += shift
+        P = apply(s, P)
+        grown += np.maximum(np.where(np.isfinite(lj), lj, 0.0), 0.0)
+        since += 1
+        if since < CHECK_EVERY and grown.max() < 64.0:
+            continue
+        since = 0
+        grown[:] = 0.0
+        f2 = np.einsum("bij,bij->b", P, P)
+        out = ~((f2 > LO) & (f2 < HI)) & (f2 != 0.0)
+        if out.any():
+            Pm, de = normalise(P[out])           # also rejects non-finite entries
+            P[out] = Pm
+            e[out] += de
     return P, e
 
 

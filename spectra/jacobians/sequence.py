@@ -31,7 +31,8 @@ import abc
 import numpy as np
 
 from .._core.validation import check_choice, check_int
-from .kernels import chain_product, chain_product32, check_dtype, make_operator, normalise, rescale
+from .kernels import (chain_product, chain_product_batched, chain_product32, check_dtype,
+                      make_operator, normalise, rescale)
 
 __all__ = ["JacobianSequence", "LAYOUTS", "without_subnormals"]
 
@@ -235,10 +236,14 @@ class JacobianSequence(abc.ABC):
                     P, e = chain_product(self, t, k)
                     e = np.asarray(e)
                 else:
-                    P, e = normalise(self.matrix(k + 1))
-                    for s in range(k + 2, t + 1):
-                        P, de = normalise(self.matmat(s, P))
-                        e += de
+                    op = self.step_operator("left") if self.is_square else None
+                    if op is not None and np.ndim(op[1]) == 2:    # per-member bounds: a batch
+                        P, e = chain_product_batched(self, t, k, op)
+                    else:
+                        P, e = normalise(self.matrix(k + 1))
+                        for s in range(k + 2, t + 1):
+                            P, de = normalise(self.matmat(s, P))
+                            e += de
             P = rescale(P, e, t, k)
         return np.swapaxes(P, -1, -2).copy() if layout == "backprop" else P
 

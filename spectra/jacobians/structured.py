@@ -152,6 +152,19 @@ def _left_times(W, X):
     return W @ X
 
 
+def _scale(Y, v):
+    """``v * Y`` for a fresh product Y, in place when the dtype allows.
+
+    A second temporary of Y's size is costly for stacked products: for 64
+    members of 32 x 32, ``row * (W @ X)`` took 5-6 times as long as ``W @ X``
+    followed by an in-place scaling (measured, one core).
+    """
+    if np.result_type(Y, v) == Y.dtype and np.broadcast_shapes(Y.shape, v.shape) == Y.shape:
+        Y *= v
+        return Y
+    return v * Y
+
+
 class ScaledJacobians(JacobianSequence):
     """``J_t = diag(shift) + diag(row_t) W diag(col_t)`` with one shared ``W``.
 
@@ -258,7 +271,7 @@ class ScaledJacobians(JacobianSequence):
         Y = X if col is None else col[..., :, None] * X
         Y = _left_times(self.W, Y)
         if row is not None:
-            Y = row[..., :, None] * Y
+            Y = _scale(Y, row[..., :, None])
         if self.shift is not None:
             Y = Y + np.reshape(self.shift, (-1, 1)) * X
         return Y
@@ -268,7 +281,7 @@ class ScaledJacobians(JacobianSequence):
         Z = Y if row is None else row[..., :, None] * Y
         Z = np.swapaxes(np.swapaxes(Z, -1, -2) @ self.W, -1, -2)    # W^T Z, see _left_times
         if col is not None:
-            Z = col[..., :, None] * Z
+            Z = _scale(Z, col[..., :, None])
         if self.shift is not None:
             Z = Z + np.reshape(self.shift, (-1, 1)) * Y
         return Z
@@ -340,7 +353,7 @@ class ScaledJacobians(JacobianSequence):
         Z = P if row is None else P * row[..., None, :]
         Z = Z @ self.W
         if col is not None:
-            Z = Z * col[..., None, :]
+            Z = _scale(Z, col[..., None, :])
         if self.shift is not None:
             Z = Z + P * np.reshape(self.shift, (1, -1))
         return Z
@@ -388,7 +401,35 @@ class ScaledJacobians(JacobianSequence):
                     def apply(s, P):
                         return (P @ W) * v[s - 1]
             return apply, bound
+        if self.shift is None and self.batch_shape and (self.row is None) != (self.col is None):
+            return self._batched_step_operator(side)
         return super().step_operator(side)
+
+    def _batched_step_operator(self, side):
+        """The batch's hot loop: one 3-D batched GEMM and an in-place scaling per step;
+        ``log2_bound`` has shape ``(B, T)`` (``||diag(v) W||_F`` per member)."""
+        W = self.W
+        by_row = self.row is not None
+        v = self.row if by_row else self.col
+        if not np.all(np.isfinite(v)):
+            raise NumericalError("a step Jacobian has non-finite entries")
+        Ws = W if W.ndim == 3 else W[None]
+        fro = np.array([log2_fro(w) for w in Ws])[:, None]        # (B, 1) or (1, 1)
+        with np.errstate(divide="ignore"):
+            bound = np.log2(np.max(np.abs(v), axis=-1)) + fro
+        if by_row == (side == "left"):     # diag(d) (W P)  or  (P W) diag(d): scale the product
+            D = v[..., :, None] if side == "left" else v[..., None, :]
+
+            def apply(s, P):
+                Y = W @ P if side == "left" else P @ W
+                Y *= D[:, s - 1]
+                return Y
+        else:                               # W (diag(d) P)  or  (P diag(d)) W
+            D = v[..., :, None] if side == "left" else v[..., None, :]
+
+            def apply(s, P):
+                return W @ (D[:, s - 1] * P) if side == "left" else (P * D[:, s - 1]) @ W
+        return apply, bound
 
     def select(self, b):
         b = self._batch_index(b)
