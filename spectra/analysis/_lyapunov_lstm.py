@@ -1,10 +1,11 @@
 """The full Lyapunov spectrum of an LSTM through the graph of its slow subspace.
 
 Used by :func:`spectra.lyapunov_spectrum` (``reorth_every="auto"``, one
-unbatched float64 :class:`~spectra.LSTMJacobians`).  It returns exactly the
-numbers of Benettin's method with a QR at every step from the identity frame
-(the mean of ``log|diag R|`` of the QR of ``P_T = J_T ... J_1``), at about a
-third of its cost, because that QR separates into two n x n problems:
+unbatched float64 :class:`~spectra.LSTMJacobians`).  It returns the numbers
+of Benettin's method with a QR at every step from the identity frame (the
+mean of ``log|diag R|`` of the QR of ``P_T = J_T ... J_1``; the same in exact
+arithmetic, within 1e-9 in the tests and benchmarks) in about half its time
+at n = 256, because that QR separates into two n x n problems:
 
 With ``J_t = [[diag(q) C_t + diag(p) W_o, diag(q f)], [C_t, diag(f)]]`` on
 ``(h, c)`` (see :class:`~spectra.LSTMJacobians`), the first n columns of the
@@ -37,9 +38,12 @@ the frame product with K and a compact-WY QR step of A, against a QR of a
 application to the next step.
 
 The graph needs ``C_1`` and every ``K_t`` invertible and well conditioned
-and ``H_t`` of moderate size; when a check fails (reciprocal condition
-number below ``_RCOND_MIN``, ``|H|`` above ``_H_MAX``, a zero gate factor),
-this returns None and the caller uses the dense QR path.
+and ``H_t`` of moderate size.  Each step's rounding can move an exponent's
+sum by about ``2u / rcond(K_t)`` times the conditioning of the fast step
+(``max ||z_j|| / |r_jj|`` of A's QR); when that estimate, summed, exceeds the
+budget of ``"auto"`` (2e-10 per step), or another check fails (``|H|`` above
+``_H_MAX``, a zero gate factor, a singular LU), this returns None and the
+caller uses the dense QR path.
 """
 
 from __future__ import annotations
