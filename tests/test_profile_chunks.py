@@ -91,3 +91,97 @@ def test_chunked_profile_does_not_depend_on_the_probe():
     a = spectra.gradient_norm_profile(J, rng=1).log_norms
     b = spectra.gradient_norm_profile(J, rng=2).log_norms
     np.testing.assert_allclose(a, b, rtol=0, atol=2e-10)
+
+
+# -- the staged certificate (issue 19, lane smalln) -----------------------------------------
+
+from spectra.analysis import _profile_chunks as chunks
+
+
+def _spy(monkeypatch):
+    """Record, per stage, how many members each certification call settled."""
+    seen = {"stage1": 0, "stage2": 0, "stage3": 0, "dense": 0}
+    kato, dense = chunks._kato_temple, chunks._dense_top
+
+    def kato_spy(S, f2, L, x, y):
+        out = kato(S, f2, L, x, y)
+        stage = "stage1" if x.ndim == 1 else "stage2" if np.isscalar(L) else "stage3"
+        seen[stage] += int(out[0].sum())
+        return out
+
+    def dense_spy(S, idx, *args):
+        seen["dense"] += len(idx)
+        return dense(S, idx, *args)
+
+    monkeypatch.setattr(chunks, "_kato_temple", kato_spy)
+    monkeypatch.setattr(chunks, "_dense_top", dense_spy)
+    return seen
+
+
+@pytest.mark.parametrize("n, T, seed, stages", [(32, 700, 0, ("stage1", "stage2", "dense")),
+                                                (64, 400, 64, ("stage2", "stage3", "dense"))])
+def test_every_stage_of_the_certificate_is_used_and_exact(monkeypatch, n, T, seed, stages):
+    # n = 32 (this network): the top direction converges, so whole chunks are certified by
+    # one vector; n = 64: it keeps moving inside a few directions (the block's Rayleigh-
+    # Ritz), and the short lags need Ritz steps or LAPACK.  Each stage must settle lags, all
+    # to 1e-10.
+    rng = np.random.default_rng(seed)
+    traj = spectra.ElmanRNN(init.gaussian(n, gain=1.2, rng=rng)).run(steps=T, h0=rng.standard_normal(n))
+    seen = _spy(monkeypatch)
+    prof = spectra.gradient_norm_profile(traj)
+    np.testing.assert_allclose(prof.log_norms, _svd_profile(traj.jacobians()), rtol=0, atol=1e-10)
+    assert sum(seen.values()) == T                       # every lag settled exactly once
+    for stage in stages:
+        assert seen[stage] > 0, (stage, seen)
+
+
+def test_kato_temple_with_the_trace_gap_never_certifies_a_wrong_value():
+    # members whose vector x is within angles 1e-8..1e-1 of the top or the second singular
+    # direction,
+    # with sigma_2 / sigma_1 from 0.5 to 1 - 1e-6: the bound must hold for every member it
+    # certifies (the exact sigma from LAPACK), certify the easy ones and refuse the others
+    rng = np.random.default_rng(11)
+    n, rows = 20, []
+    for ratio in (0.5, 0.9, 0.99, 1 - 1e-4, 1 - 1e-6):
+        for angle in (1e-8, 1e-6, 1e-4, 1e-2, 1e-1):
+            U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+            V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+            s = np.concatenate([[1.0, ratio], 0.05 * rng.random(n - 2)])
+            S = (U * s) @ V.T
+            x = np.cos(angle) * U[:, 0] + np.sin(angle) * U[:, 1]
+            rows.append((S, x))
+            # and the second direction itself: an exact eigenvector with a zero residual,
+            # which any gap estimate from that side of the spectrum would certify
+            rows.append((S, np.sin(angle) * U[:, 0] + np.cos(angle) * U[:, 1]))
+    S = np.stack([r[0] for r in rows])
+    x = np.stack([r[1] for r in rows])
+    f2 = np.einsum("ijk,ijk->i", S, S)
+    ok, rho, _, _, _ = chunks._kato_temple(S, f2, 0.0, x, np.matmul(x[:, None, :], S)[:, 0])
+    lam = np.linalg.svd(S, compute_uv=False)[:, 0] ** 2
+    assert np.all(rho <= lam * (1 + 1e-14))              # a Rayleigh quotient: a lower bound
+    assert np.all(lam[ok] <= rho[ok] * (1 + 1e-11) + 1e-15)
+    assert 5 <= ok.sum() <= len(ok) - 10
+    assert not ok[1::2].any()                            # never sigma_2 for sigma_1
+    # the trace bound alone (L = 0) needs sigma_1^2 > f2 / 2: the clustered members are refused
+    assert not ok[lam < 0.5 * f2].any()
+
+
+def test_a_warm_start_missing_the_top_direction_is_not_trusted():
+    # the block spans e_2 .. e_6 exactly (all eigenvectors): its Ritz pairs have zero
+    # residual, but the top direction e_1 is missing; the trace bound sees the mass left
+    # outside (f2 - rho - L > rho) and hands the member to LAPACK
+    n = 24
+    s = np.concatenate([[3.0, 2.0, 1.5, 1.2, 1.1, 1.0], np.linspace(0.5, 0.1, n - 6)])
+    S = np.diag(s)[None].repeat(3, axis=0) * np.array([1.0, 2.0, 0.5])[:, None, None]
+    f2 = np.einsum("ijk,ijk->i", S, S)
+
+    class Start:                                         # a warm start without e_1
+        u = np.eye(n)[1]
+
+        def block(self):
+            return np.eye(n)[:, 1:7]
+
+    for single in (True, False):
+        sig, u = chunks._certified_top(S, f2, Start(), {"single": single, "since": 0})
+        np.testing.assert_allclose(sig, 3.0 * np.array([1.0, 2.0, 0.5]), rtol=1e-14)
+        assert abs(u[0]) == pytest.approx(1.0)

@@ -137,8 +137,9 @@ def _start(U, gen, B, n, b):
 def _top(S, X, gen):
     """sigma_max of every stacked product ``S (B, m, n, n)``, each certified to 1e-10.
 
-    The block Rayleigh-Ritz iteration of the single-network chunks
-    (:mod:`spectra.analysis._profile_chunks`) over all B x m products at once,
+    A block Rayleigh-Ritz iteration with a Ritz-gap Kato-Temple certificate (the
+    single-network chunks' first design; they now certify in stages with a
+    trace-bounded gap, :mod:`spectra.analysis._profile_chunks`) over all B x m products at once,
     started from each member's block X (B, n, b + 1).  Returns the (B, m)
     values and the (B, n, b) dominant Ritz vectors of each member's last lag.
     """
