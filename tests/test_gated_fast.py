@@ -165,7 +165,12 @@ def test_lstm_graph_spectrum_equals_qr_at_every_step(spy, gain, warmup, seed):
 
 def test_lstm_graph_spectrum_redoes_rejected_intervals(spy, monkeypatch, rng):
     """Every interval of several steps is rejected: the slow frame is redone step by step."""
-    monkeypatch.setattr(lyap, "_AUTO_REJECT", np.full(lyap._AUTO_MAX, -1.0))
+    from spectra.analysis import _schedule as sch
+
+    budget = sch.lyapunov_budget(sch.EPS64)
+    never = sch._budget(budget.aim, np.full(sch.MAX_EVERY, -1.0))
+    monkeypatch.setattr(lyap, "_schedule", lambda every, warmup, T, eps=sch.EPS64: sch.QRSchedule(
+        never, every=every, warmup=warmup, T=T))
     traj = lstm_run(rng, 24, 80)
     res = spectra.lyapunov_spectrum(traj)
     assert spy == [True] and res.qr_count == 80          # one row per step after the redos

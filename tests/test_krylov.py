@@ -108,7 +108,7 @@ def test_result_is_a_result():
     res = golub_kahan_svd(*products(np.diag([3.0, 2.0, 1.0])), (3, 3), 2, rng=0)
     assert isinstance(res, TopSingularValues) and isinstance(res, spectra._core.results.Result)
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
-    assert set(d) == {"values", "residuals", "converged", "passes"}
+    assert set(d) == {"values", "residuals", "converged", "passes", "single_passes"}
     assert repr(res).startswith("TopSingularValues(values=")
     with pytest.raises(AttributeError):
         res.values = None

@@ -27,13 +27,13 @@ def elman(n, T, gain, seed, inputs=0):
 
 def test_fast_path_is_taken_and_counts_its_qrs(monkeypatch):
     calls = []
-    orig = _stratified._Plan.done
+    orig = _stratified.QRSchedule.done
 
     def done(self, s, log_cond):
         calls.append(s - self.last)
         return orig(self, s, log_cond)
 
-    monkeypatch.setattr(_stratified._Plan, "done", done)
+    monkeypatch.setattr(_stratified.QRSchedule, "done", done)
     spectra.product_log_singular_values(elman(N, 120, 1.2, 0))
     assert sum(calls) == 120 and max(calls) > 1     # several steps per QR on this network
 
@@ -83,7 +83,7 @@ def test_a_sudden_contracting_stretch_is_rewound_and_redone():
     for t in range(60, 90):
         J[t] = J[t] @ np.diag(np.r_[np.full(n - 1, 1.0), 1e-6])
     rejected = []
-    orig = _stratified._Plan.accept
+    orig = _stratified.QRSchedule.accept
 
     def accept(self, s, log_cond):
         ok = orig(self, s, log_cond)
@@ -91,7 +91,7 @@ def test_a_sudden_contracting_stretch_is_rewound_and_redone():
         return ok
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(_stratified._Plan, "accept", accept)
+    mp.setattr(_stratified.QRSchedule, "accept", accept)
     try:
         got = spectra.product_log_singular_values(J)
     finally:

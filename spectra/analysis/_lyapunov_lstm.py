@@ -124,7 +124,7 @@ def _run(seq, T, warmup, tick):
     from scipy.linalg import lapack, solve_triangular
 
     from ..linalg.graded import column_norms, flush_subnormals
-    from .lyapunov import _Schedule, _log_ratios, _record, _roundoff
+    from .lyapunov import _log_ratios, _record, _roundoff, _schedule
 
     n = seq.hidden_size
     rc, f, q, p = seq.factors
@@ -175,7 +175,7 @@ def _run(seq, T, warmup, tick):
     err = _step_error(rcond, lr_bot)
     bottom = [(1, d_bot, lr_bot)]        # per step since the last row: (s, log|r|, log ratios)
     pending = [C1]                       # the top's step matrices since its last QR
-    plan = _Schedule("auto", warmup, T)
+    plan = _schedule("auto", warmup, T)
     wy_top = None                        # the top frame after its last QR (None: identity)
     X = None                             # or the frame propagated since (columns rescaled)
     col_log = np.zeros(n)

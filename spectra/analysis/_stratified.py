@@ -17,7 +17,9 @@ Three savings over a graded QR at every step:
 * the QR runs only every m steps, m chosen so that the frame's condition number
   estimate ``max_j ||z_j|| / |r_jj|`` stays below 1e6 (a rounding error of about
   u cond, 2e-10, in each log singular value per QR), and verified: an interval
-  whose frame ends beyond 1e7 is rewound and redone with a QR at every step;
+  whose frame ends beyond 1e7 is rewound and redone with a QR at every step (the
+  schedule of Lyapunov spectra, :class:`._schedule.QRSchedule`, with the budget
+  ``PRODUCTS``);
 * the row scales of ``R diag(e^lp)`` are the pivot keys c_i (an upper bound on
   the row's largest entry, because the columns are sorted by c), so ``Rt`` is
   formed with one exponential per row and column of a band of rows, and its
@@ -36,42 +38,11 @@ import numpy as np
 from ..jacobians.kernels import step_operator
 from ..linalg.graded import (column_norms, flush_subnormals, graded_qr,
                              log_singular_values_graded, normalise_rows)
+from ._schedule import PRODUCTS, QRSchedule
 
-_LOG_COND = np.log(1e6)     # aimed-at frame condition number at a QR
-_REJECT = np.log(1e7)       # an interval ending beyond this is redone step by step
-_MAX_EVERY = 16
 MIN_N = 96                  # below this the graded QR at every step is faster (Python overhead)
 _NB = 32                    # dgeqrt panel width (measured best at n = 256)
 _BAND = 300.0               # log-scale width of a band of rows scaled by one exponential
-
-
-class _Plan:
-    """Adaptive QR schedule: predicted from the condition growth per step, verified."""
-
-    def __init__(self):
-        self.every, self.rate, self.last, self.force_until = 1, None, 0, 0
-
-    def due(self, s):
-        return s <= self.force_until or s - self.last >= self.every
-
-    def accept(self, s, log_cond):
-        m = s - self.last
-        if m == 1 or log_cond <= _REJECT:
-            return True
-        self.force_until, self.every = s, 1
-        self.rate = np.inf if not np.isfinite(log_cond) else max(self.rate or 0.0, log_cond / m)
-        return False
-
-    def done(self, s, log_cond):
-        m = s - self.last
-        if not np.isfinite(log_cond):
-            self.rate, self.every = None, 1
-        else:
-            now = max(log_cond, 0.0) / m
-            self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
-            fit = _MAX_EVERY if self.rate <= 0 else int(_LOG_COND // self.rate)
-            self.every = max(1, min(_MAX_EVERY, fit, 2 * self.every))
-        self.last = s
 
 
 def _graded_update(V, norms, c, T):
@@ -183,8 +154,7 @@ def stratified_log_singular_values(seq, k, wanted):
     l = np.zeros(n)
     T = np.eye(n)
     saved = (frame, l, T)
-    plan = _Plan()
-    plan.last = plan.force_until = k
+    plan = QRSchedule(PRODUCTS, start=k)     # cond(Z) aimed below 1e6, rejected beyond 1e7
     s = k + 1
     with np.errstate(under="ignore", divide="ignore", over="ignore", invalid="ignore"):
         while s <= wanted[-1]:

@@ -14,7 +14,9 @@ from .._core.progress import check_progress, progress_bar
 from ..cells.gated_jacobians import LSTMJacobians
 from ._lyapunov_lstm import lstm_full_spectrum
 from .._core.validation import as_generator, check_int
+from ..jacobians.kernels import check_dtype
 from ..jacobians.progress import counted
+from ._schedule import EPS64, MAX_EVERY, QRSchedule, lyapunov_budget
 
 __all__ = ["lyapunov_spectrum", "LyapunovSpectrum"]
 
@@ -56,7 +58,10 @@ class LyapunovSpectrum(Result):
         direction is contracted, within one re-orthonormalisation interval,
         towards float64's resolution relative to the stronger ones (e.g. by
         saturated units, whose f' is below 1e-15): such an exponent is then
-        only known to about this size, whatever the method.
+        only known to about this size, whatever the method.  With
+        ``dtype="float32"`` eps is float32's (1.2e-7).
+    dtype : str
+        The precision the frame was propagated in: ``"float64"`` or ``"float32"``.
     """
 
     _frame = ("exponent", None, ("exponents", "stderr", "roundoff"))
@@ -70,6 +75,7 @@ class LyapunovSpectrum(Result):
     reorth_every: object
     qr_count: int = 0
     roundoff: np.ndarray | None = None
+    dtype: str = "float64"
 
     @property
     def max(self):
@@ -100,7 +106,7 @@ class LyapunovSpectrum(Result):
 
 
 def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
-                      progress=None) -> LyapunovSpectrum:
+                      progress=None, dtype="float64") -> LyapunovSpectrum:
     """Lyapunov exponents of the product of J_1 to J_T by repeated QR (Benettin et al. 1980).
 
     Parameters
@@ -133,6 +139,28 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         A progress bar (tqdm; a terminal or a notebook, never a pipe or a log):
         True shows it, False never, None (default) shows it once the call has
         run for a second.
+    dtype : {"float64", "float32"}
+        ``"float32"`` (never the default; a single sequence) propagates the
+        frame by float32 GEMMs with float32 step matrices and does its QRs in
+        float32 (``sgeqrt``/``sgemqrt``: a float64 QR of the same float32 frame
+        measured no more accurate), while the logs of ``|r_jj|`` are taken and
+        summed in float64.  Float32 rounding (eps32 = 1.2e-7) of every step is
+        amplified by the frame's condition number, so ``"auto"`` budgets for
+        it: ``eps32 cond(Z) / m`` below 1.2e-4 per step (float64: 2e-10), which
+        on networks whose exponents spread over more than about 4 per step
+        means a QR at every step.  Measured against float64 QR at every step
+        on a tanh network (gain 1.2, n inputs, T = 1000): n = 256, top
+        exponent within 6e-8, median 6e-7, sum 1.2e-5, largest 1.8e-3 (two
+        exponents closer than their standard errors, whose finite-time split
+        a 1e-7 relative perturbation of the steps moves by 1.5e-4 even in
+        float64); n = 512: 5e-8, 9e-7, 8e-5 and 1.7e-3.  ``roundoff``
+        reports eps32-based estimates.  Speed (``benchmarks/bench_float32.py``,
+        a heavily loaded machine): n = 256, 1.3x the float64 ``"auto"`` (which
+        needs 602 QRs to float32's 1000) and 1.6x at the same schedule
+        (``reorth_every=1``); n = 512, where float64's ``"auto"`` also does a
+        QR at almost every step, 1.9x in alternating runs (one benchmark run
+        measured 0.8x).  Steps are scaled by exact powers of two before the
+        cast, so float32's range never clips them.
 
     Returns
     -------
@@ -184,11 +212,15 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         reorth_every = check_int(reorth_every, "reorth_every", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0, maximum=T - 1)
     batch = seq.batch_shape
+    single = check_dtype(dtype) == "float32"
+    if single and batch:
+        raise ValueError("`dtype='float32'` needs a single square Jacobian sequence (got batch "
+                         f"shape {batch}); use dtype='float64' or one member at a time")
     from .._core.threads import blas_threads
 
     check_progress(progress)
     out = None
-    if k == n and auto and isinstance(seq, LSTMJacobians):
+    if k == n and auto and not single and isinstance(seq, LSTMJacobians):
         # an LSTM: the same numbers as a QR at every step, from two n x n cocycles
         with blas_threads("factor", n), progress_bar(T, "lyapunov", progress) as bar:
             out = lstm_full_spectrum(seq, T, warmup, bar.advance)
@@ -198,12 +230,18 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
         with blas_threads("factor", n), np.errstate(divide="ignore", under="ignore", over="ignore"), \
                 counted(seq, T, "lyapunov", progress) as seq:
             if k == n:
-                sums, lengths, errs, counts = _full_spectrum(seq, T, n, batch, reorth_every, warmup)
+                sums, lengths, errs, counts = _full_spectrum(seq, T, n, batch, reorth_every, warmup,
+                                                             single)
             else:
                 from ..cells.init import orthogonal
 
                 Q = np.broadcast_to(orthogonal(n, k, rng=as_generator(rng)), batch + (n, k)).copy()
-                sums, lengths, errs, counts = _partial_spectrum(seq, T, Q, reorth_every, warmup)
+                f32 = None
+                if single:
+                    from ._lyapunov32 import Frames32
+
+                    f32, Q = Frames32(seq), Q.astype(np.float32)
+                sums, lengths, errs, counts = _partial_spectrum(seq, T, Q, reorth_every, warmup, f32)
     roundoff = np.sum(np.stack(errs, axis=len(batch)), axis=-2) / max(int(np.sum(lengths)), 1)
     sums = np.stack(sums, axis=len(batch))           # (..., m, k)
     lengths = np.asarray(lengths)
@@ -219,93 +257,22 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     roundoff = np.take_along_axis(roundoff, order, axis=-1)
     running = np.take_along_axis(running, order[..., None, :], axis=-1)
     return LyapunovSpectrum(exponents, stderr, running, cum_len, steps, warmup, reorth_every,
-                          int(lengths.size) if counts is None else counts, roundoff)
+                          int(lengths.size) if counts is None else counts, roundoff,
+                          "float32" if single else "float64")
 
 
-# Re-orthonormalisation with reorth_every="auto".  A Householder QR of a frame Z
-# whose columns have been propagated m steps without re-orthonormalisation gives
-# log|r_jj| with an error of about 2 u cond(Z) (measured: 2e-10 at cond ~ 1e6,
-# 1.6e-7 at cond ~ 1e9 for a tanh network with n = 256); the products that built Z
-# lose information in the same proportion.  That error is spread over the m steps
-# the QR closes, so what an exponent can be off by is at most 2 u cond(Z) / m per
-# step.  The condition number is estimated at every QR as max_j ||z_j|| / |r_jj|.
-# Prediction: its growth per step, smoothed over the QRs, chooses the next interval
-# m as the longest with cond(Z) below 1e6 (an error of about 2e-10 per QR) or, for
-# m >= _AUTO_SPREAD_FROM steps, with 2 u cond / m below _AUTO_STEP_ERR (2e-10 per
-# step: 50 times below the 1e-8 promised, even if every QR erred the same way).
-# Short intervals keep the per-QR cap because a step Jacobian that is itself only
-# accurate to ~1e-14 relative (autodiff, a formed product) is amplified by cond(Z)
-# too.  Verification: a prediction can be wrong (a stretch of strongly contracting
-# steps arrives), so an interval whose frame ends with cond(Z) above 1e7 (or, from
-# _AUTO_SPREAD_FROM steps, with 2 u cond / m above _AUTO_REJECT_ERR) is rejected: the
-# frame is rewound to the last accepted QR and the stretch is redone with a QR at
-# every step.
-_AUTO_STEP_ERR = 2e-10
-_AUTO_REJECT_ERR = 2e-9
-_AUTO_MAX = 16
-_LOG_2U = math.log(np.finfo(np.float64).eps)      # log(2u), u the unit roundoff
-_AUTO_SPREAD_FROM = 4
-_M = np.arange(1, _AUTO_MAX + 1)
-# _AUTO_LOG_COND[m - 1]: the largest log cond(Z) an interval of m steps may reach
-_AUTO_LOG_COND = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e6),
-                          np.log(_AUTO_STEP_ERR * _M) - _LOG_2U)
-_AUTO_REJECT = np.where(_M < _AUTO_SPREAD_FROM, np.log(1e7),
-                        np.log(_AUTO_REJECT_ERR * _M) - _LOG_2U)
-# per-step growth rates of log cond that allow intervals of 1, 2, ... steps (decreasing)
-_AUTO_RATE = tuple(float(c) / m for m, c in enumerate(_AUTO_LOG_COND, 1))
+# Re-orthonormalisation with reorth_every="auto": the verified schedule of
+# ._schedule (QRSchedule with lyapunov_budget(eps): the QR's rounding error,
+# about eps cond(Z) per QR, is kept near 2e-10 per step in float64; an interval
+# that ends too ill-conditioned is rewound and redone with a QR at every step).
 _LOG_NORM_LO, _LOG_NORM_HI = math.log(1e-30), math.log(1e30)   # frame column norms kept here
 _BOUND_MAX_N = 1024     # up to here a per-step norm bound (one SVD of W) saves the checks
 _WY_MIN_N = 48          # below this, numpy's batched qr beats per-call LAPACK wrappers
 
 
-class _Schedule:
-    """When to re-orthonormalise: every ``reorth_every`` steps, or adaptively ("auto")."""
-
-    def __init__(self, reorth_every, warmup, T):
-        self.auto = isinstance(reorth_every, str)
-        self.every = 1 if self.auto else reorth_every
-        self.warmup, self.T = warmup, T
-        self.last = 0
-        self.rate = None
-        self.force_until = 0     # after a rejection: a QR at every step up to here
-        self.rejected = 0
-
-    def due(self, s):
-        if s == self.T or s == self.warmup or s <= self.force_until:
-            return True
-        if self.auto:
-            return s - self.last >= self.every
-        if s > self.warmup:
-            return (s - self.warmup) % self.every == 0
-        return s % self.every == 0
-
-    def accept(self, s, worst):
-        """False when an adaptive interval of several steps ended too ill-conditioned.
-
-        ``worst`` is the largest log ||z_j|| / |r_jj| of the QR (inf if not finite).
-        The caller then rewinds to step ``self.last`` and redoes the stretch up to
-        ``s`` with a QR at every step.
-        """
-        m = s - self.last
-        if not self.auto or m == 1 or worst <= _AUTO_REJECT[min(m, _AUTO_MAX) - 1]:
-            return True
-        self.force_until = s
-        self.rejected += 1
-        self.rate = math.inf if not math.isfinite(worst) else max(self.rate or 0.0, worst / m)
-        self.every = 1
-        return False
-
-    def done(self, s, worst):
-        if self.auto:
-            m = s - self.last
-            if not math.isfinite(worst):
-                self.rate, self.every = None, 1
-            else:
-                now = max(worst, 0.0) / m
-                self.rate = now if self.rate is None else 0.75 * self.rate + 0.25 * now
-                fit = sum(1 for r in _AUTO_RATE if self.rate <= r)
-                self.every = max(1, min(fit, 2 * self.every))
-        self.last = s
+def _schedule(reorth_every, warmup, T, eps=EPS64):
+    budget = lyapunov_budget(eps) if isinstance(reorth_every, str) else None
+    return QRSchedule(budget, every=reorth_every, warmup=warmup, T=T)
 
 
 def _worst(lr):
@@ -346,53 +313,67 @@ def _log_ratios(norms, log_diag):
     return np.where((norms > 0) & np.isfinite(log_diag), lr, 0.0)
 
 
-def _roundoff(log_ratio):
+def _roundoff(log_ratio, eps=_EPS):
     """eps * ||z_j|| / |r_jj|, capped: the first-order rounding error of log|r_jj|."""
-    return _EPS * np.exp(np.minimum(log_ratio, 700.0))
+    return eps * np.exp(np.minimum(log_ratio, 700.0))
 
 
-def _partial_spectrum(seq, T, Q, reorth_every, warmup):
-    """k < n exponents, matrix-free: O(T n^2 k).  A batch with "auto": a schedule per member."""
+def _log_abs(x):
+    """log|x| in float64 (x may be float32)."""
+    return np.log(np.abs(x).astype(np.float64, copy=False))
+
+
+def _partial_spectrum(seq, T, Q, reorth_every, warmup, f32=None):
+    """k < n exponents, matrix-free: O(T n^2 k).  A batch with "auto": a schedule per member.
+    ``f32``: the float32 arithmetic (:class:`._lyapunov32.Frames32`, a single sequence) or None."""
     batch = seq.batch_shape
     if batch and isinstance(reorth_every, str):
         from ._members import member_schedule_spectrum
 
-        sync = max(_AUTO_MAX, (T - warmup) // _BLOCKS)      # rows of `running`: 20 or more
-        return member_schedule_spectrum(seq, T, Q, warmup, _AUTO_RATE, _AUTO_REJECT, sync)
+        budget = lyapunov_budget(_EPS)                        # the float64 budget, per member
+        sync = max(MAX_EVERY, (T - warmup) // _BLOCKS)      # rows of `running`: 20 or more
+        return member_schedule_spectrum(seq, T, Q, warmup, budget.rates, budget.reject, sync)
     k = Q.shape[-1]
+    eps = _EPS if f32 is None else f32.eps
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (k,))
-    plan = _Schedule(reorth_every, warmup, T)
+    plan = _schedule(reorth_every, warmup, T, eps)
     saved = Q                       # the frame after the last accepted QR (never written to)
     s = 1
     while s <= T:
-        Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
+        if f32 is None:
+            Z = np.asarray(seq.matmat(s, Q), dtype=np.float64)
+        else:
+            Z = f32.times(s, (), Q)
+            col_log = col_log + f32.shift(s)
         if plan.due(s):
             norms = column_norms(Z)
             Qn, R = np.linalg.qr(Z)
-            log_diag = np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
+            log_diag = _log_abs(np.diagonal(R, axis1=-2, axis2=-1))
             lr = _log_ratios(norms, log_diag)
             worst = _worst(lr)
             if not plan.accept(s, worst):       # rewind: redo the stretch step by step
                 Q, col_log = saved, np.zeros(batch + (k,))
                 s = plan.last + 1
                 continue
-            Q = flush_subnormals(Qn)
+            Q = flush_subnormals(Qn) if f32 is None else f32.flush(Qn)
             d = log_diag + col_log
             col_log = np.zeros(batch + (k,))
             if s > warmup:
-                errs.append(_roundoff(lr))
+                errs.append(_roundoff(lr, eps))
             _record(sums, lengths, d, s, plan.last, warmup)
             plan.done(s, worst)
             saved = Q
-        else:
+        elif f32 is None:
             Q, col_log = _normalise_columns(Z, col_log)
+        else:
+            Q, col_log = f32.normalise(Z, col_log)
         s += 1
     return sums, lengths, errs, None
 
 
-def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
-    """All n exponents.
+def _full_spectrum(seq, T, n, batch, reorth_every, warmup, single=False):
+    """All n exponents (``single``: in float32, a single sequence).
 
     The orthogonal factor is never formed: it is kept as LAPACK's compact-WY
     Householder representation (``dgeqrt``, recursive panels) and applied to
@@ -404,17 +385,30 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     only when their norms leave [1e-30, 1e30]; a step that would overflow or
     underflow is redone from the rescaled frame.
     """
+    f32 = None
+    if single:
+        from ._lyapunov32 import Frames32
+
+        f32 = Frames32(seq)
     if n < _WY_MIN_N:
-        Q = np.broadcast_to(np.eye(n), batch + (n, n)).copy()
-        return _partial_spectrum(seq, T, Q, reorth_every, warmup)
+        Q = np.broadcast_to(np.eye(n, dtype=np.float32 if single else np.float64),
+                            batch + (n, n)).copy()
+        return _partial_spectrum(seq, T, Q, reorth_every, warmup, f32)
     from scipy.linalg import lapack
 
     from ..jacobians.structured import ScaledJacobians
 
     nb = 32 if n >= 128 else 16
     members = list(np.ndindex(*batch)) if batch else [()]
+    geqrt, gemqrt, eps = lapack.dgeqrt, lapack.dgemqrt, _EPS
+    sq_lo, sq_hi, log_norm_lo, log_norm_hi = 1e-60, 1e60, _LOG_NORM_LO, _LOG_NORM_HI
     # Everything is kept in Fortran order, as LAPACK wants it: no transposing copies.
-    if isinstance(seq, ScaledJacobians) and seq.shift is None and seq.col is None \
+    if f32 is not None:                # float32 steps and frame, float64 logs (see _lyapunov32)
+        step, times, log_up, log_lo = f32.step, f32.times, f32.log_up, f32.log_lo
+        geqrt, gemqrt, eps = lapack.sgeqrt, lapack.sgemqrt, f32.eps
+        nb = f32.block(n)
+        (sq_lo, sq_hi), (log_norm_lo, log_norm_hi) = f32.sq_range, f32.log_norm_range
+    elif isinstance(seq, ScaledJacobians) and seq.shift is None and seq.col is None \
             and seq.row is not None:
         # one W for every member, or (an ensemble) a stack of B matrices, W[b] for member b
         stacked = seq.W.ndim == 3
@@ -454,9 +448,13 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
     def checked(Z):                    # squared column norms if all within [1e-30, 1e30]
         sq = np.einsum("ij,ij->j", Z, Z)
         lo, hi = sq.min(), sq.max()
-        return sq if lo >= 1e-60 and hi <= 1e60 else None   # (NaN: None)
+        return sq if lo >= sq_lo and hi <= sq_hi else None   # (NaN: None)
 
     def rescale(Z, b):                 # columns to unit norm, their logs into col_log[b]
+        if f32 is not None:            # (float32: by powers of two, exactly)
+            Z, logs = f32.rescale(Z)
+            col_log[b] = col_log[b] + logs
+            return Z
         norms = column_norms(Z)
         if np.all(norms > 0):
             Z /= norms
@@ -467,7 +465,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
 
     sums, lengths, errs = [], [], []
     col_log = np.zeros(batch + (n,))
-    plan = _Schedule(reorth_every, warmup, T)
+    plan = _schedule(reorth_every, warmup, T, eps)
     wy = None            # per member (V, Tf): Q_{s-1} = H_1 ... H_n in compact WY form
     X = None             # or per member the frame J_{s-1} ... J_{q+1} Q_q, columns rescaled
     saved = None         # wy after the last accepted QR (its arrays are never written to)
@@ -479,16 +477,18 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
             if log_up is not None:     # the bounds predict this step's column norms
                 lo, hi = span[b]
                 lo, hi = lo + log_lo[b + (s - 1,)], hi + log_up[b + (s - 1,)]
-                safe = lo >= _LOG_NORM_LO and hi <= _LOG_NORM_HI
+                safe = lo >= log_norm_lo and hi <= log_norm_hi
             else:
                 safe = False
             if wy is not None:         # J_s Q_{s-1}, in place in a Fortran-ordered J_s
                 V, Tf = wy[b]
-                Z = lapack.dgemqrt(V, Tf, step(s, b), side="R", trans="N", overwrite_c=1)[0]
+                Z = gemqrt(V, Tf, step(s, b), side="R", trans="N", overwrite_c=1)[0]
             elif X is not None:
                 Z = times(s, b, X[b])
             else:
                 Z = step(s, b)
+            if f32 is not None:        # the power of two taken out of J_s
+                col_log[b] = col_log[b] + f32.shift(s)
             if safe:
                 Zs[b], sqs[b], span[b] = Z, None, (lo, hi)
                 continue
@@ -511,15 +511,17 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
                 Zb, sq = Zs[b], sqs[b]
                 if sq is None:     # unchecked (within the bounds) or rescaled: the plain sum is safe
                     sq = np.einsum("ij,ij->j", Zb, Zb)
-                log_norms = 0.5 * np.log(sq)
-                V, Tf, info = lapack.dgeqrt(nb, Zb, overwrite_a=1)
+                log_norms = 0.5 * np.log(sq.astype(np.float64, copy=False))
+                V, Tf, info = geqrt(nb, Zb, overwrite_a=1)
                 if info != 0:  # pragma: no cover - only for invalid arguments
                     raise RuntimeError(f"LAPACK dgeqrt failed (info={info})")
-                d[b] = db = np.log(np.abs(np.diagonal(V)))
-                lr[b] = lrb = log_norms - db
+                d[b] = db = _log_abs(np.diagonal(V))
+                with np.errstate(invalid="ignore"):     # (-inf - -inf: a zero column)
+                    lr[b] = lrb = log_norms - db
                 if not math.isfinite(lrb.sum()):    # a zero column or an exact rank drop
                     lr[b] = _log_ratios(np.exp(log_norms), db)
-                flush_subnormals(V)          # dgemqrt reads only the reflectors below the diagonal
+                # dgemqrt reads only the reflectors below the diagonal
+                flush_subnormals(V) if f32 is None else f32.flush(V)
                 new_wy[b] = (V, Tf)
             worst = _worst(lr)
             if not plan.accept(s, worst):   # rewind: redo the stretch step by step
@@ -533,7 +535,7 @@ def _full_spectrum(seq, T, n, batch, reorth_every, warmup):
             col_log = np.zeros(batch + (n,))
             X = None
             if s > warmup:
-                errs.append(_roundoff(lr))
+                errs.append(_roundoff(lr, eps))
             _record(sums, lengths, d, s, plan.last, warmup)
             plan.done(s, worst)
         else:

@@ -3,8 +3,9 @@
 Lives here: the :class:`JacobianSequence` abstract base and the dense and
 scaled sequences (:mod:`.sequence`, :mod:`.structured`), diagonal ones
 (:mod:`.diagonal`), trajectories of cells and of layered maps
-(:mod:`.trajectory`, :mod:`.layer_trajectory`) and the progress bar of long
-passes (:mod:`.progress`).
+(:mod:`.trajectory`, :mod:`.layer_trajectory`), the progress bar of long
+passes (:mod:`.progress`), the product kernels (:mod:`.kernels`) and the
+single-precision block products of a span (:mod:`.single`).
 
 May import: numpy, :mod:`spectra._core`.  Nothing here knows a cell class.
 """

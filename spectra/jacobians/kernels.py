@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .._core.errors import NumericalError
+from .single import block_products32
 
 __all__ = ["normalise", "step_operator", "chain_product", "chain_product_batched", "rescale",
            "make_operator", "log2_fro",
@@ -204,6 +205,12 @@ def make_operator(seq, t, k, layout):
 
         def _rmatmat(self, Y):
             return bwd(Y)
+
+        def float32_products(self):
+            """``(matmat, rmatmat)`` with float32 GEMMs (float64 in and out), or None: the
+            single-precision passes of ``top_singular_values(..., precision="mixed")``
+            (:func:`spectra.jacobians.single.block_products32`)."""
+            return block_products32(seq, t, k, layout)
 
         def __repr__(self):
             name = "(dh_{t}/dh_{k})^T" if layout == "backprop" else "dh_{t}/dh_{k}"

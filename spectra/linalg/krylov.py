@@ -74,6 +74,10 @@ class TopSingularValues(Result):
         below ``tol * sigma_1``).
     passes : int
         Products with A plus products with A^T, each on a block of vectors.
+    single_passes : int
+        How many of those were computed in single precision (the mixed path
+        of :func:`spectra.top_singular_values`; 0 otherwise): the values,
+        vectors and residuals are float64 all the same.
 
     ``to_dict()`` leaves out the singular vectors.
 
@@ -97,6 +101,7 @@ class TopSingularValues(Result):
     residuals: np.ndarray
     converged: bool
     passes: int
+    single_passes: int = 0
 
 
 # -- shared parts ------------------------------------------------------------------------
@@ -353,7 +358,7 @@ def _check_shape(shape):
 def golub_kahan_svd(matmat, rmatmat, shape, k=1, *, tol=1e-10, block_size=None, maxiter=None,
                     max_basis=None, keep=None, criterion="residual", rng=None, start=None,
                     strict=True, name="golub_kahan_svd", maxiter_name="maxiter",
-                    advice=None) -> TopSingularValues:
+                    advice=None, extra=0) -> TopSingularValues:
     """The k largest singular triplets of A from products with A and A^T (block Golub-Kahan-Lanczos).
 
     Parameters
@@ -403,6 +408,10 @@ def golub_kahan_svd(matmat, rmatmat, shape, k=1, *, tol=1e-10, block_size=None, 
         For the error message, in the caller's own terms: the routine, its
         name for ``maxiter``, and the advice (default "increase `maxiter` or
         `block_size`, or loosen `tol`").
+    extra : int
+        Ritz triplets returned beyond the k that are tested for convergence
+        (e.g. to start a further run with a block of the best vectors);
+        default 0.
 
     Returns
     -------
@@ -444,6 +453,7 @@ def golub_kahan_svd(matmat, rmatmat, shape, k=1, *, tol=1e-10, block_size=None, 
     k = check_int(k, "k", minimum=1, maximum=small)
     tol = check_real(tol, "tol", low=0.0, low_open=True)
     criterion = check_choice(criterion, "criterion", ("residual", "value"))
+    extra = min(check_int(extra, "extra", minimum=0), small - k)
     if start is not None:
         V = np.asarray(start, dtype=np.float64)
         if V.ndim != 2 or V.shape[0] != n or not 1 <= V.shape[1] <= small:
@@ -509,29 +519,30 @@ def golub_kahan_svd(matmat, rmatmat, shape, k=1, *, tol=1e-10, block_size=None, 
         # Rayleigh-Ritz on the projected matrix; residuals ||A^T u - s v|| in the V basis
         Xf, svf, Ytf = np.linalg.svd(Bm[:ucols, :vcols], full_matrices=False)
         kk = min(k, svf.size)
-        X, sv, Yt = Xf[:, :kk], svf, Ytf[:kk]
+        kr = min(k + extra, svf.size)               # returned: the tested k and the extra ones
+        X, sv, Yt = Xf[:, :kr], svf, Ytf[:kr]
         left = _basis_times(Us, X)
         right = _basis_times(Vs, Yt.T)
         nv = vcols + Vn.shape[1]
         resid = Dm[:nv, :ucols] @ X
-        resid[:vcols] -= Yt.T * sv[:kk]
+        resid[:vcols] -= Yt.T * sv[:kr]
         residuals = np.linalg.norm(resid, axis=0)
         scale = max(sv[0], _TINY)
         if criterion == "residual":
-            converged = kk == k and bool(np.all(residual_converged(residuals, scale, tol)))
+            converged = kk == k and bool(np.all(residual_converged(residuals[:kk], scale, tol)))
         else:
             converged = (kk == k and prev is not None and prev.size == kk
                          and bool(np.all(np.abs(sv[:kk] - prev) <= tol * scale))
-                         and bool(np.all(residual_converged(residuals, scale, np.sqrt(tol)))))
+                         and bool(np.all(residual_converged(residuals[:kk], scale, np.sqrt(tol)))))
             prev = sv[:kk].copy()
-        result = TopSingularValues(sv[:kk], left, right, residuals, converged, passes)
+        result = TopSingularValues(sv[:kr], left, right, residuals, converged, passes)
         if converged:
             return result
         if Vn.shape[1] == 0 or j == maxiter - 1:
             if Vn.shape[1] == 0:
                 # the Krylov space is exhausted or invariant: the Ritz values are exact and
                 # any singular values beyond them are zero
-                return _padded(result, k)
+                return _padded(result, k + extra)
             break
         if nv + b <= max_basis or ucols <= keep:
             Vs.append(Vn)
@@ -552,7 +563,7 @@ def golub_kahan_svd(matmat, rmatmat, shape, k=1, *, tol=1e-10, block_size=None, 
         ucols, vcols = r, r + Vn.shape[1]
     if result is None:  # A is zero on the start block
         return _padded(TopSingularValues(np.zeros(0), np.zeros((m, 0)), np.zeros((n, 0)),
-                                         np.zeros(0), True, passes), k)
+                                         np.zeros(0), True, passes), k + extra)
     if result.converged or not strict:
         return result
     raise ConvergenceError(f"{name} did not converge to tol={tol} within {maxiter_name}={steps} steps of "
