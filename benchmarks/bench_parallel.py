@@ -98,7 +98,7 @@ def _workloads(args):
              lambda tr=traj: spectra.gradient_norm_profile(tr, ord="fro").log_norms),
             (label, "profile, spectral", b, m, t, "gemm",
              lambda tr=traj: spectra.gradient_norm_profile(tr).log_norms),
-            (label, "Lyapunov, all, auto", b, m, t, "lyapunov",
+            (label, "Lyapunov, all, auto", b, m, t, "wy" if m >= 48 else "lyapunov",
              lambda tr=traj: spectra.lyapunov_spectrum(tr).exponents),
         ]
         if label == "batched run":
@@ -106,7 +106,7 @@ def _workloads(args):
                           lambda tr=traj: spectra.gradient_norm_profile(
                               tr, vector=np.ones(tr.n)).log_norms))
         if label == "ensemble":
-            tasks.append((label, "log singular values", b, m, t, "lyapunov",
+            tasks.append((label, "log singular values", b, m, t, "logsv",
                           lambda tr=traj: spectra.product_log_singular_values(tr)))
     return tasks
 
@@ -162,7 +162,7 @@ def main(argv=None):
         times = [[], [], []]
         outs = [None, None, None]
         saved = dict(parallel.MIN_CHUNK_WORK)
-        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0)    # split, whatever the size
+        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0, logsv=0, wy=0)    # split, whatever the size
         try:
             _timed(fn, two, 2)               # warm-up (caches such as W's singular values)
             for _ in range(repeats):
@@ -209,7 +209,7 @@ def main(argv=None):
     scan = []
     if args.scan:
         saved = dict(parallel.MIN_CHUNK_WORK)
-        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0)
+        parallel.MIN_CHUNK_WORK.update(gemm=0, lyapunov=0, matvec=0, logsv=0, wy=0)
         try:
             for n in args.scan:
                 ens = spectra.ensemble([spectra.ElmanRNN.random(n, gain=1.2, rng=i)

@@ -20,6 +20,8 @@ def split_always(monkeypatch):
     monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "gemm", 0)
     monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "lyapunov", 0)
     monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "matvec", 0)
+    monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "logsv", 0)
+    monkeypatch.setitem(parallel.MIN_CHUNK_WORK, "wy", 0)
 
 
 @pytest.fixture
@@ -101,6 +103,11 @@ def test_member_workers_policy():
         m = int(round(parallel.MIN_CHUNK_WORK["matvec"] ** 0.5))
         assert parallel.member_workers(8, m // 2, "matvec") == 1    # a vector profile: n^2
         assert parallel.member_workers(8 * 4, m, "matvec") == 4
+        assert parallel.member_workers(64, 512, "wy") == 1    # dgeqrt/dgemqrt hold the GIL
+    with spectra.threads(2):                                  # 32 members of 32^3 = 2^20 per chunk
+        assert parallel.member_workers(64, 32, "logsv") == 2
+        assert parallel.member_workers(64, 32, "lyapunov") == 1
+    with spectra.threads(4):
         assert parallel.map_members(lambda i, a, b, s: parallel.member_workers(64, 512),
                                     4, 2) == [1, 1]         # nested: serial
 

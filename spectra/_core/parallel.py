@@ -35,7 +35,12 @@ __all__ = ["member_workers", "batch_workers", "map_members", "split_members", "i
 # matrix products up to a factor 2) from which a split into worker threads pays;
 # below it the per-step Python cost, which holds the GIL, dominates.
 # Measured with benchmarks/bench_parallel.py: see docs/user/performance.rst.
-MIN_CHUNK_WORK = {"gemm": 2 ** 21, "lyapunov": 2 ** 21, "matvec": 2 ** 21}
+# "logsv" (log singular values of a batch: numpy's qr at every step) pays from 2^20
+# (1.56x on 2 quiet cores at B = 64, n = 32); "wy" (a full Lyapunov spectrum at
+# n >= 48: compact-WY QRs by scipy's dgeqrt/dgemqrt, which hold the GIL) never
+# pays (0.86x for 4 runs at n = 256, 0.72x at n = 64, quiet machine, 2026-12-03).
+MIN_CHUNK_WORK = {"gemm": 2 ** 21, "lyapunov": 2 ** 21, "matvec": 2 ** 21, "logsv": 2 ** 20,
+                  "wy": float("inf")}
 
 _local = threading.local()
 
@@ -52,8 +57,10 @@ def member_workers(size: int, n: int, kind: str = "gemm") -> int:
     ``spectra.get_threads()`` is 1, or when a chunk's work per step
     (``members per chunk * n^3``; ``* n^2`` for ``"matvec"``) is below the
     measured threshold of ``kind`` (``"gemm"``: products and matrix profiles;
-    ``"lyapunov"``: Lyapunov spectra, log singular values; ``"matvec"``: the
-    profile of a gradient vector); else ``min(get_threads(), size)``.
+    ``"lyapunov"``: Lyapunov spectra by numpy QRs; ``"wy"``: full Lyapunov
+    spectra by compact-WY QRs, which hold the GIL: never split; ``"logsv"``: log
+    singular values; ``"matvec"``: the profile of a gradient vector); else
+    ``min(get_threads(), size)``.
 
     Examples
     --------

@@ -232,7 +232,8 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
             from ..cells.init import orthogonal
 
             frame = orthogonal(n, k, rng=as_generator(rng))
-        workers = batch_workers(seq, n, "lyapunov")
+        # the full spectrum at n >= 48 runs scipy's dgeqrt/dgemqrt, which hold the GIL
+        workers = batch_workers(seq, n, "wy" if k == n and n >= _WY_MIN_N else "lyapunov")
 
         def chunk(i, a, b, share):          # members a..b-1 (all of them when serial)
             sub = seq.members(a, b) if workers > 1 else seq

@@ -85,7 +85,7 @@ def product_log_singular_values(J, *, t=None, k=None, progress=None) -> np.ndarr
         return np.zeros(seq.batch_shape + (0,))
     if isinstance(seq, DiagonalJacobians):         # diagonal steps: exact, O((t-k) n)
         return seq.log_singular_values(t, k)
-    workers = workers_for(seq, max(seq.state_size(t), seq.state_size(k)), "lyapunov")
+    workers = workers_for(seq, max(seq.state_size(t), seq.state_size(k)), "logsv")
     if workers > 1:             # members in worker threads: the same values, bit for bit
         return concatenated(lambda i, a, b, sub: _log_singular_values_at(sub, k, [t])[t], seq,
                             workers, t - k, "singular values", progress)
