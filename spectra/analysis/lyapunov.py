@@ -188,7 +188,11 @@ def lyapunov_spectrum(J, *, k=None, reorth_every="auto", warmup=0, rng=None,
     numbers as a QR at every step come from two n x n problems instead of
     the 2n x 2n frame: the graph of the span of the first n frame vectors
     and the quotient map (``spectra/analysis/_lyapunov_lstm.py``), about
-    half the time of the 2n x 2n QRs at n = 256.
+    half the time of the 2n x 2n QRs at n = 256.  The exponents and the first
+    and last rows of ``running`` are those of a QR at every step; rows in
+    between are in the graph's coordinates and differ from them by O(1)/t
+    (boundary terms), and ``stderr`` comes from fewer rows.  An integer
+    ``reorth_every`` keeps the 2n x 2n frame.
 
     Examples
     --------
