@@ -83,3 +83,21 @@ def make_instrumented(seq):
             return out
 
     return Instrumented()
+
+
+def torch_tanh_step(n, m, gain=1.2, seed=0):
+    """A torch step h -> tanh(W h + U x) (float64) and its W, for TorchCell tests.
+
+    Its step Jacobian is diag(1 - h_t^2) W in closed form.
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    W = gain * rng.standard_normal((n, n)) / np.sqrt(n)
+    U = rng.standard_normal((n, m)) / np.sqrt(m)
+    Wt, Ut = torch.tensor(W), torch.tensor(U)
+
+    def step(h, x):
+        return torch.tanh(Wt @ h + Ut @ x)
+
+    return step, W

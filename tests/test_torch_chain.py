@@ -16,21 +16,14 @@ from spectra.jacobians import JacobianSequence
 torch = pytest.importorskip("torch")
 
 from spectra.cells.torch_cell import _TorchStepBackend  # noqa: E402
+from _helpers import torch_tanh_step  # noqa: E402
 
 def _rel(a, b):
     return np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b))
 
 
 def _tanh_step(n, m, gain=1.2, seed=0):
-    rng = np.random.default_rng(seed)
-    W = gain * rng.standard_normal((n, n)) / np.sqrt(n)
-    U = rng.standard_normal((n, m)) / np.sqrt(m)
-    Wt, Ut = torch.tensor(W), torch.tensor(U)
-
-    def step(h, x):
-        return torch.tanh(Wt @ h + Ut @ x)
-
-    return step, W
+    return torch_tanh_step(n, m, gain=gain, seed=seed)
 
 
 def _analytic_product(W, states, t, k):

@@ -16,17 +16,11 @@ import spectra
 torch = pytest.importorskip("torch")
 
 from spectra.cells.torch_cell import _TorchStepBackend  # noqa: E402
+from _helpers import torch_tanh_step  # noqa: E402
 
 
 def _tanh_cell(n, m, gain=1.2, seed=0):
-    rng = np.random.default_rng(seed)
-    W = gain * rng.standard_normal((n, n)) / np.sqrt(n)
-    U = rng.standard_normal((n, m)) / np.sqrt(m)
-    Wt, Ut = torch.tensor(W), torch.tensor(U)
-
-    def step(h, x):
-        return torch.tanh(Wt @ h + Ut @ x)
-
+    step, W = torch_tanh_step(n, m, gain=gain, seed=seed)
     return spectra.TorchCell(step, n, input_size=m), W
 
 
