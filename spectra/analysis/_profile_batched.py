@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jacobians.kernels import HI as _HI, LO as _LO, normalise
+from ..jacobians.kernels import HI as _HI, LO as _LO, normalise, prescale_members
 from ..linalg.krylov import eigenvalue_certified
 
 __all__ = ["batched_profile"]
@@ -107,12 +107,7 @@ def _fro_profile(apply, bound, n, t, out):
         for s in range(t, 0, -1):
             lj = bound[:, s - 1]
             if not np.all((lj > -64.0) & (lj < 64.0)):
-                f2 = np.einsum("bij,bij->b", P, P)
-                lp = 0.5 * np.log2(np.where(f2 > 0, f2, 1.0))
-                far = np.isfinite(lj) & (np.abs(lp + lj) > 400)
-                shift = np.where(far, np.round(np.where(far, lp + lj, 0.0)), 0.0).astype(np.int64)
-                P = np.ldexp(P, -shift[:, None, None])
-                e += shift
+                P = prescale_members(P, e, lj)
             P = apply(s, P)
             f2 = np.einsum("bij,bij->b", P, P)
             far = ~((f2 > _LO) & (f2 < _HI)) & (f2 != 0.0)

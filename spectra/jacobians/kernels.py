@@ -15,7 +15,8 @@ import numpy as np
 from .._core.errors import NumericalError
 from .single import block_products32
 
-__all__ = ["normalise", "step_operator", "chain_product", "chain_product_batched", "rescale",
+__all__ = ["normalise", "step_operator", "chain_product", "chain_product_batched",
+           "prescale_members", "rescale",
            "make_operator", "log2_fro",
            "LO", "HI", "SAFE_EXP", "HUGE", "TINY", "CHUNK_BYTES", "check_dtype",
            "step_operator32", "chain_product32"]
@@ -133,14 +134,7 @@ def chain_product_batched(seq, t, k, op=None):
         if not np.all((lj > -64.0) & (lj < 64.0)):
             if np.any(lj == -np.inf):          # an exactly zero step: that member's product is 0
                 P[lj == -np.inf] = 0.0
-            f2 = np.einsum("bij,bij->b", P, P)
-            with np.errstate(divide="ignore"):
-                lp = 0.5 * np.log2(np.maximum(f2, 1e-300))
-            far = np.isfinite(lj) & ~((lp + lj > -SAFE_EXP) & (lp + lj < SAFE_EXP))
-            if far.any():                       # pre-scale those members so that J P is about 1
-                shift = np.where(far, np.round(np.where(far, lp + lj, 0.0)), 0.0).astype(np.int64)
-                P = np.ldexp(P, -shift[:, None, None])
-                e += shift
+            P = prescale_members(P, e, lj)
         P = apply(s, P)
         grown += np.maximum(np.where(np.isfinite(lj), lj, 0.0), 0.0)
         since += 1
@@ -155,6 +149,29 @@ def chain_product_batched(seq, t, k, op=None):
             P[out] = Pm
             e[out] += de
     return P, e
+
+
+def prescale_members(P, e, lj):
+    """Before a step: the members of the stack ``P`` (B, n, n) whose step bound ``lj``
+    (log2, shape (B,)) would take ``log2 ||P||`` beyond +-``SAFE_EXP`` are divided by
+    2^round(log2 ||P|| + lj), so that J P is about 1; ``e`` (B,) int64 gains the shifts
+    (in place).  Returns the new ``P``.
+
+    >>> import numpy as np
+    >>> P, e = np.stack([np.eye(2), np.eye(2)]), np.zeros(2, dtype=np.int64)
+    >>> P = prescale_members(P, e, np.array([0.0, 500.0]))
+    >>> e.tolist(), bool(P[1, 0, 0] == 2.0 ** -500)
+    ([0, 500], True)
+    """
+    f2 = np.einsum("bij,bij->b", P, P)
+    with np.errstate(divide="ignore"):
+        lp = 0.5 * np.log2(np.maximum(f2, 1e-300))
+    far = np.isfinite(lj) & ~((lp + lj > -SAFE_EXP) & (lp + lj < SAFE_EXP))
+    if far.any():
+        shift = np.where(far, np.round(np.where(far, lp + lj, 0.0)), 0.0).astype(np.int64)
+        P = np.ldexp(P, -shift[:, None, None])
+        e += shift
+    return P
 
 
 def rescale(Q, e, t, k):
